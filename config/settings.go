@@ -1,0 +1,49 @@
+package config
+
+// Setting documents one environment variable (or config-file key). Settings
+// is the single list that Load accepts, the README table and `bankfeed
+// --help` print, so that none of them can drift from the others.
+type Setting struct {
+	Name    string
+	Default string // as the user would write it; "" when unset by default
+	Doc     string
+}
+
+// Settings lists every variable Load reads, in the order to document them.
+var Settings = []Setting{
+	{"BANKFEED_DB", "./bankfeed.db", "SQLite database file. Keep it on a local disk in a directory of its own (WAL adds -wal and -shm files beside it)."},
+	{"PLAID_CLIENT_ID", "", "Plaid client id; the sync and balances jobs need it."},
+	{"PLAID_SECRET", "", "Plaid secret of PLAID_ENV. Prefer PLAID_SECRET_FILE."},
+	{"PLAID_SECRET_FILE", "", "File holding the Plaid secret (e.g. a mounted Kubernetes secret). Set this or PLAID_SECRET, not both."},
+	{"PLAID_ENV", EnvSandbox, "Plaid environment: sandbox or production. Processor tokens must match it."},
+	{"PLAID_BASE_URL", "", "Absolute http(s) URL that overrides the one PLAID_ENV picks, e.g. the `bankfeed sandbox` server."},
+	{"BANKFEED_TOKEN_KEY", DefaultTokenKeyBase64, "32-byte key, base64, that encrypts processor tokens at rest. The default is public and only for development: production must set its own (head -c 32 /dev/urandom | base64)."},
+	{"BANKFEED_TOKEN_KEY_FILE", "", "File holding BANKFEED_TOKEN_KEY. Set this or BANKFEED_TOKEN_KEY, not both."},
+	{"BANKFEED_API_KEYS", "", "Comma-separated bearer keys of the business API, at least 16 characters each. None: the API is off."},
+	{"BANKFEED_API_KEYS_FILE", "", "File with one API key a line (blank lines and # comments ignored). Set this or BANKFEED_API_KEYS, not both."},
+	{"BANKFEED_LISTEN", "127.0.0.1:8080", "host:port of the business API in serve. Use :8080 to listen on every interface (in a container)."},
+	{"BANKFEED_SYNC_SCHEDULE", "0 */4 * * *", "When serve syncs transactions: a 5-field cron spec or a descriptor (@hourly, @daily, @every 4h, ...)."},
+	{"BANKFEED_BALANCES_SCHEDULE", "30 */4 * * *", "When serve fetches balances (cron spec)."},
+	{"BANKFEED_RECONCILE_SCHEDULE", "15 2 * * *", "When serve reconciles and writes the report (cron spec)."},
+	{"BANKFEED_PROBE_SCHEDULE", "0 */6 * * *", "When serve probes tokens flagged with a login error, to unflag the ones the owner repaired (cron spec)."},
+	{"BANKFEED_TZ", "UTC", "IANA time zone of the schedules. In a zone with daylight saving, runs that fall in the skipped hour do not happen."},
+	{"BANKFEED_CONCURRENCY", "8", "Tokens worked on at once (1-256)."},
+	{"BANKFEED_PLAID_RATE_PER_MIN", "600", "Plaid calls per minute for the whole process (1-100000); well under Plaid's per-client limits (/transactions/sync 2,500/min, balance 1,200/min in production)."},
+	{"BANKFEED_HTTP_TIMEOUT", "90s", "Timeout of one Plaid HTTP call (Go duration)."},
+	{"BANKFEED_RETRY_MAX", "5", "Attempts per Plaid call for transient errors, counting the first (1-20)."},
+	{"BANKFEED_RETRY_MAX_ELAPSED", "2m", "Total time one Plaid call may spend retrying (Go duration)."},
+	{"BANKFEED_SHUTDOWN_TIMEOUT", "10s", "How long serve waits for running jobs after SIGTERM (Go duration)."},
+	{"BANKFEED_PROBE_INTERVAL", "6h", "Least time between two probes of one token flagged with a login error (Go duration)."},
+	{"BANKFEED_REPORT_DIR", "./reports", "Folder of the reconciliation reports written by serve and --run-once."},
+	{"BANKFEED_LOG_LEVEL", "info", "debug, info, warn or error."},
+	{"BANKFEED_PAGE_SIZE", "500", "Transactions per /transactions/sync page (1-500, Plaid's count)."},
+	{"BANKFEED_MAX_PAGES", "10000", "Pages one sync may fetch before it gives up: a guard against a has_more that never ends (1-1000000)."},
+}
+
+var known = func() map[string]bool {
+	m := make(map[string]bool, len(Settings))
+	for _, s := range Settings {
+		m[s.Name] = true
+	}
+	return m
+}()
