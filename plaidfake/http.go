@@ -1,0 +1,355 @@
+package plaidfake
+
+import (
+	"cmp"
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+)
+
+const (
+	pathSync    = "/processor/transactions/sync"
+	pathBalance = "/processor/balance/get"
+	pathAccount = "/processor/account/get"
+)
+
+type callKey struct{ token, path string }
+
+// Calls counts the token's requests to an endpoint path, failed ones included.
+func (s *Server) Calls(token, endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[callKey{token, endpoint}]
+}
+
+func (s *Server) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.times)
+}
+
+// CallTimes lists every request's arrival, for rate-limit assertions.
+func (s *Server) CallTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.times...)
+}
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewPCG(uint64(seed), 0x7a1)) }
+
+type request struct {
+	ProcessorToken string  `json:"processor_token"`
+	Cursor         *string `json:"cursor"`
+	Count          *int    `json:"count"`
+	Options        *struct {
+		IncludeOriginalDescription *bool `json:"include_original_description"`
+	} `json:"options"`
+	ClientID string `json:"client_id"`
+	Secret   string `json:"secret"`
+}
+
+type apiError struct {
+	ErrorType        string  `json:"error_type"`
+	ErrorCode        string  `json:"error_code"`
+	ErrorMessage     string  `json:"error_message"`
+	DisplayMessage   *string `json:"display_message"`
+	RequestID        string  `json:"request_id"`
+	ErrorCodeReason  *string `json:"error_code_reason"`
+	DocumentationURL string  `json:"documentation_url"`
+	SuggestedAction  *string `json:"suggested_action"`
+	status           int
+}
+
+func plaidError(code, msg string) *apiError {
+	typ, status := classify(code)
+	if msg == "" {
+		msg = strings.ToLower(strings.ReplaceAll(code, "_", " "))
+	}
+	page := strings.ToLower(strings.ReplaceAll(strings.TrimSuffix(typ, "_ERROR"), "_", "-"))
+	return &apiError{ErrorType: typ, ErrorCode: code, ErrorMessage: msg, status: status,
+		DocumentationURL: "https://plaid.com/docs/errors/" + page + "/#" + strings.ToLower(code)}
+}
+
+func (s *Server) authorized(r *http.Request, req *request) bool {
+	if s.clientID == "" && s.secret == "" {
+		return true
+	}
+	return r.Header.Get("PLAID-CLIENT-ID") == s.clientID && r.Header.Get("PLAID-SECRET") == s.secret ||
+		req.ClientID == s.clientID && req.Secret == s.secret
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	var req request
+	bodyErr := json.Unmarshal(body, &req)
+	path := r.URL.Path
+
+	s.mu.Lock()
+	s.times = append(s.times, time.Now())
+	s.nreq++
+	rid := fmt.Sprintf("req-%06d", s.nreq)
+	s.calls[callKey{req.ProcessorToken, path}]++
+	var pe *apiError
+	var f *Fault
+	switch {
+	case r.Method != http.MethodPost || (path != pathSync && path != pathBalance && path != pathAccount):
+		pe = plaidError("NOT_FOUND", "not found: "+r.Method+" "+path)
+	case bodyErr != nil:
+		pe = plaidError("INVALID_BODY", "body could not be parsed as JSON: "+bodyErr.Error())
+	case !s.authorized(r, &req):
+		pe = plaidError("INVALID_API_KEYS", "invalid client_id or secret provided")
+	default:
+		if f = s.takeFault(req.ProcessorToken, path); f == nil {
+			if code := s.transient(path); code != "" {
+				pe = plaidError(code, "")
+			}
+		}
+	}
+	release := s.release
+	s.mu.Unlock()
+
+	ctx := r.Context()
+	if !wait(ctx, s.latency, nil) {
+		return
+	}
+	kind := FaultKind(-1)
+	if f != nil {
+		kind = f.Kind
+		switch f.Kind {
+		case FaultPlaidError:
+			pe = plaidError(cmp.Or(f.Code, "INTERNAL_SERVER_ERROR"), "")
+		case FaultStall:
+			if !wait(ctx, f.Stall, release) {
+				return
+			}
+		case FaultHTML502:
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n")
+			return
+		}
+	}
+	var resp any
+	if pe == nil {
+		s.mu.Lock()
+		resp, pe = s.answer(path, &req, rid, kind)
+		s.mu.Unlock()
+	}
+	if pe != nil {
+		pe.RequestID = rid
+		writeJSON(w, pe.status, pe)
+		return
+	}
+	if kind == FaultHuge {
+		writeHuge(w, resp, rid)
+		return
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		panic(err) // every value here is built by this package
+	}
+	switch kind {
+	case FaultTruncated:
+		out = out[:len(out)/2]
+	case FaultMissingFields:
+		out = stripFields(out)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// wait sleeps for d, or until release is closed when d is 0, and reports
+// whether the client is still there.
+func wait(ctx context.Context, d time.Duration, release <-chan struct{}) bool {
+	var timeout <-chan time.Time
+	switch {
+	case d > 0:
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	case release == nil:
+		return ctx.Err() == nil
+	}
+	select {
+	case <-timeout:
+	case <-release:
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
+type accountResp struct {
+	Account       wireAccount `json:"account"`
+	InstitutionID string      `json:"institution_id,omitempty"`
+	RequestID     string      `json:"request_id"`
+}
+
+// answer builds the normal response, then lets a data fault spoil it.
+func (s *Server) answer(path string, req *request, rid string, kind FaultKind) (any, *apiError) {
+	if req.ProcessorToken == "" {
+		return nil, plaidError("MISSING_FIELDS", "the following required fields are missing: processor_token")
+	}
+	t := s.tokens[req.ProcessorToken]
+	if t == nil || t.invalid {
+		return nil, plaidError("INVALID_PROCESSOR_TOKEN", "provided processor token is in an invalid format or has been revoked")
+	}
+	a := t.acct
+	if a.itemErr != "" {
+		return nil, plaidError(a.itemErr, "")
+	}
+	if path != pathSync {
+		r := &accountResp{Account: a.wire(), RequestID: rid}
+		if path == pathAccount {
+			r.InstitutionID = "ins_109508"
+		}
+		s.spoilBalances(&r.Account, kind)
+		return r, nil
+	}
+	r, pe := s.sync(a, req, rid)
+	if pe == nil {
+		s.spoilSync(a, r, req, rid, kind)
+	}
+	return r, pe
+}
+
+func (s *Server) foreignAccount(a *account) string {
+	for _, o := range s.order {
+		if o != a {
+			return o.ID
+		}
+	}
+	return "foreign-" + a.ID
+}
+
+func (s *Server) spoilBalances(acc *wireAccount, kind FaultKind) {
+	b := &acc.Balances
+	switch kind {
+	case FaultWrongTypes:
+		b.Current = json.RawMessage(`"12.50"`)
+	case FaultBothCurrencies:
+		b.ISOCurrency, b.UnofficialCurrency = ptr("USD"), ptr("BTC")
+	case FaultNoCurrency:
+		b.ISOCurrency, b.UnofficialCurrency = nil, nil
+	case FaultUnknownCurrency:
+		b.ISOCurrency, b.UnofficialCurrency = ptr("XYZ"), nil
+	case FaultTooPrecise:
+		b.Current, b.ISOCurrency, b.UnofficialCurrency = json.RawMessage("1.234"), ptr("USD"), nil
+	}
+}
+
+func (s *Server) spoilSync(a *account, r *syncResp, req *request, rid string, kind FaultKind) {
+	switch kind {
+	case FaultHasMoreStuck:
+		r.HasMore, r.NextCursor = true, deref(req.Cursor)
+		return
+	case FaultHasMoreEmptyCursor:
+		r.HasMore, r.NextCursor = true, ""
+		return
+	case FaultEndless:
+		r.Added, r.Modified, r.Removed = []wireTxn{}, []wireTxn{}, []removedTxn{}
+		r.HasMore, r.NextCursor = true, base64.StdEncoding.EncodeToString([]byte("pf1:endless:"+rid))
+		return
+	case FaultWrongTypes, FaultMissingFields, FaultBothCurrencies, FaultNoCurrency,
+		FaultUnknownCurrency, FaultTooPrecise, FaultForeignAccount:
+	default:
+		return
+	}
+	if len(r.Added) == 0 {
+		r.Added = append(r.Added, wire(&Txn{ID: "fault" + rid, AccountID: a.ID, Amount: "12.50", Date: "2024-01-02",
+			Name: "FAULTY TRANSACTION", PaymentChannel: "other", ISOCurrency: a.ISOCurrency, UnofficialCurrency: a.UnofficialCurrency}, false))
+	}
+	t := &r.Added[0]
+	switch kind {
+	case FaultWrongTypes:
+		t.Amount = json.RawMessage(`"12.50"`)
+	case FaultBothCurrencies:
+		t.ISOCurrency, t.UnofficialCurrency = ptr("USD"), ptr("BTC")
+	case FaultNoCurrency:
+		t.ISOCurrency, t.UnofficialCurrency = nil, nil
+	case FaultUnknownCurrency:
+		t.ISOCurrency, t.UnofficialCurrency = ptr("XYZ"), nil
+	case FaultTooPrecise:
+		t.Amount, t.ISOCurrency, t.UnofficialCurrency = json.RawMessage("1.234"), ptr("USD"), nil
+	case FaultForeignAccount:
+		t.AccountID = s.foreignAccount(a)
+	}
+}
+
+// stripFields removes what FaultMissingFields promises to remove, keeping
+// numbers exact.
+func stripFields(body []byte) []byte {
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(string(body)))
+	d.UseNumber()
+	if d.Decode(&m) != nil {
+		return body
+	}
+	delete(m, "request_id")
+	if added, ok := m["added"].([]any); ok {
+		for _, t := range added {
+			delete(t.(map[string]any), "transaction_id")
+			delete(t.(map[string]any), "date")
+		}
+	}
+	if acc, ok := m["account"].(map[string]any); ok && m["added"] == nil {
+		delete(acc, "account_id")
+	}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+// writeHuge streams a body just over 64 MiB made of repeats of a real
+// transaction, so clients must cap what they read rather than trust it.
+func writeHuge(w http.ResponseWriter, resp any, rid string) {
+	const limit = 64<<20 + 1<<16
+	acc, sample := wireAccount{}, wire(&Txn{AccountID: "huge", Amount: "1.00", Date: "2024-01-02", Name: "HUGE", PaymentChannel: "other", ISOCurrency: "USD"}, false)
+	switch r := resp.(type) {
+	case *syncResp:
+		acc = r.Account
+		if len(r.Added) > 0 {
+			sample = r.Added[0]
+		}
+	case *accountResp:
+		acc = r.Account
+	}
+	w.Header().Set("Content-Type", "application/json")
+	bw := bufio.NewWriterSize(w, 1<<16)
+	head, _ := json.Marshal(acc)
+	fmt.Fprintf(bw, `{"account":%s,"added":[`, head)
+	for n, i := len(head), 0; n < limit; i++ {
+		sample.TransactionID = fmt.Sprintf("huge%033d", i)
+		t, _ := json.Marshal(sample)
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if _, err := bw.Write(t); err != nil {
+			return
+		}
+		n += len(t) + 1
+	}
+	fmt.Fprintf(bw, `],"modified":[],"removed":[],"next_cursor":"","has_more":false,"request_id":%q,"transactions_update_status":"HISTORICAL_UPDATE_COMPLETE"}`, rid)
+	bw.Flush()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

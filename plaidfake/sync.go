@@ -1,0 +1,269 @@
+package plaidfake
+
+import (
+	"cmp"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+type wireBalances struct {
+	Available          json.RawMessage `json:"available"` // raw so amounts stay exactly as held
+	Current            json.RawMessage `json:"current"`
+	Limit              json.RawMessage `json:"limit"`
+	ISOCurrency        *string         `json:"iso_currency_code"`
+	UnofficialCurrency *string         `json:"unofficial_currency_code"`
+	LastUpdated        *string         `json:"last_updated_datetime"`
+}
+
+type wireAccount struct {
+	AccountID    string       `json:"account_id"`
+	Balances     wireBalances `json:"balances"`
+	Mask         *string      `json:"mask"`
+	Name         string       `json:"name"`
+	OfficialName *string      `json:"official_name"`
+	Type         string       `json:"type"`
+	Subtype      *string      `json:"subtype"`
+}
+
+type pfc struct {
+	Primary         string `json:"primary"`
+	Detailed        string `json:"detailed"`
+	ConfidenceLevel string `json:"confidence_level"`
+}
+
+type wireTxn struct {
+	AccountID            string          `json:"account_id"`
+	AccountOwner         *string         `json:"account_owner"`
+	Amount               json.RawMessage `json:"amount"`
+	ISOCurrency          *string         `json:"iso_currency_code"`
+	UnofficialCurrency   *string         `json:"unofficial_currency_code"`
+	Category             []string        `json:"category"`
+	CategoryID           *string         `json:"category_id"`
+	CheckNumber          *string         `json:"check_number"`
+	Counterparties       []struct{}      `json:"counterparties"`
+	Date                 string          `json:"date"`
+	Datetime             *string         `json:"datetime"`
+	AuthorizedDate       *string         `json:"authorized_date"`
+	AuthorizedDatetime   *string         `json:"authorized_datetime"`
+	Location             json.RawMessage `json:"location"`
+	Name                 string          `json:"name"`
+	MerchantName         *string         `json:"merchant_name"`
+	MerchantEntityID     *string         `json:"merchant_entity_id"`
+	LogoURL              *string         `json:"logo_url"`
+	Website              *string         `json:"website"`
+	OriginalDescription  *string         `json:"original_description"`
+	PaymentMeta          json.RawMessage `json:"payment_meta"`
+	PaymentChannel       string          `json:"payment_channel"`
+	Pending              bool            `json:"pending"`
+	PendingTransactionID *string         `json:"pending_transaction_id"`
+	PFC                  *pfc            `json:"personal_finance_category"`
+	TransactionCode      *string         `json:"transaction_code"`
+	TransactionID        string          `json:"transaction_id"`
+}
+
+type removedTxn struct {
+	TransactionID string `json:"transaction_id"`
+	AccountID     string `json:"account_id"`
+}
+
+type syncResp struct {
+	Account    wireAccount  `json:"account"`
+	Added      []wireTxn    `json:"added"`
+	Modified   []wireTxn    `json:"modified"`
+	Removed    []removedTxn `json:"removed"`
+	NextCursor string       `json:"next_cursor"`
+	HasMore    bool         `json:"has_more"`
+	RequestID  string       `json:"request_id"`
+	Status     string       `json:"transactions_update_status"`
+}
+
+var (
+	nullLocation    = json.RawMessage(`{"address":null,"city":null,"region":null,"postal_code":null,"country":null,"lat":null,"lon":null,"store_number":null}`)
+	nullPaymentMeta = json.RawMessage(`{"by_order_of":null,"payee":null,"payer":null,"payment_method":null,"payment_processor":null,"ppd_id":null,"reason":null,"reference_number":null}`)
+)
+
+// orNull maps "" to JSON null, which is how Plaid spells "unknown".
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func rawNum(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
+}
+
+func wire(t *Txn, originalDescription bool) wireTxn {
+	w := wireTxn{
+		AccountID: t.AccountID, Amount: rawNum(t.Amount),
+		ISOCurrency: orNull(t.ISOCurrency), UnofficialCurrency: orNull(t.UnofficialCurrency),
+		Counterparties: []struct{}{}, Date: t.Date, AuthorizedDate: orNull(t.AuthorizedDate),
+		Location: nullLocation, Name: t.Name, MerchantName: orNull(t.MerchantName), PaymentMeta: nullPaymentMeta,
+		PaymentChannel: t.PaymentChannel, Pending: t.Pending, PendingTransactionID: orNull(t.PendingTransactionID),
+		TransactionID: t.ID,
+	}
+	if originalDescription {
+		w.OriginalDescription = orNull(strings.ToUpper(t.Name))
+	}
+	if t.PFCPrimary != "" {
+		w.PFC = &pfc{t.PFCPrimary, cmp.Or(t.PFCDetailed, t.PFCPrimary+"_OTHER"), "VERY_HIGH"}
+	}
+	return w
+}
+
+func (a *account) wire() wireAccount {
+	w := wireAccount{
+		AccountID: a.ID, Mask: orNull(a.Mask), Name: a.Name, OfficialName: orNull(a.OfficialName),
+		Type: a.Type, Subtype: orNull(a.Subtype),
+		Balances: wireBalances{
+			Available: rawNum(a.available()), Current: rawNum(a.format(a.current())), Limit: rawNum(a.Limit),
+			ISOCurrency: orNull(a.ISOCurrency), UnofficialCurrency: orNull(a.UnofficialCurrency),
+		},
+	}
+	return w
+}
+
+type changeKind int8
+
+const (
+	added changeKind = iota
+	modified
+	removed
+)
+
+type change struct {
+	seq  int64
+	kind changeKind
+	id   string
+	t    *Txn // state at the loop's end; nil when removed
+}
+
+// netChange lists what changed between two seqs the way Plaid reports it:
+// each transaction at most once, judged only by its states at both ends.
+// Loops reuse it page after page, which keeps a full sync O(total).
+func (a *account) netChange(from, to int64) []change {
+	key := [2]int64{from, to}
+	if c, ok := a.cache[key]; ok {
+		return c
+	}
+	i := sort.Search(len(a.log), func(i int) bool { return a.log[i].seq > from })
+	last := map[string]int64{}
+	for _, e := range a.log[i:] {
+		if e.seq > to {
+			break
+		}
+		last[e.id] = e.seq
+	}
+	out := make([]change, 0, len(last))
+	for id, seq := range last {
+		old, cur := a.at(id, from), a.at(id, to)
+		c := change{seq: seq, id: id, t: cur}
+		switch {
+		case old == nil && cur != nil:
+			c.kind = added
+		case old != nil && cur == nil:
+			c.kind = removed
+		case old != nil && *old != *cur:
+			c.kind = modified
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(x, y change) int { return cmp.Or(cmp.Compare(x.seq, y.seq), strings.Compare(x.id, y.id)) })
+	if len(a.cache) >= 8 || a.cache == nil {
+		a.cache = map[[2]int64][]change{}
+	}
+	a.cache[key] = out
+	return out
+}
+
+// cursor is where a client stands: base is the seq its last complete sync
+// reached; inside a loop (mid), to is the seq the loop started at and off
+// how many changes it has been given.
+type cursor struct {
+	acct     string
+	base, to int64
+	off      int
+	mid      bool
+}
+
+func (c cursor) String() string {
+	mid := 0
+	if c.mid {
+		mid = 1
+	}
+	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "pf1|%d|%d|%d|%d|%s", mid, c.base, c.to, c.off, c.acct))
+}
+
+func parseCursor(s string) (c cursor, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(s) > 256 {
+		return c, false
+	}
+	var mid int
+	f := strings.SplitN(string(raw), "|", 6)
+	if len(f) != 6 || f[0] != "pf1" {
+		return c, false
+	}
+	if _, err := fmt.Sscanf(strings.Join(f[1:5], " "), "%d %d %d %d", &mid, &c.base, &c.to, &c.off); err != nil || mid > 1 {
+		return c, false
+	}
+	c.acct, c.mid = f[5], mid == 1
+	return c, true
+}
+
+func (s *Server) sync(a *account, req *request, rid string) (*syncResp, *apiError) {
+	count := 100
+	if req.Count != nil {
+		if count = *req.Count; count < 1 || count > 500 {
+			return nil, plaidError("INVALID_FIELD", "count must be between 1 and 500")
+		}
+	}
+	c := cursor{acct: a.ID}
+	if cur := deref(req.Cursor); cur != "" {
+		var ok bool
+		if c, ok = parseCursor(cur); !ok || c.acct != a.ID || c.base < 0 || c.base > a.seq ||
+			c.mid && (c.to < c.base || c.to > a.seq || c.off < 0) {
+			return nil, plaidError("INVALID_FIELD", "cursor is invalid or does not belong to this processor token")
+		}
+	}
+	if !c.mid {
+		c.to, c.off = a.seq, 0
+	} else if c.to != a.seq && s.checkMutation {
+		return nil, plaidError("TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION",
+			"underlying transaction data changed since last page was fetched. Please restart pagination from last update.")
+	}
+	changes := a.netChange(c.base, c.to)
+	if c.off > len(changes) {
+		return nil, plaidError("INVALID_FIELD", "cursor is invalid or does not belong to this processor token")
+	}
+	end := min(c.off+count, len(changes))
+	r := &syncResp{Account: a.wire(), Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{},
+		RequestID: rid, Status: "HISTORICAL_UPDATE_COMPLETE"}
+	desc := req.Options != nil && req.Options.IncludeOriginalDescription != nil && *req.Options.IncludeOriginalDescription
+	for _, ch := range changes[c.off:end] {
+		switch ch.kind {
+		case added:
+			r.Added = append(r.Added, wire(ch.t, desc))
+		case modified:
+			r.Modified = append(r.Modified, wire(ch.t, desc))
+		case removed:
+			r.Removed = append(r.Removed, removedTxn{ch.id, a.ID})
+		}
+	}
+	if r.HasMore = end < len(changes); r.HasMore {
+		r.NextCursor = cursor{acct: a.ID, base: c.base, to: c.to, off: end, mid: true}.String()
+	} else {
+		r.NextCursor = cursor{acct: a.ID, base: c.to}.String()
+	}
+	return r, nil
+}

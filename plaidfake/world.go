@@ -1,0 +1,475 @@
+// Package plaidfake is an in-memory Plaid that speaks the wire format of the
+// processor endpoints bankfeed uses, so that tests, benchmarks and the demo
+// drive the real plaid-go client over real HTTP instead of mocking it.
+package plaidfake
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"math/big"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is the fake Plaid: an http.Handler plus the world it serves.
+// Every method is safe for concurrent use.
+type Server struct {
+	clientID, secret string
+	latency          time.Duration
+	env              string
+
+	mu            sync.Mutex
+	ids           uint64 // feeds generated ids, so a fresh world is reproducible
+	nreq          int
+	accounts      map[string]*account
+	order         []*account
+	tokens        map[string]*token
+	txnAcct       map[string]*account
+	faults        []*injected
+	calls         map[callKey]int
+	times         []time.Time
+	release       chan struct{}
+	checkMutation bool
+	transientP    float64
+	rng           *rand.Rand
+}
+
+type Option func(*Server)
+
+// WithCredentials makes the server demand this client id and secret, in
+// headers or body, as Plaid does.
+func WithCredentials(clientID, secret string) Option {
+	return func(s *Server) { s.clientID, s.secret = clientID, secret }
+}
+
+// WithLatency delays every answer, to make timeouts and concurrency visible.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+// WithEnv sets the environment named in token prefixes, which bankfeed checks
+// against its own configuration.
+func WithEnv(env string) Option { return func(s *Server) { s.env = env } }
+
+func New(opts ...Option) *Server {
+	s := &Server{
+		env:           "sandbox",
+		accounts:      map[string]*account{},
+		tokens:        map[string]*token{},
+		txnAcct:       map[string]*account{},
+		calls:         map[callKey]int{},
+		release:       make(chan struct{}),
+		checkMutation: true,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+type Account struct {
+	ID                       string // Plaid account_id; generated if empty
+	Name, OfficialName, Mask string
+	Type, Subtype            string // default "depository"/"checking"
+	ISOCurrency              string // default "USD" unless UnofficialCurrency is set
+	UnofficialCurrency       string
+	Opening                  string // natural-sign balance before the first transaction (credit: amount owed)
+	Limit                    string // "" = null
+	Available                string // "" = computed
+}
+
+type Txn struct {
+	ID                              string // generated if empty
+	AccountID                       string
+	Amount                          string // Plaid sign: positive = money out / charge on a card
+	Date                            string // YYYY-MM-DD
+	AuthorizedDate                  string
+	Name, MerchantName              string
+	Pending                         bool
+	PendingTransactionID            string
+	PaymentChannel                  string // "online" | "in store" | "other" (default)
+	PFCPrimary, PFCDetailed         string
+	ISOCurrency, UnofficialCurrency string // default: the account's
+}
+
+type token struct {
+	acct    *account
+	invalid bool
+}
+
+// version is one state of a transaction from seq on; t is nil once removed.
+// Snapshots are never mutated, so responses can share them outside the lock.
+type version struct {
+	seq int64
+	t   *Txn
+}
+
+type logEntry struct {
+	seq int64
+	id  string
+}
+
+type account struct {
+	Account
+	itemErr string
+	seq     int64                // bumped by every transaction mutation
+	hist    map[string][]version // per transaction, ascending seq
+	log     []logEntry           // ascending seq: which ids each mutation touched
+	// Running sums keep Current O(1) however large the history.
+	posted, pending, adjust, opening, limit big.Rat
+	scale                                   int // most decimals seen, so Current prints exactly
+	cache                                   map[[2]int64][]change
+}
+
+func (a *account) owesNaturally() bool { return a.Type == "credit" || a.Type == "loan" }
+
+// at returns the transaction's state as of seq, nil if it did not exist.
+func (a *account) at(id string, seq int64) *Txn {
+	vs := a.hist[id]
+	for i := len(vs) - 1; i >= 0; i-- {
+		if vs[i].seq <= seq {
+			return vs[i].t
+		}
+	}
+	return nil
+}
+
+func (a *account) live(id string) *Txn { return a.at(id, a.seq) }
+
+// parseDec accepts only plain decimals, because they are written verbatim
+// into JSON as numbers.
+func parseDec(s string) (*big.Rat, int, bool) {
+	digits, frac, dot := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	if digits == "" || (dot && frac == "") || strings.Trim(digits+frac, "0123456789") != "" ||
+		(len(digits) > 1 && digits[0] == '0') {
+		return nil, 0, false
+	}
+	r, ok := new(big.Rat).SetString(s)
+	return r, len(frac), ok
+}
+
+func (a *account) addDec(dst *big.Rat, s string, sign int) {
+	r, scale, ok := parseDec(s)
+	if !ok {
+		panic(fmt.Sprintf("plaidfake: %q is not a plain decimal", s))
+	}
+	a.scale = max(a.scale, scale)
+	if sign < 0 {
+		r.Neg(r)
+	}
+	dst.Add(dst, r)
+}
+
+func (a *account) count(t *Txn, sign int) {
+	if t == nil {
+		return
+	}
+	if t.Pending {
+		a.addDec(&a.pending, t.Amount, sign)
+	} else {
+		a.addDec(&a.posted, t.Amount, sign)
+	}
+}
+
+func (a *account) current() *big.Rat {
+	c := new(big.Rat).Set(&a.opening)
+	if a.owesNaturally() {
+		c.Add(c, &a.posted)
+	} else {
+		c.Sub(c, &a.posted)
+	}
+	return c.Add(c, &a.adjust)
+}
+
+func (a *account) format(r *big.Rat) string { return r.FloatString(a.scale) }
+
+// available follows Plaid's definition: pending outflows reduce it and
+// pending inflows raise it.
+func (a *account) available() string {
+	switch {
+	case a.Available != "":
+		return a.Available
+	case a.Type == "depository":
+		c := a.current()
+		return a.format(c.Sub(c, &a.pending))
+	case a.Type == "credit" && a.Limit != "":
+		c := new(big.Rat).Sub(&a.limit, a.current())
+		return a.format(c.Sub(c, &a.pending))
+	}
+	return ""
+}
+
+// record applies one mutation: every touched id gets a new version at the
+// next seq, so a cursor taken before it sees the net change.
+func (a *account) record(ts map[string]*Txn) {
+	a.seq++
+	a.cache = nil
+	for _, id := range slices.Sorted(maps.Keys(ts)) {
+		t := ts[id]
+		a.count(a.live(id), -1)
+		a.count(t, +1)
+		a.hist[id] = append(a.hist[id], version{a.seq, t})
+		a.log = append(a.log, logEntry{a.seq, id})
+	}
+}
+
+const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+func (s *Server) next() uint64 {
+	s.ids++
+	x := s.ids*0x9e3779b97f4a7c15 + 0x5eed
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// newID makes a Plaid-looking 37-character id.
+func (s *Server) newID() string {
+	b := make([]byte, 37)
+	x := s.next()
+	for i := range b {
+		if i%10 == 0 {
+			x = s.next()
+		}
+		b[i] = alnum[x%62]
+		x /= 62
+	}
+	return string(b)
+}
+
+func (s *Server) newToken(a *account) string {
+	x, y := s.next(), s.next()
+	t := fmt.Sprintf("processor-%s-%08x-%04x-%04x-%04x-%012x", s.env, x>>32, x>>16&0xffff, x&0xffff, y>>48, y&0xffffffffffff)
+	s.tokens[t] = &token{acct: a}
+	return t
+}
+
+func (s *Server) acct(id string) *account {
+	a := s.accounts[id]
+	if a == nil {
+		panic(fmt.Sprintf("plaidfake: unknown account %q", id))
+	}
+	return a
+}
+
+// AddAccount creates the account as its own Item and returns its first
+// processor token.
+func (s *Server) AddAccount(acc Account) (accountID, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.addAccountLocked(acc)
+	return a.ID, s.newToken(a)
+}
+
+func (s *Server) addAccountLocked(acc Account) *account {
+	if acc.ID == "" {
+		acc.ID = s.newID()
+	}
+	if s.accounts[acc.ID] != nil {
+		panic(fmt.Sprintf("plaidfake: duplicate account %q", acc.ID))
+	}
+	if acc.Type == "" {
+		acc.Type, acc.Subtype = "depository", cmp.Or(acc.Subtype, "checking")
+	}
+	if acc.ISOCurrency == "" && acc.UnofficialCurrency == "" {
+		acc.ISOCurrency = "USD"
+	}
+	acc.Name = cmp.Or(acc.Name, strings.ToUpper(acc.Type[:1])+acc.Type[1:]+" account")
+	a := &account{Account: acc, hist: map[string][]version{}}
+	a.addDec(&a.opening, cmp.Or(acc.Opening, "0"), 1)
+	if acc.Limit != "" {
+		a.addDec(&a.limit, acc.Limit, 1)
+	}
+	s.accounts[acc.ID] = a
+	s.order = append(s.order, a)
+	return a
+}
+
+// NewToken issues another token for the same account, as a token rotation
+// would; older tokens keep working.
+func (s *Server) NewToken(accountID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newToken(s.acct(accountID))
+}
+
+// InvalidateToken makes the token fail with INVALID_PROCESSOR_TOKEN forever.
+func (s *Server) InvalidateToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tokens[tok]; t != nil {
+		t.invalid = true
+	}
+}
+
+// SetItemError breaks (or, with code "", repairs) the Item behind the token:
+// all of the account's tokens fail with code on every endpoint.
+func (s *Server) SetItemError(tok, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tokens[tok]
+	if t == nil {
+		panic(fmt.Sprintf("plaidfake: unknown token %q", tok))
+	}
+	t.acct.itemErr = code
+}
+
+func (s *Server) prepare(t Txn, a *account) *Txn {
+	if t.ID == "" {
+		t.ID = s.newID()
+	}
+	if t.ISOCurrency == "" && t.UnofficialCurrency == "" {
+		t.ISOCurrency, t.UnofficialCurrency = a.ISOCurrency, a.UnofficialCurrency
+	}
+	t.PaymentChannel = cmp.Or(t.PaymentChannel, "other")
+	if _, _, ok := parseDec(t.Amount); !ok {
+		panic(fmt.Sprintf("plaidfake: transaction %s: amount %q is not a plain decimal", t.ID, t.Amount))
+	}
+	if other := s.txnAcct[t.ID]; other != nil && (other != a || a.live(t.ID) != nil) {
+		panic(fmt.Sprintf("plaidfake: transaction id %q already in use", t.ID))
+	}
+	s.txnAcct[t.ID] = a
+	return &t
+}
+
+// AddTxn adds a transaction to its account and returns its id.
+func (s *Server) AddTxn(t Txn) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.acct(t.AccountID)
+	p := s.prepare(t, a)
+	a.record(map[string]*Txn{p.ID: p})
+	return p.ID
+}
+
+func (s *Server) liveTxn(id string) (*account, *Txn) {
+	a := s.txnAcct[id]
+	if a == nil || a.live(id) == nil {
+		panic(fmt.Sprintf("plaidfake: no live transaction %q", id))
+	}
+	return a, a.live(id)
+}
+
+// ModifyTxn changes any field but ID and AccountID.
+func (s *Server) ModifyTxn(id string, f func(*Txn)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, old := s.liveTxn(id)
+	t := *old
+	f(&t)
+	t.ID, t.AccountID = old.ID, old.AccountID
+	if _, _, ok := parseDec(t.Amount); !ok {
+		panic(fmt.Sprintf("plaidfake: transaction %s: amount %q is not a plain decimal", id, t.Amount))
+	}
+	a.record(map[string]*Txn{id: &t})
+}
+
+// RemoveTxn removes a live transaction; removing one that is gone is a no-op.
+func (s *Server) RemoveTxn(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.txnAcct[id]; a != nil && a.live(id) != nil {
+		a.record(map[string]*Txn{id: nil})
+	}
+}
+
+// PostPending replaces a pending transaction by its posted successor in one
+// update, linking them through pending_transaction_id when link is set.
+func (s *Server) PostPending(pendingID string, posted Txn, link bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, _ := s.liveTxn(pendingID)
+	posted.AccountID, posted.Pending, posted.PendingTransactionID = a.ID, false, ""
+	if link {
+		posted.PendingTransactionID = pendingID
+	}
+	p := s.prepare(posted, a)
+	a.record(map[string]*Txn{pendingID: nil, p.ID: p})
+	return p.ID
+}
+
+// Current is the exact balance Plaid would report as balances.current.
+func (s *Server) Current(accountID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.acct(accountID)
+	return a.format(a.current())
+}
+
+// AdjustBalance moves the reported balance without any transaction, to
+// simulate a feed that misses activity.
+func (s *Server) AdjustBalance(accountID, delta string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.acct(accountID)
+	a.addDec(&a.adjust, delta, 1)
+}
+
+// Txns lists the account's live transactions sorted by ID.
+func (s *Server) Txns(accountID string) []Txn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.acct(accountID)
+	var out []Txn
+	for id := range a.hist {
+		if t := a.live(id); t != nil {
+			out = append(out, *t)
+		}
+	}
+	slices.SortFunc(out, func(x, y Txn) int { return strings.Compare(x.ID, y.ID) })
+	return out
+}
+
+// SetMutationDuringPagination controls whether a page of a loop that started
+// before the account last changed fails like Plaid's does (default on).
+func (s *Server) SetMutationDuringPagination(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checkMutation = on
+}
+
+// Seed builds a large deterministic world for benchmarks: every fourth
+// account is a credit card, the rest checking; the newest 2% are pending.
+func (s *Server) Seed(accounts, txnsPerAccount int, seed int64) []string {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
+	end := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	dates := make([]string, 730)
+	for i := range dates {
+		dates[i] = end.AddDate(0, 0, i-len(dates)+1).Format(time.DateOnly)
+	}
+	names := []string{"AWS", "Gusto Payroll", "Stripe Payout", "Slack", "GitHub", "Uber", "Staples", "Delta Air Lines", "WeWork", "Google Workspace"}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	toks := make([]string, 0, accounts)
+	for i := range accounts {
+		acc := Account{Name: fmt.Sprintf("Seed checking %d", i), Mask: fmt.Sprintf("%04d", i%10000), Opening: "250000.00"}
+		if i%4 == 3 {
+			acc = Account{Name: fmt.Sprintf("Seed card %d", i), Mask: acc.Mask, Type: "credit", Subtype: "credit card", Opening: "0.00", Limit: "1000000.00"}
+		}
+		a := s.addAccountLocked(acc)
+		toks = append(toks, s.newToken(a))
+		day := 0
+		for j := range txnsPerAccount {
+			day = min(day+rng.IntN(2*len(dates)/max(txnsPerAccount, 1)+1), len(dates)-1)
+			t := s.prepare(Txn{
+				AccountID: a.ID,
+				Amount:    centsString(rng.IntN(200000) - 20000),
+				Date:      dates[day],
+				Name:      names[rng.IntN(len(names))],
+				Pending:   j >= txnsPerAccount-txnsPerAccount/50,
+			}, a)
+			a.record(map[string]*Txn{t.ID: t})
+		}
+	}
+	return toks
+}
+
+func centsString(c int) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+}
