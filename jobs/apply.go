@@ -1,0 +1,330 @@
+package jobs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"bankfeed/ledger"
+	"bankfeed/plaidapi"
+	"bankfeed/store"
+)
+
+// ErrBadPage marks a page that cannot be applied as it stands. Nothing of
+// its update is written.
+var ErrBadPage = errors.New("sync page rejected")
+
+// ApplyCounts says what an update changed.
+type ApplyCounts struct {
+	Added, Modified, Removed, Unchanged int
+	Posted, Reversed                    int
+	PendingStaged                       int
+	UnknownRemoved                      int
+	Swept                               int // gone from a full resync: removed by absence
+	OpeningRederived                    bool
+}
+
+// applier turns one complete sync update into bank-transaction rows and
+// journal entries, inside the caller's transaction.
+type applier struct {
+	tx         *store.Tx
+	businessID string
+	tokenID    int64
+	updateID   int64
+	acct       store.Account
+	haveAcct   bool
+	fullSync   bool            // the update started from an empty cursor
+	seen       map[string]bool // transaction ids in a full resync of an account we already knew
+	older      olderHistory
+	counts     ApplyCounts
+}
+
+// olderHistory collects transactions posted for the first time with a date
+// on or before the account's opening date: history Plaid delivered late,
+// already inside the balance the opening was anchored to.
+type olderHistory struct {
+	effect   int64 // natural-sign effect on the account
+	earliest string
+}
+
+func newApplier(tx *store.Tx, businessID string, tokenID, updateID int64, fullSync bool) *applier {
+	return &applier{tx: tx, businessID: businessID, tokenID: tokenID, updateID: updateID, fullSync: fullSync}
+}
+
+// page applies one logged page. Adds, modifies and removes are applied in
+// page order, as Plaid asks.
+func (a *applier) page(payload []byte) error {
+	var p plaidapi.Page
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("%w: logged page does not decode: %v", ErrBadPage, err)
+	}
+	if err := a.account(p.Account); err != nil {
+		return err
+	}
+	for _, t := range p.Added {
+		a.counts.Added++
+		if err := a.upsert(t); err != nil {
+			return err
+		}
+	}
+	for _, t := range p.Modified {
+		a.counts.Modified++
+		if err := a.upsert(t); err != nil {
+			return err
+		}
+	}
+	for _, r := range p.Removed {
+		a.counts.Removed++
+		if err := a.remove(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) account(pa plaidapi.Account) error {
+	if a.haveAcct {
+		if pa.ID != "" && pa.ID != a.acct.PlaidAccountID {
+			return fmt.Errorf("%w: the token's pages name two accounts (%s, %s)", ErrBadPage, a.acct.PlaidAccountID, pa.ID)
+		}
+		return nil
+	}
+	if pa.ID == "" {
+		return fmt.Errorf("%w: the page names no account", ErrBadPage)
+	}
+	acct, err := a.tx.EnsureAccount(a.businessID, a.tokenID, store.AccountInfo{
+		PlaidAccountID: pa.ID, Name: pa.Name, OfficialName: pa.OfficialName, Mask: pa.Mask,
+		Type: pa.Type, Subtype: pa.Subtype, Currency: pa.Currency.Code,
+	})
+	if err != nil {
+		return err
+	}
+	a.acct, a.haveAcct = acct, true
+	if a.fullSync {
+		// A full sync of an account we already hold (a rotated or re-linked
+		// token) lists every live transaction; anything we hold that it does
+		// not list was removed while we were not looking.
+		ids, err := a.tx.LiveTxnIDs(acct.ID)
+		if err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			a.seen = make(map[string]bool, len(ids))
+		}
+	}
+	return nil
+}
+
+func fromPlaid(t plaidapi.Transaction, accountID int64) store.BankTxn {
+	cat := ""
+	if len(t.Category) > 0 {
+		b, _ := json.Marshal(t.Category)
+		cat = string(b)
+	}
+	return store.BankTxn{
+		AccountID: accountID, TransactionID: t.ID, Pending: t.Pending, PendingTransactionID: t.PendingTransactionID,
+		Amount: t.Amount.Minor, Currency: t.Amount.Currency.Code, Date: t.Date, AuthorizedDate: t.AuthorizedDate,
+		Datetime: t.Datetime, AuthorizedDatetime: t.AuthorizedDatetime, Name: t.Name, MerchantName: t.MerchantName,
+		OriginalDescription: t.OriginalDescription, PFCPrimary: t.PFCPrimary, PFCDetailed: t.PFCDetailed,
+		PFCConfidence: t.PFCConfidence, Category: cat, CategoryID: t.CategoryID, PaymentChannel: t.PaymentChannel,
+		CheckNumber: t.CheckNumber, TransactionCode: t.TransactionCode, MerchantEntityID: t.MerchantEntityID,
+		Website: t.Website, LogoURL: t.LogoURL, AccountOwner: t.AccountOwner, City: t.City, Region: t.Region,
+		Country: t.Country, PostalCode: t.PostalCode,
+	}
+}
+
+// sameFacts compares what Plaid said, ignoring bankfeed's bookkeeping.
+func sameFacts(a, b store.BankTxn) bool {
+	a.ID, a.Removed, a.Revision, a.EntryVersion, a.LiveEntryID, a.FirstUpdateID, a.LastUpdateID = 0, false, 0, 0, "", 0, 0
+	b.ID, b.Removed, b.Revision, b.EntryVersion, b.LiveEntryID, b.FirstUpdateID, b.LastUpdateID = 0, false, 0, 0, "", 0, 0
+	return a == b
+}
+
+// economic reports whether a change moves money: only these changes post.
+func economic(a, b store.BankTxn) bool {
+	return a.Amount != b.Amount || a.Currency != b.Currency || a.Date != b.Date || a.AccountID != b.AccountID || a.Pending != b.Pending
+}
+
+func (a *applier) upsert(t plaidapi.Transaction) error {
+	if t.AccountID != a.acct.PlaidAccountID {
+		return fmt.Errorf("%w: transaction %s belongs to account %s, not this token's account %s", ErrBadPage, t.ID, t.AccountID, a.acct.PlaidAccountID)
+	}
+	if a.seen != nil {
+		a.seen[t.ID] = true
+	}
+	old, known, err := a.tx.BankTxn(t.ID)
+	if err != nil {
+		return err
+	}
+	if known && old.AccountID != a.acct.ID {
+		return fmt.Errorf("%w: transaction %s is already recorded on another account", ErrBadPage, t.ID)
+	}
+	next := fromPlaid(t, a.acct.ID)
+	if known && !old.Removed && sameFacts(old, next) {
+		a.counts.Unchanged++ // a replay, or a token rotation re-listing history
+		return nil
+	}
+	next.ID, next.EntryVersion, next.LiveEntryID = old.ID, old.EntryVersion, old.LiveEntryID
+	next.FirstUpdateID, next.LastUpdateID, next.Revision = old.FirstUpdateID, a.updateID, old.Revision+1
+	if !known {
+		next.FirstUpdateID, next.Revision = a.updateID, 1
+	}
+	if next.LiveEntryID != "" && (old.Removed || economic(old, next) || !a.posts(next)) {
+		if err := a.reverse(&next); err != nil {
+			return err
+		}
+	}
+	if next.LiveEntryID == "" && a.posts(next) {
+		firstPosting := next.EntryVersion == 0
+		if err := a.post(&next); err != nil {
+			return err
+		}
+		if firstPosting {
+			a.noteOlder(next)
+		}
+	}
+	if next.Pending {
+		a.counts.PendingStaged++
+	}
+	return a.tx.SaveBankTxn(&next)
+}
+
+// posts says whether a transaction belongs in the journal: pending
+// transactions are staged, never posted, and investment accounts are not
+// posted in this version.
+func (a *applier) posts(b store.BankTxn) bool {
+	return !b.Pending && b.Amount != 0 && a.acct.Kind != ""
+}
+
+func (a *applier) post(b *store.BankTxn) error {
+	cur, err := ledger.Resolve(b.Currency)
+	if err != nil {
+		return fmt.Errorf("%w: transaction %s: %v", ErrBadPage, b.TransactionID, err)
+	}
+	v := b.EntryVersion + 1
+	e, err := ledger.PostTransaction(a.acct.PlaidAccountID, b.TransactionID, v, b.Date, ledger.Money{Minor: b.Amount, Currency: cur})
+	if err != nil {
+		return err
+	}
+	if err := a.tx.PostEntry(a.businessID, a.acct.ID, e, a.updateID); err != nil {
+		return err
+	}
+	b.EntryVersion, b.LiveEntryID = v, e.ID
+	a.counts.Posted++
+	return nil
+}
+
+func (a *applier) reverse(b *store.BankTxn) error {
+	orig, err := a.tx.Entry(b.LiveEntryID)
+	if err != nil {
+		return err
+	}
+	if err := a.tx.PostEntry(a.businessID, a.acct.ID, ledger.Reverse(orig), a.updateID); err != nil {
+		return err
+	}
+	b.LiveEntryID = ""
+	a.counts.Reversed++
+	return nil
+}
+
+func (a *applier) remove(r plaidapi.Removed) error {
+	old, known, err := a.tx.BankTxn(r.TransactionID)
+	if err != nil {
+		return err
+	}
+	if !known || old.Removed {
+		a.counts.UnknownRemoved++
+		return nil
+	}
+	if old.AccountID != a.acct.ID {
+		return fmt.Errorf("%w: removed transaction %s is recorded on another account", ErrBadPage, r.TransactionID)
+	}
+	if a.seen != nil {
+		delete(a.seen, r.TransactionID)
+	}
+	return a.retire(&old)
+}
+
+func (a *applier) retire(b *store.BankTxn) error {
+	if b.LiveEntryID != "" {
+		if err := a.reverse(b); err != nil {
+			return err
+		}
+	}
+	b.Removed, b.Revision, b.LastUpdateID = true, b.Revision+1, a.updateID
+	return a.tx.SaveBankTxn(b)
+}
+
+func (a *applier) noteOlder(b store.BankTxn) {
+	if a.acct.OpeningVersion == 0 || b.Date > a.acct.OpeningDate || b.Currency != a.acct.Currency {
+		return
+	}
+	a.older.effect += a.acct.Kind.Natural(-b.Amount)
+	if a.older.earliest == "" || b.Date < a.older.earliest {
+		a.older.earliest = b.Date
+	}
+}
+
+// finish runs after the last page: the sweep of a full resync and the
+// re-derivation of the opening balance when older history arrived.
+func (a *applier) finish() error {
+	if !a.haveAcct {
+		return nil
+	}
+	if a.seen != nil {
+		ids, err := a.tx.LiveTxnIDs(a.acct.ID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if a.seen[id] {
+				continue
+			}
+			b, _, err := a.tx.BankTxn(id)
+			if err != nil {
+				return err
+			}
+			if err := a.retire(&b); err != nil {
+				return err
+			}
+			a.counts.Swept++
+		}
+	}
+	if a.older.earliest == "" {
+		return nil
+	}
+	return a.rederiveOpening()
+}
+
+// rederiveOpening moves the opening entry back past history that arrived
+// after the anchor: that history was already inside the anchored balance,
+// so the opening shrinks by its effect. The old entry is reversed and a new
+// version posted, leaving exactly one live opening.
+func (a *applier) rederiveOpening() error {
+	cur, err := ledger.Resolve(a.acct.Currency)
+	if err != nil {
+		return err
+	}
+	old, err := a.tx.Entry(ledger.OpeningEntryID(a.acct.PlaidAccountID, a.acct.OpeningVersion))
+	if err != nil {
+		return err
+	}
+	if err := a.tx.PostEntry(a.businessID, a.acct.ID, ledger.Reverse(old), a.updateID); err != nil {
+		return err
+	}
+	date, err := ledger.DayBefore(a.older.earliest)
+	if err != nil {
+		return err
+	}
+	minor := a.acct.OpeningMinor - a.older.effect
+	v := a.acct.OpeningVersion + 1
+	e, err := ledger.Opening(a.acct.PlaidAccountID, a.acct.Kind, v, date, ledger.Money{Minor: minor, Currency: cur})
+	if err != nil {
+		return err
+	}
+	if err := a.tx.PostEntry(a.businessID, a.acct.ID, e, a.updateID); err != nil {
+		return err
+	}
+	a.counts.OpeningRederived = true
+	return a.tx.SetOpening(a.acct.ID, v, date, minor, 0)
+}

@@ -1,0 +1,362 @@
+// Package jobs is bankfeed's work: syncing processor tokens into the
+// ledger, taking balance snapshots, probing flagged tokens and reconciling.
+// serve (cron) and --run-once both call Runner.Run.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"bankfeed/plaidapi"
+	"bankfeed/store"
+)
+
+// Plaid is what the jobs need from Plaid.
+type Plaid interface {
+	Sync(ctx context.Context, token, cursor string, count int) (plaidapi.Page, error)
+	Balance(ctx context.Context, token string) (plaidapi.Account, error)
+	Account(ctx context.Context, token string) (plaidapi.Account, error)
+}
+
+var _ Plaid = (*plaidapi.Client)(nil)
+
+// Job names accepted by Run.
+const (
+	JobSync      = "sync"
+	JobBalances  = "balances"
+	JobReconcile = "reconcile"
+	JobProbe     = "probe"
+	JobAll       = "all"
+)
+
+// ValidJob reports whether name is a job Run accepts.
+func ValidJob(name string) bool {
+	switch name {
+	case JobSync, JobBalances, JobReconcile, JobProbe, JobAll:
+		return true
+	}
+	return false
+}
+
+// ErrTokensFailed means some tokens could not be synced after their
+// retries; the others were.
+var ErrTokensFailed = errors.New("some tokens failed")
+
+// Runner runs jobs against one database.
+type Runner struct {
+	Store         *store.Store
+	Plaid         Plaid
+	Log           zerolog.Logger
+	Concurrency   int
+	PageSize      int
+	MaxPages      int
+	ProbeInterval time.Duration
+	Now           func() time.Time
+	// Reconcile, when set, runs the reconcile job; it lives outside this
+	// file so that sync does not depend on reporting.
+	Reconcile func(ctx context.Context, runID string) (map[string]int, error)
+
+	runID string
+}
+
+// TokenResult is what happened to one token in one run.
+type TokenResult struct {
+	TokenID      int64
+	BusinessID   string
+	Outcome      string // synced, flagged, failed, not_ready, skipped, reactivated
+	Code         string
+	RequestID    string
+	Pages        int
+	LoopRestarts int
+	Applied      ApplyCounts
+	Snapshot     bool
+	Err          error
+}
+
+// Summary is a run's outcome.
+type Summary struct {
+	RunID    string
+	Job      string
+	Tokens   int
+	Counts   map[string]int
+	Results  []TokenResult
+	Duration time.Duration
+	Report   map[string]int
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r *Runner) pageSize() int {
+	if r.PageSize <= 0 || r.PageSize > 500 {
+		return 500
+	}
+	return r.PageSize
+}
+
+func (r *Runner) maxPages() int {
+	if r.MaxPages <= 0 {
+		return 10000
+	}
+	return r.MaxPages
+}
+
+func newRunID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// Run runs one job over every token that needs it. Tokens are isolated:
+// one token's failure is recorded and the others carry on. The returned
+// error wraps ErrTokensFailed when any token failed.
+func (r *Runner) Run(ctx context.Context, job string) (Summary, error) {
+	if !ValidJob(job) {
+		return Summary{}, fmt.Errorf("unknown job %q: use sync, balances, reconcile, probe or all", job)
+	}
+	r.runID = newRunID()
+	started := time.Now()
+	log := r.Log.With().Str("run_id", r.runID).Str("job", job).Logger()
+	sum := Summary{RunID: r.runID, Job: job, Counts: map[string]int{}}
+	if err := r.Store.StartRun(ctx, r.runID, job); err != nil {
+		return sum, err
+	}
+	var runErr error
+	if job != JobReconcile {
+		runErr = r.runTokens(ctx, job, &sum, log)
+	}
+	if (job == JobReconcile || job == JobAll) && r.Reconcile != nil && ctx.Err() == nil {
+		counts, err := r.Reconcile(ctx, r.runID)
+		sum.Report = counts
+		runErr = errors.Join(runErr, err)
+	}
+	sum.Duration = time.Since(started)
+	status := "ok"
+	errText := ""
+	if runErr != nil {
+		status, errText = "failed", runErr.Error()
+	}
+	if ctx.Err() != nil {
+		status = "interrupted"
+	}
+	counts := map[string]int{"tokens": sum.Tokens}
+	for k, v := range sum.Counts {
+		counts[k] = v
+	}
+	for k, v := range sum.Report {
+		counts["report_"+k] = v
+	}
+	// Record the end even when interrupted, so the run history is honest.
+	if err := r.Store.FinishRun(context.WithoutCancel(ctx), r.runID, status, counts, errText); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	ev := log.Info()
+	if runErr != nil {
+		ev = log.Error()
+	}
+	d := zerolog.Dict()
+	for k, v := range counts {
+		d = d.Int(k, v)
+	}
+	ev.Str("status", status).Dur("duration", sum.Duration).Dict("counts", d).Msg("run finished")
+	return sum, runErr
+}
+
+func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log zerolog.Logger) error {
+	tokens, err := r.Store.Tokens(ctx, store.TokenFilter{})
+	if err != nil {
+		return err
+	}
+	now := r.now()
+	var work []store.Token
+	for _, t := range tokens {
+		switch {
+		case t.Status == store.StatusActive && job != JobProbe:
+			work = append(work, t)
+		case t.Status == store.StatusNeedsRefresh && (job == JobProbe || job == JobAll || job == JobSync) && probeDue(t, now):
+			work = append(work, t)
+		case t.Status == store.StatusNeedsRefresh:
+			sum.Counts["needs_refresh"]++
+		}
+	}
+	sum.Tokens = len(tokens)
+	results := make([]TokenResult, len(work))
+	var mu sync.Mutex
+	g := new(errgroup.Group)
+	limit := r.Concurrency
+	if limit <= 0 {
+		limit = 8
+	}
+	g.SetLimit(limit)
+	for i, t := range work {
+		if ctx.Err() != nil {
+			break // stop starting new work; what runs finishes or rolls back
+		}
+		g.Go(func() error {
+			res := r.runToken(ctx, job, t, now)
+			results[i] = res
+			mu.Lock()
+			sum.Counts[res.Outcome]++
+			mu.Unlock()
+			r.logToken(log, res)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	failed := 0
+	for _, res := range results {
+		if res.Outcome == "" {
+			continue // never started: interrupted
+		}
+		sum.Results = append(sum.Results, res)
+		if res.Outcome == "failed" {
+			failed++
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%w: %d of %d tokens could not be synced (see the log lines with outcome=failed)", ErrTokensFailed, failed, len(work))
+	}
+	return nil
+}
+
+func probeDue(t store.Token, now time.Time) bool {
+	return t.NextProbeAt != nil && !t.NextProbeAt.After(now)
+}
+
+func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now time.Time) TokenResult {
+	res := TokenResult{TokenID: t.ID, BusinessID: t.BusinessID}
+	secret, err := r.Store.Reveal(ctx, t.ID)
+	if err != nil {
+		res.Outcome, res.Err = "failed", err
+		return res
+	}
+	if t.Status == store.StatusNeedsRefresh {
+		// A cheap call tells whether the owner has repaired the login.
+		acct, err := r.Plaid.Account(ctx, secret)
+		if err != nil {
+			r.handleErr(ctx, t, err, &res)
+			if res.Outcome == "flagged" {
+				res.Outcome = "still_flagged"
+			}
+			return res
+		}
+		res.RequestID = acct.RequestID
+		if err := r.Store.Reactivate(ctx, t.ID); err != nil {
+			res.Outcome, res.Err = "failed", err
+			return res
+		}
+		if job == JobProbe {
+			res.Outcome = "reactivated"
+			return res
+		}
+		t.Status = store.StatusActive
+	}
+	if job == JobSync || job == JobAll {
+		err := r.syncToken(ctx, t, secret, &res)
+		switch {
+		case errors.Is(err, errNotReady):
+			res.Outcome = "not_ready"
+			return res
+		case err != nil:
+			r.handleErr(ctx, t, err, &res)
+			return res
+		}
+		if t, err = r.Store.Token(ctx, t.ID); err != nil {
+			res.Outcome, res.Err = "failed", err
+			return res
+		}
+	}
+	if job == JobBalances || job == JobAll {
+		if err := r.balanceToken(ctx, t, secret, &res); err != nil {
+			r.handleErr(ctx, t, err, &res)
+			return res
+		}
+	}
+	res.Outcome = "synced"
+	return res
+}
+
+// handleErr classifies a token's failure: an invalid token is flagged and
+// is not a failure of the run; anything else is recorded and fails it.
+func (r *Runner) handleErr(ctx context.Context, t store.Token, err error, res *TokenResult) {
+	res.Err = err
+	var pe *plaidapi.Error
+	if errors.As(err, &pe) {
+		res.Code, res.RequestID = pe.Code, firstNonEmpty(pe.RequestID, res.RequestID)
+	}
+	wctx := context.WithoutCancel(ctx)
+	if plaidapi.ClassOf(err) == plaidapi.InvalidToken {
+		var next *time.Time
+		if !plaidapi.NeedsNewToken(res.Code) {
+			n := r.now().Add(r.probeInterval())
+			next = &n
+		}
+		if ferr := r.Store.FlagToken(wctx, t.ID, res.Code, res.RequestID, next); ferr != nil {
+			res.Outcome, res.Err = "failed", errors.Join(err, ferr)
+			return
+		}
+		res.Outcome = "flagged"
+		return
+	}
+	res.Outcome = "failed"
+	if ctx.Err() != nil {
+		res.Outcome = "interrupted"
+	}
+	_ = r.Store.RecordTokenError(wctx, t.ID, res.Code)
+}
+
+func (r *Runner) probeInterval() time.Duration {
+	if r.ProbeInterval <= 0 {
+		return 6 * time.Hour
+	}
+	return r.ProbeInterval
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (r *Runner) logToken(log zerolog.Logger, res TokenResult) {
+	ev := log.Info()
+	if res.Outcome == "failed" {
+		ev = log.Error()
+	} else if res.Outcome == "flagged" || res.Outcome == "still_flagged" {
+		ev = log.Warn()
+	}
+	ev = ev.Int64("token_id", res.TokenID).Str("business_id", res.BusinessID).Str("outcome", res.Outcome).
+		Int("pages", res.Pages).Int("added", res.Applied.Added).Int("modified", res.Applied.Modified).
+		Int("removed", res.Applied.Removed).Int("posted", res.Applied.Posted).Int("reversed", res.Applied.Reversed)
+	if res.LoopRestarts > 0 {
+		ev = ev.Int("loop_restarts", res.LoopRestarts)
+	}
+	if res.RequestID != "" {
+		ev = ev.Str("request_id", res.RequestID)
+	}
+	if res.Code != "" {
+		ev = ev.Str("error_code", res.Code)
+	}
+	if res.Err != nil {
+		ev = ev.Str("error", res.Err.Error())
+	}
+	ev.Msg("token")
+}

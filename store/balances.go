@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+)
+
+// Snapshot is one reported balance, kept forever.
+type Snapshot struct {
+	ID        int64
+	AccountID int64
+	TokenID   int64
+	RunID     string
+	Currency  string
+	Current   *int64
+	Available *int64
+	Limit     *int64
+	RequestID string
+	TakenAt   time.Time
+}
+
+func nullInt(p *int64) sql.NullInt64 {
+	if p == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *p, Valid: true}
+}
+
+func intPtr(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Int64
+	return &v
+}
+
+// AddSnapshot appends a balance snapshot.
+func (t *Tx) AddSnapshot(s *Snapshot) error {
+	var tok sql.NullInt64
+	if s.TokenID != 0 {
+		tok = sql.NullInt64{Int64: s.TokenID, Valid: true}
+	}
+	res, err := t.exec(`INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, available, credit_limit, request_id, taken_at)
+		VALUES (?,?,?,?,?,?,?,?,?)`, s.AccountID, tok, s.RunID, s.Currency, nullInt(s.Current), nullInt(s.Available), nullInt(s.Limit),
+		s.RequestID, ts(s.TakenAt))
+	if err != nil {
+		return err
+	}
+	s.ID, err = res.LastInsertId()
+	return err
+}
+
+// JobRun is one run of a job, as recorded.
+type JobRun struct {
+	ID         string
+	Job        string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Status     string
+	Counts     map[string]int
+	Error      string
+}
+
+// StartRun records that a job began.
+func (s *Store) StartRun(ctx context.Context, id, job string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO job_runs(id, job, started_at, status) VALUES (?,?,?,'running')`, id, job, ts(s.Now()))
+		return err
+	})
+}
+
+// FinishRun records how a job ended.
+func (s *Store) FinishRun(ctx context.Context, id, status string, counts map[string]int, errText string) error {
+	b, _ := json.Marshal(counts)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?`,
+			ts(s.Now()), status, string(b), nullStr(errText), id)
+		return err
+	})
+}
+
+// LastRun returns the newest finished run of a job, if any.
+func (s *Store) LastRun(ctx context.Context, job string) (*JobRun, error) {
+	var r JobRun
+	var started string
+	var finished, errText sql.NullString
+	var counts string
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, job, started_at, finished_at, status, counts, error FROM job_runs
+		WHERE job = ? AND finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1`, job).Scan(&r.ID, &r.Job, &started, &finished, &r.Status, &counts, &errText)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, Classify(err)
+	}
+	r.StartedAt, _ = time.Parse(time.RFC3339Nano, started)
+	r.FinishedAt = parseTS(finished)
+	r.Error = errText.String
+	_ = json.Unmarshal([]byte(counts), &r.Counts)
+	return &r, nil
+}

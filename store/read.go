@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"bankfeed/ledger"
+)
+
+// LedgerBalance is an account's position in the ledger, natural sign.
+type LedgerBalance struct {
+	BusinessID     string
+	AccountID      int64
+	PlaidAccountID string
+	Kind           ledger.Kind
+	Currency       string
+	Balance        int64 // includes the opening entry
+	Opening        int64
+	Anchored       bool
+	PostedCount    int
+	PendingCount   int
+	PendingTotal   int64 // natural-sign effect of pending transactions
+}
+
+// LedgerBalances lists the posted accounts' ledger positions. One SQL pass
+// per question, grouped by account: never a query per account.
+func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]LedgerBalance, error) {
+	rows, err := s.rdb.QueryContext(ctx, `
+	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency,
+	       COALESCE((SELECT SUM(l.amount) FROM journal_lines l WHERE l.ledger_account_id = la.id), 0),
+	       a.opening_version > 0, COALESCE(a.opening_minor, 0),
+	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 0 AND b.currency = la.currency),
+	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency),
+	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency)
+	FROM accounts a JOIN ledger_accounts la ON la.account_id = a.id
+	WHERE a.kind IS NOT NULL AND (? = '' OR a.business_id = ?)
+	ORDER BY a.business_id, a.plaid_account_id, la.currency`, businessID, businessID)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []LedgerBalance
+	for rows.Next() {
+		var b LedgerBalance
+		var kind string
+		var sum, pendingSum int64
+		if err := rows.Scan(&b.BusinessID, &b.AccountID, &b.PlaidAccountID, &kind, &b.Currency, &sum, &b.Anchored, &b.Opening,
+			&b.PostedCount, &b.PendingCount, &pendingSum); err != nil {
+			return nil, Classify(err)
+		}
+		b.Kind = ledger.Kind(kind)
+		b.Balance = b.Kind.Natural(sum)
+		b.PendingTotal = b.Kind.Natural(-pendingSum)
+		out = append(out, b)
+	}
+	return out, Classify(rows.Err())
+}
+
+// TrialBalance sums every journal line per currency; each sum must be zero.
+func (s *Store) TrialBalance(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT currency, SUM(amount) FROM journal_lines GROUP BY currency`)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var c string
+		var n int64
+		if err := rows.Scan(&c, &n); err != nil {
+			return nil, err
+		}
+		out[c] = n
+	}
+	return out, rows.Err()
+}
+
+// Journal loads every entry with its lines, in insertion order. For
+// checks and rebuild comparisons, not for hot paths.
+func (s *Store) Journal(ctx context.Context) ([]ledger.Entry, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT e.id, e.kind, e.date, COALESCE(e.transaction_id,''), e.version, COALESCE(e.reverses,''),
+		COALESCE(a.plaid_account_id,''), la.code, l.currency, l.amount
+		FROM journal_entries e LEFT JOIN accounts a ON a.id = e.account_id
+		JOIN journal_lines l ON l.entry_id = e.id JOIN ledger_accounts la ON la.id = l.ledger_account_id
+		ORDER BY e.rowid, l.line_no`)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []ledger.Entry
+	for rows.Next() {
+		var e ledger.Entry
+		var kind string
+		var l ledger.Line
+		if err := rows.Scan(&e.ID, &kind, &e.Date, &e.TransactionID, &e.Version, &e.Reverses, &e.AccountID, &l.Account, &l.Currency, &l.Amount); err != nil {
+			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].ID == e.ID {
+			out[n-1].Lines = append(out[n-1].Lines, l)
+			continue
+		}
+		e.Kind = ledger.EntryKind(kind)
+		e.Lines = []ledger.Line{l}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AccountView is an account as "List Plaid Accounts" shows it.
+type AccountView struct {
+	Account
+	TokenHint    string
+	TokenStatus  string // active, needs_refresh, unlinked
+	TokenID      int64
+	Current      *int64
+	Available    *int64
+	BalanceAsOf  *time.Time
+	LastSyncedAt *time.Time
+}
+
+// Accounts lists accounts with their newest token and snapshot.
+func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView, error) {
+	rows, err := s.rdb.QueryContext(ctx, `
+	SELECT a.id, a.business_id, a.plaid_account_id, a.name, COALESCE(a.official_name,''), COALESCE(a.mask,''), a.type, COALESCE(a.subtype,''),
+	       a.currency, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
+	       COALESCE(t.id, 0), COALESCE(t.hint,''), COALESCE(t.status,'removed'), t.last_synced_at,
+	       bs.current, bs.available, bs.taken_at
+	FROM accounts a
+	LEFT JOIN tokens t ON t.id = (SELECT id FROM tokens t2 WHERE t2.account_id = a.id
+	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
+	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id)
+	WHERE (? = '' OR a.business_id = ?)
+	ORDER BY a.business_id, a.plaid_account_id`, businessID, businessID)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []AccountView
+	for rows.Next() {
+		var v AccountView
+		var kind string
+		var synced, taken sql.NullString
+		var cur, avail sql.NullInt64
+		if err := rows.Scan(&v.ID, &v.BusinessID, &v.PlaidAccountID, &v.Name, &v.OfficialName, &v.Mask, &v.Type, &v.Subtype,
+			&v.Currency, &kind, &v.OpeningVersion, &v.OpeningDate, &v.OpeningMinor,
+			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken); err != nil {
+			return nil, Classify(err)
+		}
+		v.Kind = ledger.Kind(kind)
+		if v.TokenStatus == StatusRemoved {
+			v.TokenStatus = "unlinked"
+		}
+		v.LastSyncedAt, v.BalanceAsOf = parseTS(synced), parseTS(taken)
+		v.Current, v.Available = intPtr(cur), intPtr(avail)
+		out = append(out, v)
+	}
+	return out, Classify(rows.Err())
+}

@@ -1,0 +1,271 @@
+// Package store keeps bankfeed's state in one SQLite file: businesses and
+// their processor tokens (encrypted), Plaid accounts, bank transactions, the
+// append-only journal, raw sync pages, balance snapshots and job runs.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Errors callers branch on.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrConflict      = errors.New("conflict")
+	ErrSchemaTooNew  = errors.New("database schema is newer than this bankfeed")
+	ErrWrongKey      = errors.New("BANKFEED_TOKEN_KEY does not decrypt the stored processor tokens")
+	ErrDiskFull      = errors.New("database or disk is full")
+	ErrReadOnly      = errors.New("database is read-only")
+	ErrLocked        = errors.New("database is locked by another process")
+	ErrCorrupt       = errors.New("database file is corrupt or not a bankfeed database")
+	errAppendOnlyMsg = "append-only"
+)
+
+// Store is the SQLite database. All writes go through one connection, so
+// SQLite's single writer never makes two of our goroutines race for it;
+// reads use their own pool and see WAL snapshots.
+type Store struct {
+	db    *sql.DB // writer: one connection, BEGIN IMMEDIATE
+	rdb   *sql.DB // readers
+	crypt *sealer
+	Now   func() time.Time
+	path  string
+}
+
+// Options tune Open for tests and faults.
+type Options struct {
+	BusyTimeout  time.Duration // default 5s
+	MaxPageCount int64         // >0 caps the file size (used to simulate a full disk)
+	ReadOnly     bool          // open for reading only (list commands, reports)
+}
+
+func dsn(path string, o Options, write bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10))
+	q.Set("_foreign_keys", "on")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	if write {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Set("mode", "ro")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date. key is the 32-byte token key.
+func Open(ctx context.Context, path string, key []byte, o Options) (*Store, error) {
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	crypt, err := newSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{crypt: crypt, Now: func() time.Time { return time.Now().UTC() }, path: path}
+	if o.ReadOnly {
+		s.db, err = sql.Open("sqlite3", dsn(path, o, false))
+	} else {
+		s.db, err = sql.Open("sqlite3", dsn(path, o, true))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.db.SetMaxOpenConns(1)
+	s.db.SetConnMaxIdleTime(0)
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, Classify(err))
+	}
+	if o.MaxPageCount > 0 {
+		if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", o.MaxPageCount)); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, Classify(err))
+		}
+	}
+	if err := s.migrate(ctx, o.ReadOnly); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.rdb, err = sql.Open("sqlite3", dsn(path, o, false))
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.rdb.SetMaxOpenConns(4)
+	if err := s.checkKey(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	var errs []error
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// SchemaVersion is the number of the newest migration this build knows.
+func SchemaVersion() int {
+	ms, _ := loadMigrations()
+	return ms[len(ms)-1].version
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	ents, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range ents {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with its number", e.Name())
+		}
+		b, err := migrations.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{v, e.Name(), string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// migrate applies every migration newer than PRAGMA user_version, each in
+// its own transaction with the version bump, so a crash leaves the
+// database at a whole version.
+func (s *Store) migrate(ctx context.Context, readOnly bool) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	var cur int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&cur); err != nil {
+		return fmt.Errorf("read schema version: %w", Classify(err))
+	}
+	newest := ms[len(ms)-1].version
+	if cur > newest {
+		return fmt.Errorf("%w: the file is at version %d, this build knows up to %d; run a newer bankfeed", ErrSchemaTooNew, cur, newest)
+	}
+	if cur == newest {
+		return nil
+	}
+	if readOnly {
+		return fmt.Errorf("%w: schema needs migrating from %d to %d; run bankfeed with write access once", ErrReadOnly, cur, newest)
+	}
+	for _, m := range ms {
+		if m.version <= cur {
+			continue
+		}
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
+			return err
+		})
+		if err != nil {
+			return Classify(err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Classify(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return Classify(err)
+	}
+	return Classify(tx.Commit())
+}
+
+// Classify maps SQLite's result codes onto the errors bankfeed reports
+// with their own exit statuses, keeping the original as the cause.
+func Classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	var kind error
+	switch se.Code {
+	case sqlite3.ErrFull:
+		kind = ErrDiskFull
+	case sqlite3.ErrReadonly, sqlite3.ErrCantOpen, sqlite3.ErrPerm:
+		if se.Code == sqlite3.ErrCantOpen {
+			return fmt.Errorf("cannot open the database file (check the path and its folder's permissions): %w", err)
+		}
+		kind = ErrReadOnly
+	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+		kind = ErrLocked
+	case sqlite3.ErrCorrupt, sqlite3.ErrNotADB:
+		kind = ErrCorrupt
+	default:
+		return err
+	}
+	if errors.Is(err, kind) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", kind, err)
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTS(s sql.NullString) *time.Time {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s.String)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// Exec runs one statement on the writer. For maintenance and tests that
+// prove the append-only triggers hold.
+func (s *Store) Exec(ctx context.Context, q string, args ...any) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	})
+}
