@@ -1,0 +1,350 @@
+// Package plaidapi is bankfeed's only door to Plaid: it calls the processor
+// endpoints through plaid-go, retries what is worth retrying, classifies
+// every failure, and hands back exact, validated values. No float and no
+// plaid-go type leaves this package.
+package plaidapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/plaid/plaid-go/v29/plaid"
+	"golang.org/x/time/rate"
+)
+
+// Config configures a Client. Zero values take the defaults noted.
+type Config struct {
+	BaseURL         string                                           // e.g. https://sandbox.plaid.com or a local fake; required
+	ClientID        string                                           //
+	Secret          string                                           // revealed value; never logged or put in errors
+	Timeout         time.Duration                                    // per HTTP request, body included (default 90s)
+	RatePerMin      int                                              // client-wide calls per minute (0 = unlimited)
+	RetryMax        int                                              // attempts per call including the first (default 5)
+	RetryMaxElapsed time.Duration                                    // cap on time spent retrying one call (default 2m)
+	MaxBody         int64                                            // response body limit in bytes (default 32 MiB)
+	HTTPClient      *http.Client                                     // optional; copied, and its Transport wrapped
+	Sleep           func(ctx context.Context, d time.Duration) error // optional, for tests
+}
+
+const (
+	defaultTimeout         = 90 * time.Second
+	defaultRetryMax        = 5
+	defaultRetryMaxElapsed = 2 * time.Minute
+	defaultMaxBody         = 32 << 20
+
+	backoffBase = 250 * time.Millisecond
+	backoffCap  = 30 * time.Second
+
+	maxCount = 500 // Plaid's upper bound for sync count
+)
+
+// Client calls Plaid's processor endpoints. It is safe for concurrent use;
+// the rate limit and the call count are shared by all callers.
+type Client struct {
+	api             *plaid.PlaidApiService
+	limiter         *rate.Limiter // nil when unlimited
+	sleep           func(ctx context.Context, d time.Duration) error
+	retryMax        int
+	retryMaxElapsed time.Duration
+	secret          string
+	setupErr        error // reported by every call, so New needs no error
+	calls           atomic.Int64
+}
+
+// New builds a Client. A missing or malformed BaseURL does not fall back to
+// plaid-go's default server (production); every call fails Fatal instead.
+func New(cfg Config) *Client {
+	cfg = withDefaults(cfg)
+	pc := plaid.NewConfiguration()
+	pc.UseEnvironment(plaid.Environment(strings.TrimRight(cfg.BaseURL, "/")))
+	pc.AddDefaultHeader("PLAID-CLIENT-ID", cfg.ClientID)
+	pc.AddDefaultHeader("PLAID-SECRET", cfg.Secret)
+	pc.HTTPClient = httpClient(cfg)
+	c := &Client{
+		api:             plaid.NewAPIClient(pc).PlaidApi,
+		sleep:           cfg.Sleep,
+		retryMax:        cfg.RetryMax,
+		retryMaxElapsed: cfg.RetryMaxElapsed,
+		secret:          cfg.Secret,
+		setupErr:        checkBaseURL(cfg.BaseURL),
+	}
+	if cfg.RatePerMin > 0 {
+		// A second's worth of burst: enough to start a run briskly, too little
+		// to trip Plaid's per-minute limits.
+		c.limiter = rate.NewLimiter(rate.Limit(float64(cfg.RatePerMin)/60), max(1, cfg.RatePerMin/60))
+	}
+	return c
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = defaultTimeout
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = defaultRetryMax
+	}
+	if cfg.RetryMaxElapsed <= 0 {
+		cfg.RetryMaxElapsed = defaultRetryMaxElapsed
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = defaultMaxBody
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	return cfg
+}
+
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("base URL %q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+// httpClient never returns http.DefaultClient, which has no timeout.
+func httpClient(cfg Config) *http.Client {
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		copied := *cfg.HTTPClient
+		hc = &copied
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = cfg.Timeout
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &limitTransport{base: base, max: cfg.MaxBody}
+	return hc
+}
+
+// Calls returns the number of HTTP attempts made so far.
+func (c *Client) Calls() int64 { return c.calls.Load() }
+
+// Sync makes one /processor/transactions/sync call. An empty cursor asks
+// for the full history; count 0 means Plaid's default of 100.
+func (c *Client) Sync(ctx context.Context, token, cursor string, count int) (Page, error) {
+	const op = "sync"
+	if count < 0 || count > maxCount {
+		return Page{}, &Error{Class: Fatal, Op: op, Message: fmt.Sprintf("count %d is outside 1..%d", count, maxCount)}
+	}
+	req := plaid.NewProcessorTransactionsSyncRequest(token)
+	if count > 0 {
+		req.SetCount(int32(count))
+	}
+	if cursor != "" {
+		req.SetCursor(cursor)
+	}
+	var resp plaid.ProcessorTransactionsSyncResponse
+	httpResp, err := c.do(ctx, op, token, func(ctx context.Context) (hr *http.Response, err error) {
+		resp, hr, err = c.api.ProcessorTransactionsSync(ctx).ProcessorTransactionsSyncRequest(*req).Execute()
+		return hr, err
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	page, err := convertPage(resp, cursor)
+	if err != nil {
+		return Page{}, c.rejected(op, token, httpResp, resp.RequestId, err)
+	}
+	return page, nil
+}
+
+// Balance fetches the real-time balance (/processor/balance/get).
+func (c *Client) Balance(ctx context.Context, token string) (Account, error) {
+	const op = "balance"
+	req := plaid.NewProcessorBalanceGetRequest(token)
+	var resp plaid.ProcessorBalanceGetResponse
+	httpResp, err := c.do(ctx, op, token, func(ctx context.Context) (hr *http.Response, err error) {
+		resp, hr, err = c.api.ProcessorBalanceGet(ctx).ProcessorBalanceGetRequest(*req).Execute()
+		return hr, err
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	acct, err := convertAccount(resp.Account, resp.RequestId)
+	if err != nil {
+		return Account{}, c.rejected(op, token, httpResp, resp.RequestId, err)
+	}
+	return acct, nil
+}
+
+// Account fetches the account with its cached balance
+// (/processor/account/get): the cheap way to check a token still works.
+func (c *Client) Account(ctx context.Context, token string) (Account, error) {
+	const op = "account"
+	req := plaid.NewProcessorAccountGetRequest(token)
+	var resp plaid.ProcessorAccountGetResponse
+	httpResp, err := c.do(ctx, op, token, func(ctx context.Context) (hr *http.Response, err error) {
+		resp, hr, err = c.api.ProcessorAccountGet(ctx).ProcessorAccountGetRequest(*req).Execute()
+		return hr, err
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	acct, err := convertAccount(resp.Account, resp.RequestId)
+	if err != nil {
+		return Account{}, c.rejected(op, token, httpResp, resp.RequestId, err)
+	}
+	return acct, nil
+}
+
+// rejected reports a response that decoded but failed our checks.
+func (c *Client) rejected(op, token string, httpResp *http.Response, requestID string, err error) error {
+	e := &Error{Class: Fatal, Op: op, HTTPStatus: httpResp.StatusCode, RequestID: requestID,
+		Message: "invalid response from Plaid: " + err.Error(), Err: err}
+	return c.scrub(e, token)
+}
+
+// do runs one Plaid call, retrying transient failures of that same request
+// with capped exponential backoff and full jitter.
+func (c *Client) do(ctx context.Context, op, token string, call func(context.Context) (*http.Response, error)) (*http.Response, error) {
+	if c.setupErr != nil {
+		return nil, &Error{Class: Fatal, Op: op, Message: c.setupErr.Error()}
+	}
+	start := time.Now()
+	var slept time.Duration
+	for attempt := 1; ; attempt++ {
+		if err := c.wait(ctx); err != nil {
+			return nil, c.scrub(&Error{Class: Transient, Op: op, Message: "waiting for the rate limiter: " + err.Error(), Err: err}, token)
+		}
+		c.calls.Add(1)
+		httpResp, err := call(ctx)
+		if err == nil {
+			return httpResp, nil
+		}
+		e := c.scrub(classifyCall(ctx, op, httpResp, err), token)
+		// A mutation during pagination recurs if the same page is retried:
+		// only the caller can restart from the loop's first cursor.
+		if e.Class != Transient || e.Code == codeMutationDuringPagination || ctx.Err() != nil || attempt >= c.retryMax {
+			return nil, e
+		}
+		d := backoff(attempt)
+		// With an injected Sleep, wall time does not move; count the waits.
+		if max(time.Since(start), slept)+d > c.retryMaxElapsed {
+			return nil, e
+		}
+		if err := c.sleep(ctx, d); err != nil {
+			return nil, c.scrub(stopped(e, err), token)
+		}
+		slept += d
+	}
+}
+
+func (c *Client) wait(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.limiter == nil {
+		return nil
+	}
+	return c.limiter.Wait(ctx)
+}
+
+// backoff is full jitter over a capped exponential: spreading retries out
+// matters more than their mean when many tokens hit a limit together.
+func backoff(attempt int) time.Duration {
+	ceiling := backoffCap
+	if attempt < 20 {
+		ceiling = min(backoffCap, backoffBase<<(attempt-1))
+	}
+	return rand.N(ceiling) + 1
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// stopped keeps the last failure's details when the caller gives up waiting.
+func stopped(last *Error, cause error) *Error {
+	e := *last
+	e.Message = fmt.Sprintf("stopped retrying (%v) after: %s", cause, last.Message)
+	e.Err = errors.Join(cause, last.Err)
+	return &e
+}
+
+func (c *Client) scrub(e *Error, token string) *Error {
+	r := redactor{token, c.secret}
+	e.Type, e.Code, e.RequestID = r.String(e.Type), r.String(e.Code), r.String(e.RequestID)
+	e.Message = r.String(e.Message)
+	e.Err = r.Err(e.Err)
+	return e
+}
+
+// classifyCall turns what plaid-go returned into an Error, following the
+// table in plaid-facts §1.5.
+func classifyCall(ctx context.Context, op string, httpResp *http.Response, err error) *Error {
+	status := 0
+	if httpResp != nil {
+		status = httpResp.StatusCode
+	}
+	var tooBig *bodyLimitError
+	if errors.As(err, &tooBig) {
+		return &Error{Class: Fatal, Op: op, HTTPStatus: status, Message: tooBig.Error(), Err: err}
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return &Error{Class: Transient, Op: op, HTTPStatus: status, Message: err.Error(), Err: errors.Join(ctxErr, err)}
+	}
+	var gerr plaid.GenericOpenAPIError
+	if !errors.As(err, &gerr) {
+		// Transport failures, timeouts, and bodies cut off mid-read.
+		msg := "no response: " + err.Error()
+		if httpResp != nil {
+			msg = "reading the response: " + err.Error()
+		}
+		return &Error{Class: Transient, Op: op, HTTPStatus: status, Message: msg, Err: err}
+	}
+	requestID := bodyRequestID(gerr.Body())
+	if httpResp == nil {
+		return &Error{Class: Fatal, Op: op, Message: "building the request: " + gerr.Error(), Err: err}
+	}
+	if status < 300 {
+		// Decoding failed: schema drift or a broken server. Never guess.
+		return &Error{Class: Fatal, Op: op, HTTPStatus: status, RequestID: requestID,
+			Message: "malformed response from Plaid: " + gerr.Error(), Err: err}
+	}
+	pe, perr := plaid.ToPlaidError(gerr)
+	if perr != nil || pe.ErrorCode == "" {
+		return &Error{Class: Classify("", "", status), Op: op, HTTPStatus: status, RequestID: requestID,
+			Message: fmt.Sprintf("HTTP %d without a Plaid error code (%s)", status, gerr.Error()), Err: err}
+	}
+	if id := pe.GetRequestId(); id != "" {
+		requestID = id
+	}
+	msg := pe.ErrorMessage
+	if msg == "" {
+		msg = Remedy(pe.ErrorCode)
+	}
+	return &Error{Class: Classify(string(pe.ErrorType), pe.ErrorCode, status), Op: op, HTTPStatus: status,
+		Type: string(pe.ErrorType), Code: pe.ErrorCode, RequestID: requestID, Message: msg, Err: err}
+}
+
+// bodyRequestID digs request_id out of a body plaid-go could not decode, so
+// even a malformed response can be traced with Plaid.
+func bodyRequestID(body []byte) string {
+	var v struct {
+		RequestID string `json:"request_id"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	return v.RequestID
+}
