@@ -1,8 +1,8 @@
 package plaidfake
 
 import (
-	"cmp"
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -219,6 +219,12 @@ func (s *Server) answer(path string, req *request, rid string, kind FaultKind) (
 		s.spoilBalances(&r.Account, kind)
 		return r, nil
 	}
+	if kind == FaultEndless {
+		// Ahead of cursor parsing: the cursors it hands out are not real ones.
+		return &syncResp{Account: a.wire(), Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{}, HasMore: true,
+			NextCursor: base64.StdEncoding.EncodeToString([]byte("pf1:endless:" + rid)),
+			RequestID:  rid, Status: "HISTORICAL_UPDATE_COMPLETE"}, nil
+	}
 	r, pe := s.sync(a, req, rid)
 	if pe == nil {
 		s.spoilSync(a, r, req, rid, kind)
@@ -258,10 +264,6 @@ func (s *Server) spoilSync(a *account, r *syncResp, req *request, rid string, ki
 		return
 	case FaultHasMoreEmptyCursor:
 		r.HasMore, r.NextCursor = true, ""
-		return
-	case FaultEndless:
-		r.Added, r.Modified, r.Removed = []wireTxn{}, []wireTxn{}, []removedTxn{}
-		r.HasMore, r.NextCursor = true, base64.StdEncoding.EncodeToString([]byte("pf1:endless:"+rid))
 		return
 	case FaultWrongTypes, FaultMissingFields, FaultBothCurrencies, FaultNoCurrency,
 		FaultUnknownCurrency, FaultTooPrecise, FaultForeignAccount:
@@ -330,12 +332,15 @@ func writeHuge(w http.ResponseWriter, resp any, rid string) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	head, _ := json.Marshal(acc)
 	fmt.Fprintf(bw, `{"account":%s,"added":[`, head)
+	// Marshal once and stamp a counter into the id, as the body is huge.
+	sample.TransactionID = strings.Repeat("0", 37)
+	t, _ := json.Marshal(sample)
+	at := strings.Index(string(t), sample.TransactionID) + 37 - 12
 	for n, i := len(head), 0; n < limit; i++ {
-		sample.TransactionID = fmt.Sprintf("huge%033d", i)
-		t, _ := json.Marshal(sample)
 		if i > 0 {
 			bw.WriteByte(',')
 		}
+		copy(t[at:], fmt.Appendf(nil, "%012d", i))
 		if _, err := bw.Write(t); err != nil {
 			return
 		}
