@@ -202,8 +202,11 @@ func (c *Client) Account(ctx context.Context, token string) (Account, error) {
 
 // rejected reports a response that decoded but failed our checks.
 func (c *Client) rejected(op, token string, httpResp *http.Response, requestID string, err error) error {
-	e := &Error{Class: Fatal, Op: op, HTTPStatus: httpResp.StatusCode, RequestID: requestID,
+	e := &Error{Class: Fatal, Op: op, RequestID: requestID,
 		Message: "invalid response from Plaid: " + err.Error(), Err: err}
+	if httpResp != nil {
+		e.HTTPStatus = httpResp.StatusCode
+	}
 	return c.scrub(e, token)
 }
 
