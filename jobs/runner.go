@@ -126,6 +126,11 @@ func (r *Runner) Run(ctx context.Context, job string) (Summary, error) {
 	if !ValidJob(job) {
 		return Summary{}, fmt.Errorf("unknown job %q: use sync, balances, reconcile, probe or all", job)
 	}
+	lock, err := store.LockRun(ctx, r.Store.Path())
+	if err != nil {
+		return Summary{}, err
+	}
+	defer lock.Unlock()
 	r.runID = newRunID()
 	started := time.Now()
 	log := r.Log.With().Str("run_id", r.runID).Str("job", job).Logger()
