@@ -529,3 +529,10 @@ func (t *Tx) Now() time.Time {
 	tm, _ := time.Parse(time.RFC3339Nano, t.now)
 	return tm
 }
+
+// CountUpdates counts sync updates in a state (open, applied, abandoned).
+func (s *Store) CountUpdates(ctx context.Context, state string) (int, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_updates WHERE state = ?`, state).Scan(&n)
+	return n, Classify(err)
+}
