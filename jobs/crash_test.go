@@ -58,15 +58,16 @@ func (e *env) killAfter(tok string, calls int) {
 		e.t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for calls > 0 && e.srv.Calls(tok, syncPath)-base < calls && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if calls > 0 {
-		e.srv.Inject(tok, plaidfake.Fault{Endpoint: syncPath, Kind: plaidfake.FaultStall}, 1)
-		for e.srv.Calls(tok, syncPath)-base <= calls && time.Now().Before(deadline) {
+	waitCalls := func(n int) {
+		for e.srv.Calls(tok, syncPath)-base < n && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 	}
+	if calls > 0 {
+		waitCalls(calls)
+		e.srv.Inject(tok, plaidfake.Fault{Endpoint: syncPath, Kind: plaidfake.FaultStall}, 1)
+	}
+	waitCalls(calls + 1) // the stalled request has arrived: the child is mid-loop
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	e.srv.ClearFaults()
