@@ -173,7 +173,9 @@ func (e Entry) Validate() error {
 		if l.Account == "" || l.Currency == "" {
 			return fmt.Errorf("entry %s: a line has no account or currency", e.ID)
 		}
-		if l.Amount == 0 {
+		// A zero opening is still an assertion worth keeping: the
+		// account is anchored at zero. Any other zero line is a bug.
+		if l.Amount == 0 && e.Kind != KindOpening {
 			return fmt.Errorf("entry %s: a line on %s has a zero amount", e.ID, l.Account)
 		}
 		sums[l.Currency] += l.Amount
