@@ -1,0 +1,5 @@
+//go:build !race
+
+package plaidfake_test
+
+const raceEnabled = false
