@@ -1,0 +1,202 @@
+// Package api renders bankfeed's state in the shapes other programs rely
+// on: the JSON of the list commands (contract: JSON outputs) and the
+// platform-facing business API (contract: business API). Both go through
+// the same conversion functions, so the CLI and the API cannot drift apart.
+package api
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"bankfeed/ledger"
+	"bankfeed/plaidapi"
+	"bankfeed/store"
+)
+
+// TokenOut is one object of `tokens list --json`. The contract fields come
+// first; the rest are extras that tell a platform engineer what broke and
+// what to do. A processor token is never shown whole: TokenHint is its last
+// four characters. Nullable fields are pointers so that they marshal as null.
+type TokenOut struct {
+	BusinessID   string  `json:"business_id"`
+	TokenHint    string  `json:"token_hint"`
+	Status       string  `json:"status"`
+	Reason       *string `json:"reason"`
+	AccountID    *string `json:"account_id"` // Plaid account id; null until the first sync names it
+	LastSyncedAt *string `json:"last_synced_at"`
+
+	FlaggedAt                *string `json:"flagged_at"`
+	FlagRequestID            *string `json:"flag_request_id"`
+	Remedy                   *string `json:"remedy"` // for a flagged token: what must happen before it works again
+	LastErrorCode            *string `json:"last_error_code"`
+	LastErrorAt              *string `json:"last_error_at"`
+	NewestTransactionDate    *string `json:"newest_transaction_date"`
+	NewestTransactionAgeDays *int    `json:"newest_transaction_age_days"`
+	NextProbeAt              *string `json:"next_probe_at"`
+}
+
+// AccountOut is one object of `accounts list --json` ("List Plaid
+// Accounts"). Amounts are exact decimal strings in the account's natural
+// sign (for a card: the amount owed), as Plaid's balances.current.
+type AccountOut struct {
+	BusinessID       string  `json:"business_id"`
+	AccountID        string  `json:"account_id"` // Plaid account id
+	Name             string  `json:"name"`
+	Mask             string  `json:"mask"`
+	Type             string  `json:"type"`
+	Subtype          string  `json:"subtype"`
+	Currency         string  `json:"currency"`
+	TokenHint        string  `json:"token_hint"`
+	TokenStatus      string  `json:"token_status"` // active, needs_refresh or unlinked
+	CurrentBalance   *string `json:"current_balance"`
+	AvailableBalance *string `json:"available_balance"`
+	BalanceAsOf      *string `json:"balance_as_of"`
+	LastSyncedAt     *string `json:"last_synced_at"`
+}
+
+// LedgerBalanceOut is one object of `ledger balances --json`.
+type LedgerBalanceOut struct {
+	BusinessID     string  `json:"business_id"`
+	AccountID      string  `json:"account_id"` // Plaid account id
+	Currency       string  `json:"currency"`
+	LedgerBalance  string  `json:"ledger_balance"` // includes the opening entry
+	PostedCount    int     `json:"posted_count"`
+	PendingCount   int     `json:"pending_count"`
+	PendingTotal   string  `json:"pending_total"`   // natural-sign effect of pending transactions
+	OpeningBalance *string `json:"opening_balance"` // null until the account is anchored
+}
+
+// ListTokens lists the live (not removed) tokens of one business, or of
+// every business when businessID is empty. now dates the age of the newest
+// transaction. The result is never nil, so it marshals as [].
+func ListTokens(ctx context.Context, st *store.Store, businessID string, now time.Time) ([]TokenOut, error) {
+	toks, err := st.Tokens(ctx, store.TokenFilter{BusinessID: businessID})
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	out := make([]TokenOut, 0, len(toks))
+	for _, t := range toks {
+		out = append(out, tokenOut(t, now))
+	}
+	return out, nil
+}
+
+func tokenOut(t store.Token, now time.Time) TokenOut {
+	o := TokenOut{
+		BusinessID:            t.BusinessID,
+		TokenHint:             t.Hint,
+		Status:                t.Status,
+		Reason:                str(t.Reason),
+		AccountID:             str(t.PlaidAccountID),
+		LastSyncedAt:          stamp(t.LastSyncedAt),
+		FlaggedAt:             stamp(t.FlaggedAt),
+		FlagRequestID:         str(t.FlagRequestID),
+		LastErrorCode:         str(t.LastErrorCode),
+		LastErrorAt:           stamp(t.LastErrorAt),
+		NewestTransactionDate: str(t.NewestTxnDate),
+		NextProbeAt:           stamp(t.NextProbeAt),
+	}
+	if t.Status == store.StatusNeedsRefresh && t.Reason != "" {
+		o.Remedy = str(plaidapi.Remedy(t.Reason))
+	}
+	if d, err := time.Parse(time.DateOnly, t.NewestTxnDate); err == nil {
+		today := now.UTC().Truncate(24 * time.Hour)
+		// Plaid dates are the bank's local dates, which can be a day ahead
+		// of UTC's: such a transaction is from today, not from the future.
+		days := max(0, int(today.Sub(d).Hours()/24))
+		o.NewestTransactionAgeDays = &days
+	}
+	return o
+}
+
+// ListAccounts lists the Plaid accounts of one business (every business
+// when businessID is empty), each with its newest token and balance.
+func ListAccounts(ctx context.Context, st *store.Store, businessID string) ([]AccountOut, error) {
+	views, err := st.Accounts(ctx, businessID)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	out := make([]AccountOut, 0, len(views))
+	for _, v := range views {
+		cur, err := ledger.Resolve(v.Currency)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", v.PlaidAccountID, err)
+		}
+		out = append(out, AccountOut{
+			BusinessID:       v.BusinessID,
+			AccountID:        v.PlaidAccountID,
+			Name:             v.Name,
+			Mask:             v.Mask,
+			Type:             v.Type,
+			Subtype:          v.Subtype,
+			Currency:         cur.Code,
+			TokenHint:        v.TokenHint,
+			TokenStatus:      v.TokenStatus,
+			CurrentBalance:   amount(v.Current, cur),
+			AvailableBalance: amount(v.Available, cur),
+			BalanceAsOf:      stamp(v.BalanceAsOf),
+			LastSyncedAt:     stamp(v.LastSyncedAt),
+		})
+	}
+	return out, nil
+}
+
+// ListLedgerBalances lists the ledger position of every posted account of
+// one business (every business when businessID is empty).
+func ListLedgerBalances(ctx context.Context, st *store.Store, businessID string) ([]LedgerBalanceOut, error) {
+	bals, err := st.LedgerBalances(ctx, businessID)
+	if err != nil {
+		return nil, fmt.Errorf("list ledger balances: %w", err)
+	}
+	out := make([]LedgerBalanceOut, 0, len(bals))
+	for _, b := range bals {
+		cur, err := ledger.Resolve(b.Currency)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", b.PlaidAccountID, err)
+		}
+		o := LedgerBalanceOut{
+			BusinessID:    b.BusinessID,
+			AccountID:     b.PlaidAccountID,
+			Currency:      cur.Code,
+			LedgerBalance: ledger.Format(b.Balance, cur),
+			PostedCount:   b.PostedCount,
+			PendingCount:  b.PendingCount,
+			PendingTotal:  ledger.Format(b.PendingTotal, cur),
+		}
+		if b.Anchored {
+			o.OpeningBalance = amount(&b.Opening, cur)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// timeLayout is RFC 3339 in UTC at second precision: what the contract
+// promises, and stable across the store's nanosecond timestamps.
+const timeLayout = "2006-01-02T15:04:05Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func stamp(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := formatTime(*t)
+	return &s
+}
+
+func str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func amount(minor *int64, cur ledger.Currency) *string {
+	if minor == nil {
+		return nil
+	}
+	s := ledger.Format(*minor, cur)
+	return &s
+}
