@@ -320,12 +320,11 @@ func TestRawWireFormat(t *testing.T) {
 	acct, tok := h.AddAccount(plaidfake.Account{UnofficialCurrency: "BTC", Opening: "0.12345678"})
 	h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "0.00000001", Date: "2025-01-01", Name: "sat", PFCPrimary: "TRANSFER_IN"})
 	resp, body := h.post("/processor/transactions/sync", map[string]any{"processor_token": tok, "options": map[string]any{"include_original_description": true}}, creds)
-	b, _ := io.ReadAll(strings.NewReader(string(body)))
 	for _, want := range []string{`"amount":0.00000001`, `"iso_currency_code":null,"unofficial_currency_code":"BTC"`, `"current":0.12345677`,
 		`"counterparties":[]`, `"original_description":"SAT"`, `"personal_finance_category":{"primary":"TRANSFER_IN","detailed":"TRANSFER_IN_OTHER"`,
 		`"request_id":"req-`, `"transactions_update_status":"HISTORICAL_UPDATE_COMPLETE"`} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("%d %s lacks %s", resp.StatusCode, b, want)
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%d %s lacks %s", resp.StatusCode, body, want)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func TestPagingFollowsCountAndHasMore(t *testing.T) {
 func TestSyncReportsNetChange(t *testing.T) {
 	h := newHarness(t)
 	acct, tok := checking(h)
-	keep := h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "10.00", Date: "2025-01-01", Name: "keep"})
+	h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "10.00", Date: "2025-01-01", Name: "untouched"})
 	mod := h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "11.00", Date: "2025-01-01", Name: "mod"})
 	gone := h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "12.00", Date: "2025-01-01", Name: "gone"})
 	same := h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "13.00", Date: "2025-01-01", Name: "same"})
@@ -78,7 +78,6 @@ func TestSyncReportsNetChange(t *testing.T) {
 	if u.pages != 3 {
 		t.Errorf("3 changes in pages of 1 took %d pages", u.pages)
 	}
-	_ = keep
 	// The base cursor stays valid: replaying from it gives the same answer.
 	if again := h.syncAll(tok, base.cursor, 500); len(again.added) != 1 || len(again.modified) != 1 || len(again.removed) != 1 {
 		t.Errorf("replay differs: %+v", again)
