@@ -92,15 +92,16 @@ func Open(ctx context.Context, path string, key []byte, o Options) (*Store, erro
 		s.db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, Classify(err))
 	}
+	if err := s.migrate(ctx, o.ReadOnly); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	// Capped after migrating, so a test can fill the disk under real work.
 	if o.MaxPageCount > 0 {
 		if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", o.MaxPageCount)); err != nil {
 			s.db.Close()
 			return nil, fmt.Errorf("open %s: %w", path, Classify(err))
 		}
-	}
-	if err := s.migrate(ctx, o.ReadOnly); err != nil {
-		s.db.Close()
-		return nil, err
 	}
 	s.rdb, err = sql.Open("sqlite3", dsn(path, o, false))
 	if err != nil {
