@@ -1,0 +1,439 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"bankfeed/ledger"
+	"bankfeed/report"
+	"bankfeed/store"
+)
+
+// ErrBreak means the reconciliation found at least one break; the CLI
+// exits with status 3.
+var ErrBreak = errors.New("reconciliation found a break")
+
+// ErrInvalidReport means the ledger failed its own checks (a currency whose
+// journal does not balance, or an anchored account without exactly one
+// live opening entry): the report is written, marked invalid.
+var ErrInvalidReport = errors.New("reconciliation report is invalid")
+
+// ErrNoReport means no reconciliation was stored for the date asked for.
+var ErrNoReport = store.ErrNoReport
+
+// Reconciliation settings.
+const (
+	// ChartPoints is how many reconciliations per account the chart shows.
+	ChartPoints = 30
+	// VanishedHoldWindow is how far back the report looks for holds that
+	// disappeared without a posted successor.
+	VanishedHoldWindow = 30 * 24 * time.Hour
+)
+
+// ReconcileOptions tune Reconcile.
+type ReconcileOptions struct {
+	Date     string // YYYY-MM-DD; "" = today in Location
+	Dir      string // where the files go; "" = compute and store only
+	Now      func() time.Time
+	Location *time.Location // the report's calendar; nil = UTC
+	RunID    string         // "" = a new id
+}
+
+// Reconcile produces the reconciliation report of a date. For today (or
+// Date ""), it reconciles every linked account against the ledger as it
+// stands, stores one row per account and the run, then writes the files.
+// For a past date it does not recompute anything: it renders that date's
+// newest stored run again, byte for byte. The error wraps ErrBreak when an
+// account is a break and ErrInvalidReport when the ledger fails its checks;
+// the report and files are returned in both cases.
+func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report.Report, []string, error) {
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	at := now().UTC()
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	today := at.In(loc).Format(time.DateOnly)
+	date := o.Date
+	if date == "" {
+		date = today
+	}
+	if !ledger.ValidDate(date) {
+		return report.Report{}, nil, fmt.Errorf("report date %q is not a YYYY-MM-DD date", o.Date)
+	}
+	switch {
+	case date > today:
+		return report.Report{}, nil, fmt.Errorf("report date %s is in the future (today is %s in %s)", date, today, loc)
+	case date < today:
+		return rerender(ctx, st, date, o.Dir)
+	}
+	runID := o.RunID
+	if runID == "" {
+		runID = newReconcileID(at)
+	}
+	r, rows, err := compute(ctx, st, at, date, runID)
+	if err != nil {
+		return report.Report{}, nil, err
+	}
+	detail, err := report.Encode(r)
+	if err != nil {
+		return r, nil, err
+	}
+	var files []string
+	if o.Dir != "" {
+		files = report.FileNames(o.Dir, date)
+	}
+	run := store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at, Counts: r.Counts(), Dir: o.Dir,
+		Files: files, Valid: r.Valid, Detail: detail}
+	if err := st.SaveReconciliation(ctx, run, rows); err != nil {
+		return r, nil, fmt.Errorf("store reconciliation: %w", err)
+	}
+	paths, err := write(o.Dir, r)
+	if err != nil {
+		return r, paths, err
+	}
+	return r, paths, outcome(r)
+}
+
+func write(dir string, r report.Report) ([]string, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	paths, err := report.WriteFiles(dir, r)
+	if err != nil {
+		return paths, fmt.Errorf("write reconciliation report: %w", err)
+	}
+	return paths, nil
+}
+
+// outcome turns the report's findings into the run's error.
+func outcome(r report.Report) error {
+	var errs []error
+	if r.Summary.Break > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d of %d accounts (see reconciliation-%s)", ErrBreak, r.Summary.Break, r.Summary.Accounts, r.Date))
+	}
+	if !r.Valid {
+		errs = append(errs, fmt.Errorf("%w: %v", ErrInvalidReport, r.Problems))
+	}
+	return errors.Join(errs...)
+}
+
+// rerender renders a past date's newest stored run. The stored rows are
+// checked against the stored detail, so a report never silently disagrees
+// with the table it came from.
+func rerender(ctx context.Context, st *store.Store, date, dir string) (report.Report, []string, error) {
+	sr, err := st.StoredReportFor(ctx, date)
+	if errors.Is(err, store.ErrNoReport) {
+		return report.Report{}, nil, fmt.Errorf("%w for %s; run `bankfeed report reconcile` on that day or pick another date", ErrNoReport, date)
+	}
+	if err != nil {
+		return report.Report{}, nil, err
+	}
+	r, err := report.Decode(sr.Run.Detail)
+	if err != nil {
+		return report.Report{}, nil, fmt.Errorf("reconciliation of %s (run %s): %w", date, sr.Run.RunID, err)
+	}
+	if err := agree(r, sr); err != nil {
+		return r, nil, fmt.Errorf("%w: reconciliation of %s (run %s): %v", store.ErrCorrupt, date, sr.Run.RunID, err)
+	}
+	paths, err := write(dir, r)
+	if err != nil {
+		return r, paths, err
+	}
+	return r, paths, outcome(r)
+}
+
+func agree(r report.Report, sr store.StoredReport) error {
+	if len(r.Accounts) != len(sr.Rows) {
+		return fmt.Errorf("%d accounts in the report, %d rows stored", len(r.Accounts), len(sr.Rows))
+	}
+	for i, rc := range sr.Rows {
+		a := r.Accounts[i]
+		cur, err := ledger.Resolve(rc.Currency)
+		if err != nil {
+			return err
+		}
+		if a.AccountID != rc.PlaidAccountID || a.Currency != rc.Currency || string(a.Status) != rc.Status ||
+			a.LedgerBalance != ledger.Format(rc.Expected, cur) || !sameAmount(a.Difference, rc.Difference, cur) ||
+			!sameAmount(a.ReportedCurrent, rc.Reported, cur) {
+			return fmt.Errorf("account %s: stored row and report differ", rc.PlaidAccountID)
+		}
+	}
+	return nil
+}
+
+func sameAmount(s *string, n *int64, c ledger.Currency) bool {
+	if s == nil || n == nil {
+		return s == nil && n == nil
+	}
+	return *s == ledger.Format(*n, c)
+}
+
+// reconData is what one consistent read of the database gives the reconcile.
+type reconData struct {
+	positions  []store.ReconPosition
+	history    map[store.AcctCur][]store.Reconciliation
+	candidates []store.Candidate
+	pending    []store.PendingItem
+	vanished   []store.PendingItem
+	suspense   []store.SuspenseLine
+	trial      []store.CurrencySum
+	openings   []store.OpeningCheck
+}
+
+func compute(ctx context.Context, st *store.Store, at time.Time, date, runID string) (report.Report, []store.Reconciliation, error) {
+	var d reconData
+	results := map[store.AcctCur]ledger.ReconResult{}
+	windows := map[store.AcctCur]store.CandidateWindow{}
+	err := st.Read(ctx, func(rt *store.ReadTx) error {
+		var err error
+		if d.positions, err = rt.ReconPositions(); err != nil {
+			return fmt.Errorf("ledger positions: %w", err)
+		}
+		var ws []store.CandidateWindow
+		for _, p := range d.positions {
+			k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
+			res := ledger.Reconcile(reconInput(p, at))
+			results[k] = res
+			if res.Difference == nil || *res.Difference == 0 {
+				continue
+			}
+			if from := cleanSince(p); from != nil {
+				w := store.CandidateWindow{AccountID: p.AccountID, Currency: p.Currency, From: *from, To: at}
+				windows[k] = w
+				ws = append(ws, w)
+			}
+		}
+		if d.candidates, err = rt.Candidates(ws); err != nil {
+			return fmt.Errorf("candidates: %w", err)
+		}
+		if d.history, err = rt.RecentReconciliations(ChartPoints - 1); err != nil {
+			return fmt.Errorf("reconciliation history: %w", err)
+		}
+		if d.pending, err = rt.PendingItems(); err != nil {
+			return fmt.Errorf("pending items: %w", err)
+		}
+		if d.vanished, err = rt.VanishedHolds(at.Add(-VanishedHoldWindow)); err != nil {
+			return fmt.Errorf("vanished holds: %w", err)
+		}
+		if d.suspense, err = rt.Suspense(); err != nil {
+			return fmt.Errorf("suspense: %w", err)
+		}
+		if d.trial, err = rt.TrialBalance(); err != nil {
+			return fmt.Errorf("trial balance: %w", err)
+		}
+		if d.openings, err = rt.OpeningChecks(); err != nil {
+			return fmt.Errorf("opening checks: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return report.Report{}, nil, err
+	}
+	return build(d, results, windows, at, date, runID)
+}
+
+func reconInput(p store.ReconPosition, at time.Time) ledger.ReconInput {
+	in := ledger.ReconInput{Now: at, NeedsRefresh: p.TokenStatus == store.StatusNeedsRefresh, Anchored: p.Anchored, Expected: p.Balance}
+	if s := p.Snapshot; s != nil && s.Currency == p.Currency {
+		cur := s.Current
+		in.Reported, in.ReportedAt = &cur, s.TakenAt
+	}
+	if pr := p.Previous; pr != nil {
+		in.Previous = &ledger.PreviousRecon{Difference: pr.Difference}
+		if pr.NonZeroSince != nil {
+			in.Previous.NonZeroSince = *pr.NonZeroSince
+		}
+	}
+	return in
+}
+
+// cleanSince is when the ledger last agreed with the bank: the previous
+// reconciliation's clean point (carried forward while the difference is
+// non-zero), or the anchoring, which agrees by construction. Anything
+// recorded on the account after it and up to now is a candidate: wider
+// than "since the previous snapshot", so a break still lists what opened
+// it on every run until it is fixed.
+func cleanSince(p store.ReconPosition) *time.Time {
+	if p.Previous != nil && p.Previous.CleanAt != nil {
+		return p.Previous.CleanAt
+	}
+	return p.AnchorTakenAt
+}
+
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func strp(s string) *string { return &s }
+
+func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows map[store.AcctCur]store.CandidateWindow,
+	at time.Time, date, runID string) (report.Report, []store.Reconciliation, error) {
+	r := report.Report{Date: date, GeneratedAt: rfc(at), RunID: runID, Valid: true}
+	byAcct := map[int64]store.ReconPosition{}
+	cands := map[store.AcctCur][]store.Candidate{}
+	for _, c := range d.candidates {
+		k := store.AcctCur{AccountID: c.AccountID, Currency: c.Currency}
+		cands[k] = append(cands[k], c)
+	}
+	pend := map[store.AcctCur][]store.PendingItem{}
+	for _, p := range d.pending {
+		k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
+		pend[k] = append(pend[k], p)
+	}
+	rows := make([]store.Reconciliation, 0, len(d.positions))
+	for _, p := range d.positions {
+		byAcct[p.AccountID] = p
+		k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
+		cur, err := ledger.Resolve(p.Currency)
+		if err != nil {
+			return r, nil, fmt.Errorf("account %s: %w", p.PlaidAccountID, err)
+		}
+		res := results[k]
+		f := func(n int64) string { return ledger.Format(n, cur) }
+		row := store.Reconciliation{RunID: runID, ReportDate: date, AccountID: p.AccountID, Currency: p.Currency,
+			Opening: p.Opening, Expected: p.Balance, Difference: res.Difference, PendingTotal: p.PendingTotal,
+			Status: string(res.Status), GeneratedAt: at}
+		a := report.Account{BusinessID: p.BusinessID, AccountID: p.PlaidAccountID, Currency: p.Currency,
+			OpeningBalance: f(p.Opening), LedgerBalance: f(p.Balance), PendingTotal: f(p.PendingTotal), Status: res.Status,
+			Name: p.Name, Mask: p.Mask, Kind: string(p.Kind), TokenStatus: p.TokenStatus, PendingCount: p.PendingCount}
+		if p.TokenReason != "" {
+			a.TokenReason = strp(p.TokenReason)
+		}
+		if s := p.Snapshot; s != nil && s.Currency == p.Currency {
+			rep := s.Current
+			row.Reported, row.SnapshotID = &rep, s.ID
+			a.ReportedCurrent, a.ReportedAt = strp(f(rep)), strp(rfc(s.TakenAt))
+		}
+		if res.Difference != nil {
+			a.Difference = strp(f(*res.Difference))
+		}
+		if !res.NonZeroSince.IsZero() {
+			since := res.NonZeroSince
+			row.NonZeroSince, a.DifferenceSince = &since, strp(rfc(since))
+		}
+		// The clean point moves to now when the books agree, and is
+		// carried forward while they do not.
+		switch {
+		case res.Difference != nil && *res.Difference == 0:
+			now := at
+			row.CleanAt = &now
+		default:
+			row.CleanAt = cleanSince(p)
+		}
+		if w, ok := windows[k]; ok {
+			a.CandidatesSince = strp(rfc(w.From))
+			for _, c := range cands[k] {
+				effect := p.Kind.Natural(c.Amount)
+				if c.Source == "bank" {
+					effect = p.Kind.Natural(-c.Amount) // Plaid's sign: credit the account
+				}
+				a.Candidates = append(a.Candidates, report.Candidate{Source: c.Source, EntryID: c.EntryID, EntryKind: c.EntryKind,
+					TransactionID: c.TransactionID, Date: c.Date, Name: c.Name, MerchantName: c.MerchantName, Amount: f(effect),
+					Pending: c.Pending, Removed: c.Removed, RecordedAt: rfc(c.RecordedAt)})
+			}
+		}
+		for _, it := range pend[k] {
+			age, err := ledger.BusinessDaysBetween(it.Date, date)
+			if err != nil {
+				return r, nil, fmt.Errorf("pending %s: %w", it.TransactionID, err)
+			}
+			aged, anomaly := ledger.PendingAge(age)
+			a.Pending = append(a.Pending, report.Pending{TransactionID: it.TransactionID, Date: it.Date, Name: it.Name,
+				MerchantName: it.MerchantName, Amount: f(p.Kind.Natural(-it.Amount)), AgeBusinessDays: age, Aged: aged, Anomaly: anomaly})
+		}
+		for _, h := range d.history[k] {
+			pt := report.Point{Date: h.ReportDate, GeneratedAt: rfc(h.GeneratedAt), Ledger: f(h.Expected), Status: h.Status}
+			if h.Reported != nil {
+				pt.Reported = strp(f(*h.Reported))
+			}
+			a.Chart = append(a.Chart, pt)
+		}
+		a.Chart = append(a.Chart, report.Point{Date: date, GeneratedAt: rfc(at), Reported: a.ReportedCurrent, Ledger: a.LedgerBalance, Status: string(res.Status)})
+		if len(a.Chart) > ChartPoints {
+			a.Chart = a.Chart[len(a.Chart)-ChartPoints:]
+		}
+		r.Accounts = append(r.Accounts, a)
+		rows = append(rows, row)
+	}
+	for _, tb := range d.trial {
+		cur, err := ledger.Resolve(tb.Currency)
+		if err != nil {
+			return r, nil, fmt.Errorf("trial balance: %w", err)
+		}
+		ok := tb.Sum == 0
+		r.TrialBalance = append(r.TrialBalance, report.TrialBalance{Currency: tb.Currency, Lines: tb.Lines, Sum: ledger.Format(tb.Sum, cur), OK: ok})
+		if !ok {
+			r.Valid = false
+			r.Problems = append(r.Problems, fmt.Sprintf("the journal does not balance in %s: debits - credits = %s", tb.Currency, ledger.Format(tb.Sum, cur)))
+		}
+	}
+	for _, oc := range d.openings {
+		ok := oc.Live == 1 && oc.LiveEntryID == ledger.OpeningEntryID(oc.PlaidAccountID, oc.Version)
+		r.OpeningChecks = append(r.OpeningChecks, report.OpeningCheck{BusinessID: oc.BusinessID, AccountID: oc.PlaidAccountID,
+			Version: oc.Version, Live: oc.Live, Versions: oc.Versions, LiveEntryID: oc.LiveEntryID, OK: ok})
+		if !ok {
+			r.Valid = false
+			r.Problems = append(r.Problems, fmt.Sprintf("account %s of business %s has %d live opening entries (want exactly one, %s)",
+				oc.PlaidAccountID, oc.BusinessID, oc.Live, ledger.OpeningEntryID(oc.PlaidAccountID, oc.Version)))
+		}
+	}
+	for _, h := range d.vanished {
+		p, ok := byAcct[h.AccountID]
+		if !ok {
+			continue // the account is no longer linked
+		}
+		cur, err := ledger.Resolve(h.Currency)
+		if err != nil {
+			return r, nil, fmt.Errorf("vanished hold %s: %w", h.TransactionID, err)
+		}
+		removed := ""
+		if h.RemovedAt != nil {
+			removed = rfc(*h.RemovedAt)
+		}
+		r.VanishedHolds = append(r.VanishedHolds, report.Hold{BusinessID: p.BusinessID, AccountID: p.PlaidAccountID,
+			TransactionID: h.TransactionID, Date: h.Date, Name: h.Name, MerchantName: h.MerchantName,
+			Amount: ledger.Format(p.Kind.Natural(-h.Amount), cur), Currency: h.Currency, RemovedAt: removed})
+	}
+	for _, s := range d.suspense {
+		cur, err := ledger.Resolve(s.Currency)
+		if err != nil {
+			return r, nil, fmt.Errorf("suspense: %w", err)
+		}
+		line := report.Suspense{BusinessID: s.BusinessID, Currency: s.Currency, Total: ledger.Format(s.Total, cur), Entries: s.Entries, OldestDate: s.Oldest}
+		if s.Oldest != "" {
+			if line.OldestAgeBusinessDays, err = ledger.BusinessDaysBetween(s.Oldest, date); err != nil {
+				return r, nil, fmt.Errorf("suspense: %w", err)
+			}
+		}
+		r.Suspense = append(r.Suspense, line)
+	}
+	if err := r.Finish(); err != nil {
+		return r, nil, err
+	}
+	return r, rows, nil
+}
+
+func newReconcileID(at time.Time) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "reconcile-" + at.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// ReconcileFunc adapts Reconcile to Runner.Reconcile: the runner's run id
+// names the reconcile run, and the summary counts (plus invalid, 0 or 1)
+// are what the runner logs.
+func ReconcileFunc(st *store.Store, dir string, loc *time.Location, now func() time.Time) func(ctx context.Context, runID string) (map[string]int, error) {
+	return func(ctx context.Context, runID string) (map[string]int, error) {
+		r, _, err := Reconcile(ctx, st, ReconcileOptions{Dir: dir, Now: now, Location: loc, RunID: runID})
+		if r.Date == "" && err != nil {
+			return nil, err
+		}
+		return r.Counts(), err
+	}
+}

@@ -1,0 +1,576 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"bankfeed/jobs"
+	"bankfeed/ledger"
+	"bankfeed/plaidfake"
+	"bankfeed/report"
+	"bankfeed/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// recEnv is env plus a report folder, with the store on the same injected
+// clock as the runner so that every recorded time is the test's.
+type recEnv struct {
+	*env
+	dir string
+	n   int
+}
+
+func newRecEnv(t *testing.T) *recEnv {
+	t.Helper()
+	e := newEnv(t)
+	e.store.Now = func() time.Time { return e.now }
+	return &recEnv{env: e, dir: t.TempDir()}
+}
+
+func (e *recEnv) advance(d time.Duration) { e.now = e.now.Add(d) }
+
+func (e *recEnv) reconcileDate(date string) (report.Report, []string, error) {
+	e.n++
+	return jobs.Reconcile(context.Background(), e.store, jobs.ReconcileOptions{Date: date, Dir: e.dir, Location: time.UTC,
+		Now: func() time.Time { return e.now }, RunID: fmt.Sprintf("rec-%d", e.n)})
+}
+
+// reconcile runs today's reconciliation; a break is expected only when
+// wantBreak is set, and any other error fails the test.
+func (e *recEnv) reconcile(wantBreak bool) report.Report {
+	e.t.Helper()
+	r, paths, err := e.reconcileDate("")
+	if wantBreak != errors.Is(err, jobs.ErrBreak) {
+		e.t.Fatalf("reconcile: err = %v, want break %v", err, wantBreak)
+	}
+	if err != nil && !errors.Is(err, jobs.ErrBreak) {
+		e.t.Fatalf("reconcile: %v", err)
+	}
+	if len(paths) != 3 {
+		e.t.Fatalf("reconcile wrote %v", paths)
+	}
+	return r
+}
+
+func acct(t *testing.T, r report.Report, id string) report.Account {
+	t.Helper()
+	for _, a := range r.Accounts {
+		if a.AccountID == id {
+			return a
+		}
+	}
+	t.Fatalf("account %s not in the report", id)
+	return report.Account{}
+}
+
+func wantStatus(t *testing.T, r report.Report, id string, want ledger.Status, diff string) report.Account {
+	t.Helper()
+	a := acct(t, r, id)
+	if a.Status != want {
+		t.Errorf("%s: status %s, want %s (difference %v)", id, a.Status, want, deref(a.Difference))
+	}
+	if diff != "" && deref(a.Difference) != diff {
+		t.Errorf("%s: difference %s, want %s", id, deref(a.Difference), diff)
+	}
+	return a
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return *p
+}
+
+func allOK(t *testing.T, r report.Report) {
+	t.Helper()
+	if !r.Valid {
+		t.Errorf("report invalid: %v", r.Problems)
+	}
+	for _, a := range r.Accounts {
+		if a.Status != ledger.StatusOK || deref(a.Difference) != ledger.Format(0, mustCur(t, a.Currency)) {
+			t.Errorf("%s: status %s difference %s, want ok", a.AccountID, a.Status, deref(a.Difference))
+		}
+	}
+	if r.Summary.OK != r.Summary.Accounts || r.Summary.Accounts == 0 {
+		t.Errorf("summary %+v", r.Summary)
+	}
+}
+
+func mustCur(t *testing.T, code string) ledger.Currency {
+	c, err := ledger.Resolve(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func openingCheck(t *testing.T, r report.Report, id string) report.OpeningCheck {
+	t.Helper()
+	for _, c := range r.OpeningChecks {
+		if c.AccountID == id {
+			return c
+		}
+	}
+	t.Fatalf("no opening check for %s", id)
+	return report.OpeningCheck{}
+}
+
+func TestReconcileOpeningAnchors(t *testing.T) {
+	e := newRecEnv(t)
+	// Checking reports 1,000.00 after a 200.00 spend and a 50.00 refund: it opened at 1,150.00.
+	chk, ctok := e.srv.AddAccount(plaidfake.Account{ID: "chk", Name: "Checking", Type: "depository", Subtype: "checking", ISOCurrency: "USD", Opening: "1150.00"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "200.00", Date: "2026-11-02", Name: "Supplies"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "-50.00", Date: "2026-11-03", Name: "Refund"})
+	// The card owes 300.00 after 400.00 of purchases and a 250.00 payment: it opened at 150.00.
+	card, ktok := e.srv.AddAccount(plaidfake.Account{ID: "card", Name: "Card", Type: "credit", Subtype: "credit card", ISOCurrency: "USD", Opening: "150.00", Limit: "5000.00"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: card, Amount: "400.00", Date: "2026-11-04", Name: "Office"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: card, Amount: "-250.00", Date: "2026-11-05", Name: "Payment"})
+	e.put("biz1", ctok, ktok)
+	e.run("all")
+
+	for run := 1; run <= 2; run++ {
+		r := e.reconcile(false)
+		allOK(t, r)
+		c, k := acct(t, r, chk), acct(t, r, card)
+		if c.OpeningBalance != "1150.00" || c.LedgerBalance != "1000.00" || deref(c.ReportedCurrent) != "1000.00" {
+			t.Errorf("run %d: checking %+v", run, c)
+		}
+		if k.OpeningBalance != "150.00" || k.LedgerBalance != "300.00" || deref(k.ReportedCurrent) != "300.00" {
+			t.Errorf("run %d: card %+v", run, k)
+		}
+		if oc := openingCheck(t, r, chk); oc.Live != 1 || oc.Versions != 1 || !oc.OK {
+			t.Errorf("run %d: opening check %+v", run, oc)
+		}
+		e.advance(time.Hour)
+		e.run("all") // anchored once: another run must not re-derive it
+	}
+
+	// Older history arrives late: the bank's balance already included it.
+	e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "30.00", Date: "2026-10-15", Name: "Old fee"})
+	e.srv.AdjustBalance(chk, "30.00")
+	if got := e.srv.Current(chk); got != "1000.00" {
+		t.Fatalf("server current %s", got)
+	}
+	e.advance(time.Hour)
+	e.run("all")
+	for run := 1; run <= 2; run++ {
+		r := e.reconcile(false)
+		allOK(t, r)
+		if c := acct(t, r, chk); c.OpeningBalance != "1180.00" || c.LedgerBalance != "1000.00" {
+			t.Errorf("after late history: checking %+v", c)
+		}
+		if oc := openingCheck(t, r, chk); oc.Live != 1 || oc.Versions != 2 || oc.Version != 2 || !oc.OK {
+			t.Errorf("after late history: opening check %+v", oc)
+		}
+		e.advance(time.Hour)
+		e.run("all")
+	}
+	entries, err := e.store.Journal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var openings, reversals []string
+	for _, en := range entries {
+		if en.AccountID != chk {
+			continue
+		}
+		switch {
+		case en.Kind == ledger.KindOpening:
+			openings = append(openings, en.ID)
+		case en.Kind == ledger.KindReversal && strings.HasPrefix(en.Reverses, "open:"):
+			reversals = append(reversals, en.ID)
+		}
+	}
+	if len(openings) != 2 || len(reversals) != 1 {
+		t.Fatalf("checking openings %v, reversed %v: want two versions, one reversed", openings, reversals)
+	}
+	e.checkExact(chk, card)
+}
+
+func TestReconcileOKAfterWorldChanges(t *testing.T) {
+	e := newRecEnv(t)
+	chk, tok := seedChecking(e.env)
+	pend := e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "40.00", Date: "2026-11-20", Name: "Diner", Pending: true})
+	pend2 := e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "15.00", Date: "2026-11-10", Name: "Gas", Pending: true})
+	hold := e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "100.00", Date: "2026-10-20", Name: "Hotel hold", Pending: true})
+	e.put("biz1", tok)
+	e.run("all")
+	r := e.reconcile(false)
+	allOK(t, r)
+	a := acct(t, r, chk)
+	if a.PendingCount != 3 || a.PendingTotal != "-155.00" || len(a.Pending) != 3 {
+		t.Fatalf("pending %d %s %+v", a.PendingCount, a.PendingTotal, a.Pending)
+	}
+	// 2026-10-20 (Tue) to 2026-11-26 (Thu): 27 business days, an anomaly;
+	// 2026-11-10 to 2026-11-26: 12, aged; 2026-11-20 (Fri): 4, fresh.
+	for i, want := range []struct {
+		days          int
+		aged, anomaly bool
+	}{{27, true, true}, {12, true, false}, {4, false, false}} {
+		p := a.Pending[i]
+		if p.AgeBusinessDays != want.days || p.Aged != want.aged || p.Anomaly != want.anomaly {
+			t.Errorf("pending %d (%s %s): %+v, want %+v", i, p.Date, p.Name, p, want)
+		}
+	}
+
+	var posted []string
+	for _, tx := range e.srv.Txns(chk) {
+		if !tx.Pending {
+			posted = append(posted, tx.ID)
+		}
+	}
+	e.advance(time.Hour)
+	e.srv.ModifyTxn(posted[0], func(t *plaidfake.Txn) { t.Amount = "13.34" })
+	e.srv.ModifyTxn(posted[1], func(t *plaidfake.Txn) { t.Name = "Renamed deposit" })
+	e.srv.ModifyTxn(posted[2], func(t *plaidfake.Txn) { t.Date = "2026-10-30" })
+	e.srv.RemoveTxn(posted[3])
+	e.srv.PostPending(pend, plaidfake.Txn{AccountID: chk, Amount: "48.00", Date: "2026-11-22", Name: "Diner + tip"}, true)
+	e.srv.PostPending(pend2, plaidfake.Txn{AccountID: chk, Amount: "15.00", Date: "2026-11-12", Name: "Gas"}, false)
+	e.srv.RemoveTxn(hold)
+	e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "5.55", Date: "2026-11-25", Name: "New"})
+	e.run("all")
+	r = e.reconcile(false)
+	allOK(t, r)
+	e.checkExact(chk)
+	if a := acct(t, r, chk); a.PendingCount != 0 || a.PendingTotal != "0.00" {
+		t.Errorf("pending left: %+v", a)
+	}
+	// The hold that vanished and the pending posted without a link are
+	// listed; the linked one is not.
+	var names []string
+	for _, h := range r.VanishedHolds {
+		names = append(names, h.Name)
+	}
+	if strings.Join(names, ",") != "Hotel hold,Gas" && strings.Join(names, ",") != "Gas,Hotel hold" {
+		t.Errorf("vanished holds %v, want Hotel hold and Gas", names)
+	}
+	if len(r.Suspense) != 1 || r.Suspense[0].BusinessID != "biz1" || r.Suspense[0].OldestDate == "" {
+		t.Errorf("suspense %+v", r.Suspense)
+	}
+	if len(acct(t, r, chk).Chart) != 2 {
+		t.Errorf("chart %+v", acct(t, r, chk).Chart)
+	}
+}
+
+func TestReconcileBalanceMovedIsTimingThenBreak(t *testing.T) {
+	e := newRecEnv(t)
+	chk, tok := seedChecking(e.env)
+	e.put("biz1", tok)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+
+	// The bank's balance moves with nothing in the feed, beside a real purchase.
+	e.advance(time.Hour)
+	e.srv.AdjustBalance(chk, "-25.00")
+	e.srv.AddTxn(plaidfake.Txn{ID: "tx_coffee", AccountID: chk, Amount: "5.55", Date: "2026-11-26", Name: "Coffee", MerchantName: "Cafe"})
+	e.run("all")
+	r := e.reconcile(false)
+	a := wantStatus(t, r, chk, ledger.StatusTiming, "-25.00")
+	if len(a.Candidates) != 1 || a.Candidates[0].TransactionID != "tx_coffee" || a.Candidates[0].Amount != "-5.55" || a.Candidates[0].Source != "journal" {
+		t.Errorf("candidates %+v", a.Candidates)
+	}
+	if r.Summary.Timing != 1 {
+		t.Errorf("summary %+v", r.Summary)
+	}
+
+	// Next run, through the runner's hook: the same difference is a break,
+	// the run fails with ErrBreak and the counts say so.
+	e.advance(time.Hour)
+	e.runner.Reconcile = jobs.ReconcileFunc(e.store, e.dir, time.UTC, func() time.Time { return e.now })
+	sum, err := e.runner.Run(context.Background(), jobs.JobAll)
+	if !errors.Is(err, jobs.ErrBreak) {
+		t.Fatalf("run err = %v, want ErrBreak", err)
+	}
+	if sum.Report["break"] != 1 || sum.Report["accounts"] != 1 || sum.Report["invalid"] != 0 {
+		t.Fatalf("runner counts %v", sum.Report)
+	}
+	b, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-2026-11-26.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = report.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = wantStatus(t, r, chk, ledger.StatusBreak, "-25.00")
+	if len(a.Candidates) != 1 || a.Candidates[0].TransactionID != "tx_coffee" {
+		t.Errorf("break candidates %+v", a.Candidates)
+	}
+	if deref(a.DifferenceSince) != "2026-11-26T13:00:00Z" {
+		t.Errorf("difference since %s", deref(a.DifferenceSince))
+	}
+}
+
+func TestReconcileDuplicateEntryIsTimingThenBreak(t *testing.T) {
+	e := newRecEnv(t)
+	chk, tok := seedChecking(e.env)
+	e.put("biz1", tok)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+
+	e.advance(time.Hour)
+	var victim plaidfake.Txn
+	for _, tx := range e.srv.Txns(chk) {
+		if tx.Amount == "99.99" {
+			victim = tx
+		}
+	}
+	usd := mustCur(t, "USD")
+	minor, _ := ledger.ParseAmount(victim.Amount, usd)
+	dup, err := ledger.PostTransaction(chk, victim.ID, 1, victim.Date, ledger.Money{Minor: minor, Currency: usd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup.ID = "dup:" + dup.ID
+	acctID := e.balances()[chk].AccountID
+	if err := e.store.Update(context.Background(), func(tx *store.Tx) error { return tx.PostEntry("biz1", acctID, dup, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	e.run("all")
+	r := e.reconcile(false)
+	a := wantStatus(t, r, chk, ledger.StatusTiming, "99.99")
+	found := false
+	for _, c := range a.Candidates {
+		found = found || (c.EntryID == dup.ID && c.Amount == "-99.99")
+	}
+	if !found {
+		t.Errorf("duplicate entry not among the candidates: %+v", a.Candidates)
+	}
+	e.advance(time.Hour)
+	e.run("all")
+	r = e.reconcile(true)
+	wantStatus(t, r, chk, ledger.StatusBreak, "99.99")
+	if r.Summary.Break != 1 {
+		t.Errorf("summary %+v", r.Summary)
+	}
+}
+
+func TestReconcileNeedsRefreshStaleNoAnchor(t *testing.T) {
+	e := newRecEnv(t)
+	a1, t1 := e.srv.AddAccount(plaidfake.Account{ID: "a1", Opening: "10.00"})
+	a2, t2 := e.srv.AddAccount(plaidfake.Account{ID: "a2", Opening: "20.00"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: a1, Amount: "1.00", Date: "2026-11-20", Name: "x"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: a2, Amount: "2.00", Date: "2026-11-20", Name: "y"})
+	e.put("biz1", t1, t2)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+
+	e.srv.SetItemError(t1, "ITEM_LOGIN_REQUIRED")
+	e.advance(time.Hour)
+	e.run("all")
+	r := e.reconcile(false)
+	a := wantStatus(t, r, a1, ledger.StatusNeedsRefresh, "0.00")
+	if a.TokenStatus != "needs_refresh" || deref(a.TokenReason) != "ITEM_LOGIN_REQUIRED" {
+		t.Errorf("token %s %s", a.TokenStatus, deref(a.TokenReason))
+	}
+	wantStatus(t, r, a2, ledger.StatusOK, "0.00")
+
+	// Eight days without a balance: stale (a flagged token still says needs_refresh).
+	e.advance(8 * 24 * time.Hour)
+	r = e.reconcile(false)
+	wantStatus(t, r, a1, ledger.StatusNeedsRefresh, "")
+	wantStatus(t, r, a2, ledger.StatusStale, "0.00")
+
+	// A synced account that has no balance yet has no anchor.
+	a3, t3 := e.srv.AddAccount(plaidfake.Account{ID: "a3", Opening: "30.00"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: a3, Amount: "3.00", Date: "2026-12-01", Name: "z"})
+	e.put("biz2", t3)
+	e.run("sync")
+	r = e.reconcile(false)
+	a = wantStatus(t, r, a3, ledger.StatusNoAnchor, "")
+	if a.Difference != nil || a.ReportedCurrent != nil {
+		t.Errorf("no_anchor account %+v", a)
+	}
+	if s := r.Summary; s.Accounts != 3 || s.NeedsRefresh != 1 || s.Stale != 1 || s.NoAnchor != 1 {
+		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestReconcileInvalidLedger(t *testing.T) {
+	e := newRecEnv(t)
+	chk, tok := seedChecking(e.env)
+	e.put("biz1", tok)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+	// A second live opening entry: the anchor check fails.
+	usd := mustCur(t, "USD")
+	extra, err := ledger.Opening(chk, ledger.Asset, 7, "2026-01-01", ledger.Money{Minor: 0, Currency: usd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acctID := e.balances()[chk].AccountID
+	if err := e.store.Update(context.Background(), func(tx *store.Tx) error { return tx.PostEntry("biz1", acctID, extra, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	// And a line that unbalances USD (inserts are allowed; only updates and deletes are refused).
+	if err := e.store.Exec(context.Background(), `INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
+		SELECT entry_id, 99, ledger_account_id, currency, 1 FROM journal_lines WHERE entry_id = ? LIMIT 1`, extra.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Hour)
+	r, _, err := e.reconcileDate("")
+	if !errors.Is(err, jobs.ErrInvalidReport) || r.Valid {
+		t.Fatalf("err = %v valid = %v, want an invalid report", err, r.Valid)
+	}
+	if len(r.Problems) != 2 || r.Counts()["invalid"] != 1 {
+		t.Fatalf("problems %q counts %v", r.Problems, r.Counts())
+	}
+	if oc := openingCheck(t, r, chk); oc.OK || oc.Live != 2 {
+		t.Errorf("opening check %+v", oc)
+	}
+}
+
+// goldenWorld is a fixed scenario: explicit ids, a fixed clock, merchants
+// that try to inject into a spreadsheet and a page.
+func goldenWorld(t *testing.T) (*recEnv, string, string) {
+	e := newRecEnv(t)
+	chk, ctok := e.srv.AddAccount(plaidfake.Account{ID: "acc_chk_0001", Name: "Operating", Mask: "0001", Type: "depository", Subtype: "checking",
+		ISOCurrency: "USD", Opening: "5000.00"})
+	card, ktok := e.srv.AddAccount(plaidfake.Account{ID: "acc_card_0002", Name: "Team card", Mask: "0002", Type: "credit", Subtype: "credit card",
+		ISOCurrency: "USD", Opening: "0.00", Limit: "10000.00"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "tx_chk_01", AccountID: chk, Amount: "1200.00", Date: "2026-11-02", Name: "Payroll run", MerchantName: "Gusto"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "tx_chk_02", AccountID: chk, Amount: "-3400.00", Date: "2026-11-05", Name: "Stripe payout", MerchantName: "Stripe"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "tx_chk_03", AccountID: chk, Amount: "9.99", Date: "2026-11-09", Name: "Subscription", MerchantName: "@SUM(1)", Pending: true})
+	e.srv.AddTxn(plaidfake.Txn{ID: "tx_chk_04", AccountID: chk, Amount: "42.00", Date: "2026-11-20", Name: "Hotel hold", MerchantName: "<script>alert(1)</script>", Pending: true})
+	e.srv.AddTxn(plaidfake.Txn{ID: "tx_card_01", AccountID: card, Amount: "250.00", Date: "2026-11-10", Name: "AWS", MerchantName: "Amazon Web Services"})
+	e.put("biz_golden", ctok, ktok)
+	e.run("all")
+	return e, chk, card
+}
+
+func TestReconcileGoldenFiles(t *testing.T) {
+	e, chk, card := goldenWorld(t)
+	allOK(t, e.reconcile(false))
+
+	e.advance(24 * time.Hour)
+	e.srv.AddTxn(plaidfake.Txn{ID: "tx_card_02", AccountID: card, Amount: "19.99", Date: "2026-11-26", Name: "Link", MerchantName: `=HYPERLINK("x")`})
+	e.srv.AdjustBalance(card, "15.00")
+	e.run("all")
+	r := e.reconcile(false)
+	wantStatus(t, r, chk, ledger.StatusOK, "0.00")
+	wantStatus(t, r, card, ledger.StatusTiming, "15.00")
+
+	for _, ext := range []string{"json", "csv", "html"} {
+		name := "reconciliation-2026-11-27." + ext
+		got, err := os.ReadFile(filepath.Join(e.dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", "reconcile", name)
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(golden, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test ./jobs/ -run TestReconcileGoldenFiles -update)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from %s (rerun with -update if the change is intended)\n%s", name, golden, firstDiff(got, want))
+		}
+	}
+
+	csvText, _ := os.ReadFile(filepath.Join(e.dir, "reconciliation-2026-11-27.csv"))
+	for _, want := range []string{`'=HYPERLINK(""x"")`, `'@SUM(1)`} {
+		if !strings.Contains(string(csvText), want) {
+			t.Errorf("csv lacks neutralised cell %s:\n%s", want, csvText)
+		}
+	}
+	if !strings.Contains(string(csvText), ",-3415.00,") && !strings.Contains(string(csvText), ",284.99,") {
+		t.Errorf("csv amounts not plain numbers:\n%s", csvText)
+	}
+	html, _ := os.ReadFile(filepath.Join(e.dir, "reconciliation-2026-11-27.html"))
+	for _, bad := range []string{"src=", `href="http`, "<link", "<script", "@import", "url("} {
+		if bytes.Contains(bytes.ToLower(html), []byte(strings.ToLower(bad))) {
+			t.Errorf("html contains %q", bad)
+		}
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "<svg", `class="miss"`, "st-timing"} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+}
+
+func firstDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n got: %s\nwant: %s", i+1, gl, wl)
+		}
+	}
+	return ""
+}
+
+func TestReconcilePastDateIsRenderedAgainIdentically(t *testing.T) {
+	e, chk, _ := goldenWorld(t)
+	r1 := e.reconcile(false)
+	day1 := r1.Date
+	files := map[string][]byte{}
+	for _, ext := range []string{"json", "csv", "html"} {
+		b, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-"+day1+"."+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[ext] = b
+	}
+
+	// Day 2: the ledger moves on and the bank breaks.
+	e.advance(24 * time.Hour)
+	e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "70.00", Date: "2026-11-27", Name: "Later"})
+	e.srv.AdjustBalance(chk, "1.00")
+	e.run("all")
+	if r2 := e.reconcile(false); r2.Date == day1 || r2.Summary.Timing != 1 {
+		t.Fatalf("day 2: %s %+v", r2.Date, r2.Summary)
+	}
+	// Remove the day-1 files: re-rendering must not depend on them.
+	for ext := range files {
+		os.Remove(filepath.Join(e.dir, "reconciliation-"+day1+"."+ext))
+	}
+	r, paths, err := e.reconcileDate(day1)
+	if err != nil || len(paths) != 3 || r.RunID != r1.RunID {
+		t.Fatalf("re-render %s: %v %v run %s", day1, err, paths, r.RunID)
+	}
+	for ext, want := range files {
+		got, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-"+day1+"."+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s of %s changed when rendered again:\n%s", ext, day1, firstDiff(got, want))
+		}
+	}
+
+	_, _, err = e.reconcileDate("2026-01-01")
+	want := "no reconciliation was recorded for 2026-01-01; run `bankfeed report reconcile` on that day or pick another date"
+	if !errors.Is(err, jobs.ErrNoReport) || err.Error() != want {
+		t.Fatalf("missing date: %v", err)
+	}
+	if _, _, err := e.reconcileDate("2027-01-01"); err == nil || !strings.Contains(err.Error(), "future") {
+		t.Fatalf("future date: %v", err)
+	}
+	if _, _, err := e.reconcileDate("2026-13-01"); err == nil {
+		t.Fatal("bad date accepted")
+	}
+}

@@ -1,0 +1,330 @@
+// Package report renders bankfeed's nightly reconciliation: one JSON
+// document (the contract of `bankfeed report reconcile`), a CSV with one row
+// per account, and one self-contained HTML page. It holds no logic about
+// money beyond formatting and charting: the statuses come from ledger and
+// the numbers from the caller. A Report round-trips through its JSON
+// unchanged, so a stored report renders to the same bytes on any later day.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"bankfeed/ledger"
+)
+
+// Report is one reconciliation run. Amounts are exact decimal strings in
+// each account's natural sign (ledger.Format); times are RFC 3339 UTC.
+type Report struct {
+	// Contract fields.
+	Date        string    `json:"date"`
+	GeneratedAt string    `json:"generated_at"`
+	Accounts    []Account `json:"accounts"`
+	Summary     Summary   `json:"summary"`
+
+	// Detail.
+	RunID         string         `json:"run_id"`
+	Valid         bool           `json:"valid"`
+	Problems      []string       `json:"problems"`
+	Totals        []Total        `json:"totals"`
+	TrialBalance  []TrialBalance `json:"trial_balance"`
+	OpeningChecks []OpeningCheck `json:"opening_checks"`
+	VanishedHolds []Hold         `json:"vanished_holds"`
+	Suspense      []Suspense     `json:"suspense"`
+}
+
+// Account is one account (in one currency) of the report.
+type Account struct {
+	// Contract fields.
+	BusinessID      string        `json:"business_id"`
+	AccountID       string        `json:"account_id"`
+	Currency        string        `json:"currency"`
+	OpeningBalance  string        `json:"opening_balance"`
+	LedgerBalance   string        `json:"ledger_balance"`
+	ReportedCurrent *string       `json:"reported_current"`
+	Difference      *string       `json:"difference"`
+	PendingTotal    string        `json:"pending_total"`
+	Status          ledger.Status `json:"status"`
+
+	// Detail.
+	Name            string      `json:"name"`
+	Mask            string      `json:"mask"`
+	Kind            string      `json:"kind"`
+	TokenStatus     string      `json:"token_status"`
+	TokenReason     *string     `json:"token_reason"`
+	ReportedAt      *string     `json:"reported_at"`
+	DifferenceSince *string     `json:"difference_since"` // start of the non-zero streak
+	CandidatesSince *string     `json:"candidates_since"` // candidates were recorded after this time
+	PendingCount    int         `json:"pending_count"`
+	Pending         []Pending   `json:"pending"`
+	Candidates      []Candidate `json:"candidates"`
+	Chart           []Point     `json:"chart"` // up to 30 points, oldest first, this run last
+}
+
+// Summary counts accounts by status.
+type Summary struct {
+	Accounts     int `json:"accounts"`
+	OK           int `json:"ok"`
+	Timing       int `json:"timing"`
+	Break        int `json:"break"`
+	Stale        int `json:"stale"`
+	NoAnchor     int `json:"no_anchor"`
+	NeedsRefresh int `json:"needs_refresh"`
+}
+
+// Pending is a staged transaction with its age.
+type Pending struct {
+	TransactionID   string `json:"transaction_id"`
+	Date            string `json:"date"`
+	Name            string `json:"name"`
+	MerchantName    string `json:"merchant_name"`
+	Amount          string `json:"amount"` // natural-sign effect on the account once posted
+	AgeBusinessDays int    `json:"age_business_days"`
+	Aged            bool   `json:"aged"`
+	Anomaly         bool   `json:"anomaly"`
+}
+
+// Candidate is something recorded on the account since the ledger last
+// agreed with the bank: where to look for the difference.
+type Candidate struct {
+	Source        string `json:"source"` // journal | bank
+	EntryID       string `json:"entry_id"`
+	EntryKind     string `json:"entry_kind"`
+	TransactionID string `json:"transaction_id"`
+	Date          string `json:"date"`
+	Name          string `json:"name"`
+	MerchantName  string `json:"merchant_name"`
+	Amount        string `json:"amount"` // natural-sign effect on the account
+	Pending       bool   `json:"pending"`
+	Removed       bool   `json:"removed"`
+	RecordedAt    string `json:"recorded_at"`
+}
+
+// Point is one reconciliation of the account, for the chart.
+type Point struct {
+	Date        string  `json:"date"`
+	GeneratedAt string  `json:"generated_at"`
+	Reported    *string `json:"reported"`
+	Ledger      string  `json:"ledger"`
+	Status      string  `json:"status"`
+}
+
+// Mismatch reports whether the point's reported balance differs from the ledger.
+func (p Point) Mismatch() bool { return p.Reported != nil && *p.Reported != p.Ledger }
+
+// Total sums the accounts of one currency and kind.
+type Total struct {
+	Currency        string `json:"currency"`
+	Kind            string `json:"kind"`
+	Accounts        int    `json:"accounts"`
+	LedgerBalance   string `json:"ledger_balance"`
+	ReportedCurrent string `json:"reported_current"` // of the accounts with a reported balance
+	Difference      string `json:"difference"`
+	PendingTotal    string `json:"pending_total"`
+}
+
+// TrialBalance is one currency's sum of every journal line: zero when sound.
+type TrialBalance struct {
+	Currency string `json:"currency"`
+	Lines    int    `json:"lines"`
+	Sum      string `json:"sum"`
+	OK       bool   `json:"ok"`
+}
+
+// OpeningCheck says whether an anchored account has exactly one live opening.
+type OpeningCheck struct {
+	BusinessID  string `json:"business_id"`
+	AccountID   string `json:"account_id"`
+	Version     int    `json:"version"`
+	Live        int    `json:"live"`
+	Versions    int    `json:"versions"`
+	LiveEntryID string `json:"live_entry_id"`
+	OK          bool   `json:"ok"`
+}
+
+// Hold is a pending transaction that disappeared without a posted successor.
+type Hold struct {
+	BusinessID    string `json:"business_id"`
+	AccountID     string `json:"account_id"`
+	TransactionID string `json:"transaction_id"`
+	Date          string `json:"date"`
+	Name          string `json:"name"`
+	MerchantName  string `json:"merchant_name"`
+	Amount        string `json:"amount"`
+	Currency      string `json:"currency"`
+	RemovedAt     string `json:"removed_at"`
+}
+
+// Suspense is what waits in Suspense:Uncategorized for a business.
+type Suspense struct {
+	BusinessID            string `json:"business_id"`
+	Currency              string `json:"currency"`
+	Total                 string `json:"total"`
+	Entries               int    `json:"entries"`
+	OldestDate            string `json:"oldest_date"`
+	OldestAgeBusinessDays int    `json:"oldest_age_business_days"`
+}
+
+// Finish sorts the report into its canonical order, fills the summary and
+// the totals, and turns nil lists into empty ones so that the JSON always
+// has arrays. Call it once the fields are set, before storing or writing.
+func (r *Report) Finish() error {
+	sort.SliceStable(r.Accounts, func(i, j int) bool {
+		a, b := r.Accounts[i], r.Accounts[j]
+		if a.BusinessID != b.BusinessID {
+			return a.BusinessID < b.BusinessID
+		}
+		if a.AccountID != b.AccountID {
+			return a.AccountID < b.AccountID
+		}
+		return a.Currency < b.Currency
+	})
+	r.Summary = Summarize(r.Accounts)
+	totals, err := totalsOf(r.Accounts)
+	if err != nil {
+		return err
+	}
+	r.Totals = totals
+	r.normalize()
+	return nil
+}
+
+func (r *Report) normalize() {
+	for i := range r.Accounts {
+		a := &r.Accounts[i]
+		a.Pending = orEmpty(a.Pending)
+		a.Candidates = orEmpty(a.Candidates)
+		a.Chart = orEmpty(a.Chart)
+	}
+	r.Accounts = orEmpty(r.Accounts)
+	r.Problems = orEmpty(r.Problems)
+	r.Totals = orEmpty(r.Totals)
+	r.TrialBalance = orEmpty(r.TrialBalance)
+	r.OpeningChecks = orEmpty(r.OpeningChecks)
+	r.VanishedHolds = orEmpty(r.VanishedHolds)
+	r.Suspense = orEmpty(r.Suspense)
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// Summarize counts accounts by status.
+func Summarize(accts []Account) Summary {
+	s := Summary{Accounts: len(accts)}
+	for _, a := range accts {
+		switch a.Status {
+		case ledger.StatusOK:
+			s.OK++
+		case ledger.StatusTiming:
+			s.Timing++
+		case ledger.StatusBreak:
+			s.Break++
+		case ledger.StatusStale:
+			s.Stale++
+		case ledger.StatusNoAnchor:
+			s.NoAnchor++
+		case ledger.StatusNeedsRefresh:
+			s.NeedsRefresh++
+		}
+	}
+	return s
+}
+
+// Counts is the summary as the runner logs it, with invalid as 0 or 1.
+func (r Report) Counts() map[string]int {
+	s := r.Summary
+	invalid := 0
+	if !r.Valid {
+		invalid = 1
+	}
+	return map[string]int{"accounts": s.Accounts, "ok": s.OK, "timing": s.Timing, "break": s.Break, "stale": s.Stale,
+		"no_anchor": s.NoAnchor, "needs_refresh": s.NeedsRefresh, "invalid": invalid}
+}
+
+// String is the one-line summary a person reads.
+func (s Summary) String() string {
+	return fmt.Sprintf("%d accounts: %d ok, %d timing, %d break, %d stale, %d no_anchor, %d needs_refresh",
+		s.Accounts, s.OK, s.Timing, s.Break, s.Stale, s.NoAnchor, s.NeedsRefresh)
+}
+
+// totalsOf sums accounts per currency and kind with integer minor units.
+func totalsOf(accts []Account) ([]Total, error) {
+	type key struct{ cur, kind string }
+	type sums struct {
+		n                               int
+		ledger, reported, diff, pending int64
+	}
+	m := map[key]*sums{}
+	var keys []key
+	for _, a := range accts {
+		c, err := ledger.Resolve(a.Currency)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", a.AccountID, err)
+		}
+		k := key{a.Currency, a.Kind}
+		s := m[k]
+		if s == nil {
+			s = &sums{}
+			m[k] = s
+			keys = append(keys, k)
+		}
+		s.n++
+		for _, f := range []struct {
+			dst *int64
+			v   *string
+		}{{&s.ledger, &a.LedgerBalance}, {&s.reported, a.ReportedCurrent}, {&s.diff, a.Difference}, {&s.pending, &a.PendingTotal}} {
+			if f.v == nil {
+				continue
+			}
+			n, err := ledger.ParseAmount(*f.v, c)
+			if err != nil {
+				return nil, fmt.Errorf("account %s: %w", a.AccountID, err)
+			}
+			*f.dst += n
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].cur != keys[j].cur {
+			return keys[i].cur < keys[j].cur
+		}
+		return keys[i].kind < keys[j].kind
+	})
+	out := make([]Total, 0, len(keys))
+	for _, k := range keys {
+		c, _ := ledger.Resolve(k.cur)
+		s := m[k]
+		out = append(out, Total{Currency: k.cur, Kind: k.kind, Accounts: s.n, LedgerBalance: ledger.Format(s.ledger, c),
+			ReportedCurrent: ledger.Format(s.reported, c), Difference: ledger.Format(s.diff, c), PendingTotal: ledger.Format(s.pending, c)})
+	}
+	return out, nil
+}
+
+// MarshalJSON-compatible encoding: indented, with a final newline.
+func encodeJSON(r Report) ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Decode reads a report stored as JSON.
+func Decode(b []byte) (Report, error) {
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Report{}, fmt.Errorf("stored report does not decode: %w", err)
+	}
+	r.normalize()
+	return r, nil
+}
+
+// Encode returns the report's JSON file content.
+func Encode(r Report) ([]byte, error) {
+	r.normalize()
+	return encodeJSON(r)
+}

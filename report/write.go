@@ -1,0 +1,173 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"bankfeed/ledger"
+)
+
+// FileNames returns the paths WriteFiles writes for a date, in order.
+func FileNames(dir, date string) []string {
+	base := filepath.Join(dir, "reconciliation-"+date)
+	return []string{base + ".json", base + ".csv", base + ".html"}
+}
+
+// WriteFiles writes reconciliation-<date>.json, .csv and .html into dir
+// (created if needed). Each file is written atomically: a temporary file in
+// the same folder, fsynced, then renamed over the old one, so a reader sees
+// the old file or the new one, never half of either; a rerun for the same
+// date overwrites.
+func WriteFiles(dir string, r Report) (paths []string, err error) {
+	if !ledger.ValidDate(r.Date) {
+		return nil, fmt.Errorf("report date %q is not YYYY-MM-DD", r.Date)
+	}
+	js, err := Encode(r)
+	if err != nil {
+		return nil, fmt.Errorf("report json: %w", err)
+	}
+	cs, err := CSV(r)
+	if err != nil {
+		return nil, fmt.Errorf("report csv: %w", err)
+	}
+	ht, err := HTML(r)
+	if err != nil {
+		return nil, fmt.Errorf("report html: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("report folder: %w", err)
+	}
+	names := FileNames(dir, r.Date)
+	for i, b := range [][]byte{js, cs, ht} {
+		if err := writeAtomic(names[i], b); err != nil {
+			return paths, err
+		}
+		paths = append(paths, names[i])
+	}
+	return paths, syncDir(dir)
+}
+
+func writeAtomic(path string, b []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir makes the renames durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// CSVHeader is the header row of the CSV file.
+var CSVHeader = []string{"date", "business_id", "account_id", "name", "mask", "currency", "opening_balance", "ledger_balance",
+	"reported_current", "difference", "pending_total", "pending_count", "status", "reported_at", "candidates",
+	"first_candidate", "oldest_pending"}
+
+// CSV renders one row per account, RFC 4180 (encoding/csv, CRLF).
+//
+// Formula injection: spreadsheet programs run a cell that starts with
+// = + - @ (or a tab or carriage return, which some strip first) as a
+// formula. Every text cell — names, merchants, ids, anything that came from
+// a bank or a person — that starts with one of those gets a leading
+// apostrophe, which spreadsheets display but do not evaluate. Amount cells
+// are bankfeed's own exact decimals (ledger.Format) and are left as they are
+// so that "-12.50" stays a negative number; an amount cell that is not a
+// plain decimal is treated as text.
+func CSV(r Report) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.UseCRLF = true
+	if err := w.Write(CSVHeader); err != nil {
+		return nil, err
+	}
+	for _, a := range r.Accounts {
+		first, oldest := "", ""
+		if len(a.Candidates) > 0 {
+			first = describe(a.Candidates[0].MerchantName, a.Candidates[0].Name)
+		}
+		if len(a.Pending) > 0 {
+			oldest = describe(a.Pending[0].MerchantName, a.Pending[0].Name)
+		}
+		row := []string{
+			Text(r.Date), Text(a.BusinessID), Text(a.AccountID), Text(a.Name), Text(a.Mask), Text(a.Currency),
+			Amount(a.OpeningBalance), Amount(a.LedgerBalance), Amount(deref(a.ReportedCurrent)), Amount(deref(a.Difference)),
+			Amount(a.PendingTotal), strconv.Itoa(a.PendingCount), Text(string(a.Status)), Text(deref(a.ReportedAt)),
+			strconv.Itoa(len(a.Candidates)), Text(first), Text(oldest),
+		}
+		if err := w.Write(row); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+func describe(merchant, name string) string {
+	if merchant != "" {
+		return merchant
+	}
+	return name
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// Text neutralises a text cell for spreadsheets (see CSV).
+func Text(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+var plainDecimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+
+// Amount passes an exact decimal through unchanged and neutralises
+// anything else as text.
+func Amount(s string) string {
+	if s == "" || plainDecimal.MatchString(s) {
+		return s
+	}
+	return Text(s)
+}
