@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"bankfeed/api"
+	"bankfeed/config"
+	"bankfeed/jobs"
+	"bankfeed/store"
+)
+
+// stringsFlag collects a repeatable flag.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return fmt.Sprintf("%d values", len(*s)) }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+func (a *app) cmdBusinessPut(ctx context.Context, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usagef("business put needs a BUSINESS_ID first: bankfeed business put BUSINESS_ID --processor-token T ...")
+	}
+	id := args[0]
+	fs := newFlagSet("business put")
+	var toks stringsFlag
+	var file string
+	fs.Var(&toks, "processor-token", "a processor token (repeatable)")
+	fs.StringVar(&file, "processor-tokens-file", "", "file with one token per line, - for stdin")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("business put: unexpected argument %q", fs.Arg(0))
+	}
+	if file != "" {
+		if len(toks) > 0 {
+			return usagef("business put: use --processor-token or --processor-tokens-file, not both")
+		}
+		fromFile, err := a.readTokens(file)
+		if err != nil {
+			return err
+		}
+		toks = fromFile
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	b, err := st.PutTokens(ctx, id, cfg.PlaidEnv, dedupe(toks), true)
+	if err != nil {
+		return fmt.Errorf("business put %s: %w", id, err)
+	}
+	fmt.Fprintf(a.stdout, "business %s now has %d processor token(s)\n", b.ID, len(b.Tokens))
+	for _, t := range b.Tokens {
+		fmt.Fprintf(a.stdout, "  …%s  %s\n", t.Hint, t.Status)
+	}
+	return nil
+}
+
+func (a *app) readTokens(file string) ([]string, error) {
+	var r io.Reader = a.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, usagef("--processor-tokens-file: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var out []string
+	sc := bufio.NewScanner(io.LimitReader(r, 1<<20))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out, sc.Err()
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// listFlags parses the common --business and --json flags.
+func listFlags(name string, args []string) (business string, asJSON bool, err error) {
+	fs := newFlagSet(name)
+	fs.StringVar(&business, "business", "", "only this business")
+	fs.BoolVar(&asJSON, "json", false, "JSON output")
+	if err := parseFlags(fs, args); err != nil {
+		return "", false, err
+	}
+	if fs.NArg() > 0 {
+		return "", false, usagef("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	return business, asJSON, nil
+}
+
+func (a *app) readStore(ctx context.Context) (*store.Store, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	return a.openStore(ctx, cfg, false)
+}
+
+func (a *app) writeJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (a *app) table(header string, rows [][]string) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+func orDash(p *string) string {
+	if p == nil || *p == "" {
+		return "-"
+	}
+	return *p
+}
+
+func (a *app) cmdTokensList(ctx context.Context, args []string) error {
+	business, asJSON, err := listFlags("tokens list", args)
+	if err != nil {
+		return err
+	}
+	st, err := a.readStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	out, err := api.ListTokens(ctx, st, business, a.now())
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return a.writeJSON(out)
+	}
+	var rows [][]string
+	for _, t := range out {
+		rows = append(rows, []string{t.BusinessID, "…" + t.TokenHint, t.Status, orDash(t.Reason), orDash(t.AccountID), orDash(t.LastSyncedAt), orDash(t.Remedy)})
+	}
+	return a.table("BUSINESS\tTOKEN\tSTATUS\tREASON\tACCOUNT\tLAST SYNC\tTO FIX", rows)
+}
+
+func (a *app) cmdAccountsList(ctx context.Context, args []string) error {
+	business, asJSON, err := listFlags("accounts list", args)
+	if err != nil {
+		return err
+	}
+	st, err := a.readStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	out, err := api.ListAccounts(ctx, st, business)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return a.writeJSON(out)
+	}
+	var rows [][]string
+	for _, x := range out {
+		rows = append(rows, []string{x.BusinessID, x.AccountID, x.Name, x.Mask, x.Type + "/" + x.Subtype, x.Currency,
+			"…" + x.TokenHint, x.TokenStatus, orDash(x.CurrentBalance), orDash(x.BalanceAsOf)})
+	}
+	return a.table("BUSINESS\tACCOUNT\tNAME\tMASK\tTYPE\tCUR\tTOKEN\tTOKEN STATUS\tCURRENT\tAS OF", rows)
+}
+
+func (a *app) cmdLedgerBalances(ctx context.Context, args []string) error {
+	business, asJSON, err := listFlags("ledger balances", args)
+	if err != nil {
+		return err
+	}
+	st, err := a.readStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	out, err := api.ListLedgerBalances(ctx, st, business)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return a.writeJSON(out)
+	}
+	var rows [][]string
+	for _, x := range out {
+		rows = append(rows, []string{x.BusinessID, x.AccountID, x.Currency, x.LedgerBalance, fmt.Sprint(x.PostedCount),
+			fmt.Sprint(x.PendingCount), x.PendingTotal})
+	}
+	return a.table("BUSINESS\tACCOUNT\tCUR\tLEDGER BALANCE\tPOSTED\tPENDING\tPENDING TOTAL", rows)
+}
+
+func (a *app) cmdReport(ctx context.Context, args []string) error {
+	fs := newFlagSet("report reconcile")
+	var date, out string
+	fs.StringVar(&date, "date", "", "YYYY-MM-DD (default today); a past date re-renders from stored data")
+	fs.StringVar(&out, "out", "", "folder for the files (default BANKFEED_REPORT_DIR)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("report reconcile: unexpected argument %q", fs.Arg(0))
+	}
+	if date != "" && !validDate(date) {
+		return usagef("--date %q: use YYYY-MM-DD", date)
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = cfg.ReportDir
+	}
+	st, err := a.openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lock, err := store.LockRun(ctx, cfg.DBPath)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	rep, paths, err := jobs.Reconcile(ctx, st, jobs.ReconcileOptions{Date: date, Dir: out, Now: a.now, Location: cfg.Location})
+	if err != nil && !errors.Is(err, jobs.ErrBreak) {
+		return err
+	}
+	s := rep.Summary
+	fmt.Fprintf(a.stdout, "reconciliation %s: %d accounts: %d ok, %d timing, %d break, %d stale, %d no_anchor, %d needs_refresh\n",
+		rep.Date, s.Accounts, s.OK, s.Timing, s.Break, s.Stale, s.NoAnchor, s.NeedsRefresh)
+	for _, p := range paths {
+		fmt.Fprintln(a.stdout, "  wrote "+p)
+	}
+	return err
+}
+
+func (a *app) cmdRotateKey(ctx context.Context, args []string) error {
+	fs := newFlagSet("tokens rotate-key")
+	var keyFile string
+	fs.StringVar(&keyFile, "new-key-file", "", "file holding the new 32-byte key, base64")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if keyFile == "" {
+		return usagef("tokens rotate-key needs --new-key-file F (generate one with: head -c 32 /dev/urandom | base64)")
+	}
+	raw, err := os.ReadFile(keyFile)
+	if err != nil {
+		return usagef("--new-key-file: %v", errors.Unwrap(err))
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(key) != config.TokenKeySize {
+		return usagef("--new-key-file: must hold 32 bytes of base64 (generate one with: head -c 32 /dev/urandom | base64)")
+	}
+	st, err := a.readStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.RotateKey(ctx, key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "re-encrypted %d processor token(s); set BANKFEED_TOKEN_KEY to the new key before the next run\n", n)
+	return nil
+}
+
+func validDate(s string) bool {
+	return len(s) == 10 && s[4] == '-' && s[7] == '-' && func() bool {
+		_, err := parseDate(s)
+		return err == nil
+	}()
+}

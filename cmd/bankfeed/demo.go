@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"bankfeed/api"
+	"bankfeed/config"
+	"bankfeed/jobs"
+	"bankfeed/plaidfake"
+)
+
+func parseDate(s string) (time.Time, error) { return time.Parse("2006-01-02", s) }
+
+// cmdSandbox serves the built-in Plaid-compatible server with the demo
+// world, for trying bankfeed without Plaid credentials.
+func (a *app) cmdSandbox(ctx context.Context, args []string) error {
+	fs := newFlagSet("sandbox")
+	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	srv, tokens := plaidfake.Demo()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return usagef("sandbox --listen %s: %v", *listen, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	fmt.Fprintf(a.stdout, "Plaid-compatible sandbox on http://%s\n", ln.Addr())
+	fmt.Fprintf(a.stdout, "  export PLAID_BASE_URL=http://%s PLAID_CLIENT_ID=sandbox PLAID_SECRET=sandbox\n", ln.Addr())
+	fmt.Fprintf(a.stdout, "  bankfeed business put demo --processor-token %s --processor-token %s --processor-token %s\n",
+		tokens["checking"], tokens["card"], tokens["broken"])
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+// cmdDemo runs the whole product offline: the built-in server, a sample
+// business, one run and a reconciliation report.
+func (a *app) cmdDemo(ctx context.Context, args []string) error {
+	fs := newFlagSet("demo")
+	dir := fs.String("dir", "", "folder for the demo database and report (default: a new temporary folder)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "bankfeed-demo-")
+		if err != nil {
+			return err
+		}
+		*dir = d
+	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	srv, tokens := plaidfake.Demo()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+
+	db := filepath.Join(*dir, "bankfeed.db")
+	reports := filepath.Join(*dir, "reports")
+	demoEnv := map[string]string{
+		"BANKFEED_DB": db, "PLAID_BASE_URL": "http://" + ln.Addr().String(), "PLAID_CLIENT_ID": "demo",
+		"PLAID_SECRET": "demo", "BANKFEED_REPORT_DIR": reports, "BANKFEED_LOG_LEVEL": "error",
+	}
+	a.getenv = func(k string) string { return demoEnv[k] }
+	a.configFile = ""
+	cfg, err := config.Load(a.getenv, "")
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.PutTokens(ctx, "demo-business", cfg.PlaidEnv, []string{tokens["checking"], tokens["card"], tokens["broken"]}, true); err != nil {
+		return err
+	}
+	log := a.logger(cfg)
+	r := a.runner(cfg, st, log)
+	// Two runs, as two nights would: the second sees the pending dinner
+	// post with a tip.
+	if _, err := r.Run(ctx, jobs.JobAll); err != nil && !errors.Is(err, jobs.ErrBreak) {
+		return err
+	}
+	plaidfake.DemoPostTip(srv)
+	sum, runErr := r.Run(ctx, jobs.JobAll)
+	if runErr != nil && !errors.Is(runErr, jobs.ErrBreak) {
+		return runErr
+	}
+
+	fmt.Fprintln(a.stdout, "bankfeed demo: one business, three linked accounts, synced twice from the built-in Plaid-compatible server")
+	accts, err := api.ListAccounts(ctx, st, "")
+	if err != nil {
+		return err
+	}
+	bals, err := api.ListLedgerBalances(ctx, st, "")
+	if err != nil {
+		return err
+	}
+	byAcct := map[string]api.LedgerBalanceOut{}
+	for _, b := range bals {
+		byAcct[b.AccountID] = b
+	}
+	var rows [][]string
+	for _, x := range accts {
+		b := byAcct[x.AccountID]
+		ledgerBal := b.LedgerBalance
+		if ledgerBal == "" {
+			ledgerBal = "-"
+		}
+		rows = append(rows, []string{x.Name, x.Mask, x.Type, x.TokenStatus, orDash(x.CurrentBalance), ledgerBal, fmt.Sprint(b.PostedCount), fmt.Sprint(b.PendingCount)})
+	}
+	if err := a.table("ACCOUNT\tMASK\tTYPE\tTOKEN\tBANK SAYS\tLEDGER\tPOSTED\tPENDING", rows); err != nil {
+		return err
+	}
+	toks, err := api.ListTokens(ctx, st, "", a.now())
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if t.Status == "needs_refresh" {
+			fmt.Fprintf(a.stdout, "token …%s needs refresh (%s): %s\n", t.TokenHint, orDash(t.Reason), orDash(t.Remedy))
+		}
+	}
+	if sum.Report != nil {
+		fmt.Fprintf(a.stdout, "reconciliation: %d ok, %d timing, %d break, %d needs_refresh\n",
+			sum.Report["ok"], sum.Report["timing"], sum.Report["break"], sum.Report["needs_refresh"])
+	}
+	fmt.Fprintf(a.stdout, "database: %s\nreports:  %s (open the .html in a browser)\n", db, reports)
+	return nil
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+
+	"bankfeed/api"
+	"bankfeed/config"
+	"bankfeed/jobs"
+	"bankfeed/store"
+)
+
+func (a *app) cmdRunOnce(ctx context.Context) error {
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if a.job != jobs.JobReconcile {
+		if err := cfg.CheckPlaid(); err != nil {
+			return err
+		}
+	}
+	log := a.logger(cfg)
+	for _, w := range cfg.Warnings() {
+		log.Warn().Msg(w)
+	}
+	st, err := a.openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, err = a.runner(cfg, st, log).Run(ctx, a.job)
+	return err
+}
+
+// schedule is one cron entry of serve.
+type schedule struct {
+	job  string
+	spec string
+}
+
+func (a *app) cmdServe(ctx context.Context, args []string) error {
+	fs := newFlagSet("serve")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckPlaid(); err != nil {
+		return err
+	}
+	scheds := []schedule{{jobs.JobSync, cfg.SyncSchedule}, {jobs.JobBalances, cfg.BalancesSchedule},
+		{jobs.JobReconcile, cfg.ReconcileSchedule}, {jobs.JobProbe, cfg.ProbeSchedule}}
+	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	var bad []error
+	for _, s := range scheds {
+		if _, err := parser.Parse(s.spec); err != nil {
+			bad = append(bad, usagef("schedule for %s %q: %v", s.job, s.spec, err))
+		}
+	}
+	if err := errors.Join(bad...); err != nil {
+		return err
+	}
+	log := a.logger(cfg)
+	for _, w := range cfg.Warnings() {
+		log.Warn().Msg(w)
+	}
+	st, err := a.openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runner := a.runner(cfg, st, log)
+
+	// Jobs get no context from cron and Stop cancels nothing, so every job
+	// runs under the root context (cancelled by SIGTERM), and one mutex
+	// keeps writing jobs from overlapping across entries.
+	var mu sync.Mutex
+	runJob := func(job string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := runner.Run(ctx, job); err != nil {
+			log.Error().Str("job", job).Err(errors.New(oneLine(err))).Msg("job failed")
+		}
+	}
+	cl := cronLogger{log}
+	c := cron.New(cron.WithLocation(cfg.Location), cron.WithParser(parser),
+		cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)))
+	for _, s := range scheds {
+		job := s.job
+		if _, err := c.AddFunc(s.spec, func() { runJob(job) }); err != nil {
+			return usagef("schedule for %s: %v", job, err)
+		}
+	}
+
+	var srv *http.Server
+	if len(cfg.APIKeys) > 0 {
+		keys := make([]string, len(cfg.APIKeys))
+		for i, k := range cfg.APIKeys {
+			keys[i] = k.Reveal()
+		}
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return usagef("BANKFEED_LISTEN %s: %v", cfg.Listen, err)
+		}
+		srv = &http.Server{Handler: api.NewHandler(st, api.Options{APIKeys: keys, Env: cfg.PlaidEnv, Log: log, Now: a.now}),
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Msg("business API stopped")
+			}
+		}()
+		log.Info().Str("listen", ln.Addr().String()).Msg("business API listening")
+	} else {
+		log.Info().Msg("business API off: set BANKFEED_API_KEYS to turn it on")
+	}
+
+	c.Start()
+	log.Info().Str("tz", cfg.Location.String()).Msg("scheduler started")
+	go a.catchUp(ctx, st, c, cfg, runJob, log)
+
+	<-ctx.Done()
+	log.Info().Msg("shutting down: no new jobs; waiting for the current unit of work")
+	deadline := time.NewTimer(cfg.ShutdownTimeout)
+	defer deadline.Stop()
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	select {
+	case <-c.Stop().Done():
+		log.Info().Msg("stopped")
+	case <-deadline.C:
+		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("a job did not finish in time; exiting (its transaction rolls back)")
+	}
+	return ctx.Err()
+}
+
+// catchUp runs, once at start-up, any job whose last scheduled time passed
+// while the container was down: cron never replays missed runs.
+func (a *app) catchUp(ctx context.Context, st *store.Store, c *cron.Cron, cfg config.Config, runJob func(string), log zerolog.Logger) {
+	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	for _, job := range []string{jobs.JobSync, jobs.JobReconcile} {
+		spec := cfg.SyncSchedule
+		if job == jobs.JobReconcile {
+			spec = cfg.ReconcileSchedule
+		}
+		sched, err := parser.Parse(spec)
+		if err != nil {
+			continue
+		}
+		last, err := st.LastRun(ctx, job)
+		if err != nil {
+			log.Error().Err(err).Msg("catch-up: read run history")
+			return
+		}
+		since := a.now().Add(-31 * 24 * time.Hour)
+		if last != nil {
+			since = last.StartedAt
+		}
+		if due := sched.Next(since.In(cfg.Location)); due.Before(a.now()) {
+			log.Info().Str("job", job).Time("missed", due).Msg("catching up a run missed while stopped")
+			runJob(job)
+		}
+	}
+}
+
+type cronLogger struct{ l zerolog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) {
+	if msg == "skip" {
+		c.l.Warn().Fields(kv).Msg("cron: previous run still going, skipped")
+	}
+}
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error().Err(err).Fields(kv).Msg(fmt.Sprintf("cron: %s", msg))
+}
