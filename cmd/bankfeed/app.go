@@ -145,6 +145,9 @@ func (a *app) logger(cfg config.Config) zerolog.Logger {
 	if f, ok := a.stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		w = zerolog.ConsoleWriter{Out: f, TimeFormat: time.RFC3339}
 	}
+	// Tokens log from many goroutines: one line must never interleave with
+	// another, whatever the writer.
+	w = zerolog.SyncWriter(w)
 	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
 	if err != nil || cfg.LogLevel == "" {
 		lvl = zerolog.InfoLevel
