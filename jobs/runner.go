@@ -221,20 +221,25 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 	}
 	_ = g.Wait()
 	failed := 0
-	for _, res := range results {
+	var first *TokenResult
+	for i, res := range results {
 		if res.Outcome == "" {
 			continue // never started: interrupted
 		}
 		sum.Results = append(sum.Results, res)
 		if res.Outcome == "failed" {
 			failed++
+			if first == nil {
+				first = &results[i]
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted: %w", err)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%w: %d of %d tokens could not be synced (see the log lines with outcome=failed)", ErrTokensFailed, failed, len(work))
+		return fmt.Errorf("%w: %d of %d tokens could not be synced, first token %d: %v (each has a log line with outcome=failed)",
+			ErrTokensFailed, failed, len(work), first.TokenID, first.Err)
 	}
 	return nil
 }
