@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -293,38 +294,34 @@ func (r replayFailure) Unwrap() error { return r.err }
 // the balances job.
 type step struct {
 	at     time.Time
+	seq    int64 // journal rowid of the step's first entry; 0 for an update that posted none
 	update *store.AppliedUpdate
 	anchor *store.Anchor
 }
 
 // replaySteps orders updates and anchors as they were committed. Both carry
-// the time their transaction took inside SQLite's write lock, so time
-// order is commit order. Only the order within one account matters (an
-// update reads the account's opening; an anchoring sums its transactions),
-// and a tie, possible only with a coarse or stubbed clock, goes to the
-// update, since a run syncs a token before it takes its balance.
+// the time their transaction took inside SQLite's write lock, so time order
+// is commit order; where a coarse or stubbed clock makes times tie, the
+// journal's rowids still give commit order. An update that posted nothing
+// has no rowid and goes first among its ties: it cannot have read an
+// opening, and it can move an anchoring only through a zero-amount date.
+// Only the order within one account matters (an update reads the account's
+// opening; an anchoring sums its transactions).
 func replaySteps(ups []store.AppliedUpdate, anchors []store.Anchor) []step {
 	steps := make([]step, 0, len(ups)+len(anchors))
 	for i := range ups {
-		steps = append(steps, step{at: ups[i].AppliedAt, update: &ups[i]})
+		steps = append(steps, step{at: ups[i].AppliedAt, seq: ups[i].FirstEntry, update: &ups[i]})
 	}
 	for i := range anchors {
-		steps = append(steps, step{at: anchors[i].PostedAt, anchor: &anchors[i]})
+		steps = append(steps, step{at: anchors[i].PostedAt, seq: anchors[i].Entry, anchor: &anchors[i]})
 	}
 	slices.SortStableFunc(steps, func(a, b step) int {
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
 		}
-		return boolRank(a.anchor != nil) - boolRank(b.anchor != nil)
+		return cmp.Compare(a.seq, b.seq)
 	})
 	return steps
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func replay(ctx context.Context, st, scratch *store.Store, journal []ledger.Entry) (int, error) {

@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,6 +17,7 @@ import (
 
 	"bankfeed/jobs"
 	"bankfeed/ledger"
+	"bankfeed/plaidapi"
 	"bankfeed/plaidfake"
 	"bankfeed/store"
 )
@@ -24,7 +27,12 @@ import (
 // posted with and without a link, a vanished hold, history that arrives
 // after the anchor, and a token rotation with a sweep.
 func richLedger(t *testing.T) (e *env, chk, card string) {
+	return richLedgerWith(t, func(*env) {})
+}
+
+func richLedgerWith(t *testing.T, setup func(*env)) (e *env, chk, card string) {
 	e = newEnv(t)
+	setup(e)
 	chk, ctok := seedChecking(e)
 	card, ktok := e.srv.AddAccount(plaidfake.Account{Name: "Card", Type: "credit", Subtype: "credit card", ISOCurrency: "USD", Opening: "150.00"})
 	e.srv.AddTxn(plaidfake.Txn{AccountID: card, Amount: "400.00", Date: "2026-10-03", Name: "Office"})
@@ -96,6 +104,16 @@ func TestDoctorHealthyLedgerRebuildsExactly(t *testing.T) {
 	// or the rebuild proves less than it claims.
 	if kinds[ledger.KindReversal] < 5 || kinds[ledger.KindOpening] < 3 {
 		t.Fatalf("scenario too tame: %v", kinds)
+	}
+}
+
+// A stubbed clock gives every commit the same time; the rebuild must
+// still replay anchors and updates in commit order.
+func TestDoctorRebuildsUnderAStoppedClock(t *testing.T) {
+	stopped := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	e, _, _ := richLedgerWith(t, func(e *env) { e.store.Now = func() time.Time { return stopped } })
+	if rep := doctor(t, e.store); !rep.OK {
+		t.Fatalf("findings:\n%s", strings.Join(rep.Findings, "\n"))
 	}
 }
 
@@ -224,6 +242,20 @@ func TestDoctorFindsCorruptions(t *testing.T) {
 			sqlExec(t, e, `UPDATE accounts SET opening_minor = opening_minor + 1 WHERE plaid_account_id = ?`, chk)
 		},
 		want: "the account records",
+	}, {
+		name: "an applied update the journal never saw",
+		corrupt: func(t *testing.T, e *env, chk string) {
+			forgeUpdate(t, e, func(p *plaidapi.Page) { p.Modified, p.Added = p.Added[:1], nil; p.Modified[0].Amount.Minor += 100 }, true)
+		},
+		want: "follows from the sync pages but is missing from the journal",
+		only: "rebuild: ",
+	}, {
+		name: "a logged page that fails its checksum",
+		corrupt: func(t *testing.T, e *env, chk string) {
+			forgeUpdate(t, e, func(p *plaidapi.Page) {}, false)
+		},
+		want: "fails its checksum; the journal was not compared",
+		only: "rebuild: ",
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -248,6 +280,38 @@ func TestDoctorFindsCorruptions(t *testing.T) {
 			t.Logf("findings:\n%s", strings.Join(rep.Findings, "\n"))
 		})
 	}
+}
+
+// forgeUpdate appends an applied update to the page log whose one page is
+// the log's first page, edited; with goodSum false its checksum is wrong.
+func forgeUpdate(t *testing.T, e *env, edit func(*plaidapi.Page), goodSum bool) {
+	t.Helper()
+	var first []byte
+	err := e.store.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.Pages(1, func(_ store.PageMeta, payload []byte) error {
+			if first == nil {
+				first = payload
+			}
+			return nil
+		})
+	})
+	if err != nil || first == nil {
+		t.Fatalf("first page: %v", err)
+	}
+	var p plaidapi.Page
+	if err := json.Unmarshal(first, &p); err != nil {
+		t.Fatal(err)
+	}
+	edit(&p)
+	payload, _ := json.Marshal(p)
+	sum := sha256.Sum256(payload)
+	if !goodSum {
+		sum[0] ^= 0xff
+	}
+	sqlExec(t, e, `INSERT INTO sync_updates(id, token_id, run_id, cursor_before, cursor_after, state, pages, started_at, finished_at)
+		VALUES (999, 1, 'forged', 'c-forged', 'c-forged-2', 'applied', 1, '2099-01-01T00:00:00Z', '2099-01-01T00:00:00Z')`)
+	sqlExec(t, e, `INSERT INTO sync_pages(update_id, seq, cursor_before, cursor_after, has_more, request_id, added, modified, removed,
+		payload_sha256, payload, received_at) VALUES (999, 0, 'c-forged', 'c-forged-2', 0, 'forged', 0, 1, 0, ?, ?, '2099-01-01T00:00:00Z')`, sum[:], payload)
 }
 
 func containsLine(lines []string, s string) bool {

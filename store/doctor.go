@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,6 +19,11 @@ import (
 // back as lines with a nil error.
 func (s *Store) CheckFile(ctx context.Context) ([]string, error) {
 	bad, err := s.integrityCheck(ctx)
+	if errors.Is(err, ErrCorrupt) {
+		// Damage bad enough that SQLite gives up mid-check still deserves
+		// a line saying so.
+		return append(bad, "integrity_check: "+err.Error()), err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -165,12 +171,19 @@ type AppliedUpdate struct {
 	BusinessID   string
 	CursorBefore string
 	AppliedAt    time.Time
+	// FirstEntry is the rowid of the first journal entry the update posted,
+	// 0 when it posted none: commit order where two commit times tie.
+	FirstEntry int64
 }
 
 // AppliedUpdates lists the applied sync updates in id order.
 func (s *Store) AppliedUpdates(ctx context.Context) ([]AppliedUpdate, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT u.id, u.token_id, t.business_id, u.cursor_before, COALESCE(u.finished_at,'')
-		FROM sync_updates u JOIN tokens t ON t.id = u.token_id WHERE u.state = 'applied' ORDER BY u.id`)
+	// One grouped pass finds each update's first entry: journal_entries has
+	// no index on update_id, and a lookup per update would scan it per update.
+	rows, err := s.rdb.QueryContext(ctx, `SELECT u.id, u.token_id, t.business_id, u.cursor_before, COALESCE(u.finished_at,''), COALESCE(f.first, 0)
+		FROM sync_updates u JOIN tokens t ON t.id = u.token_id
+		LEFT JOIN (SELECT update_id, MIN(rowid) AS first FROM journal_entries WHERE update_id IS NOT NULL GROUP BY update_id) f ON f.update_id = u.id
+		WHERE u.state = 'applied' ORDER BY u.id`)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -179,7 +192,7 @@ func (s *Store) AppliedUpdates(ctx context.Context) ([]AppliedUpdate, error) {
 	for rows.Next() {
 		var u AppliedUpdate
 		var at string
-		if err := rows.Scan(&u.ID, &u.TokenID, &u.BusinessID, &u.CursorBefore, &at); err != nil {
+		if err := rows.Scan(&u.ID, &u.TokenID, &u.BusinessID, &u.CursorBefore, &at, &u.FirstEntry); err != nil {
 			return nil, Classify(err)
 		}
 		if u.AppliedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
@@ -199,11 +212,12 @@ type Anchor struct {
 	SnapshotID int64  // 0 when the account records none
 	Current    *int64 // the snapshot's reported current balance
 	PostedAt   time.Time
+	Entry      int64 // the entry's rowid: commit order where two commit times tie
 }
 
 // Anchors lists the openings posted outside sync updates, in journal order.
 func (s *Store) Anchors(ctx context.Context) ([]Anchor, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT e.id, e.business_id, e.account_id, COALESCE(a.anchor_snapshot,0), bs.current, e.created_at
+	rows, err := s.rdb.QueryContext(ctx, `SELECT e.id, e.business_id, e.account_id, COALESCE(a.anchor_snapshot,0), bs.current, e.created_at, e.rowid
 		FROM journal_entries e JOIN accounts a ON a.id = e.account_id LEFT JOIN balance_snapshots bs ON bs.id = a.anchor_snapshot
 		WHERE e.kind = 'opening' AND e.update_id IS NULL ORDER BY e.rowid`)
 	if err != nil {
@@ -215,7 +229,7 @@ func (s *Store) Anchors(ctx context.Context) ([]Anchor, error) {
 		var a Anchor
 		var cur sql.NullInt64
 		var at string
-		if err := rows.Scan(&a.EntryID, &a.BusinessID, &a.AccountID, &a.SnapshotID, &cur, &at); err != nil {
+		if err := rows.Scan(&a.EntryID, &a.BusinessID, &a.AccountID, &a.SnapshotID, &cur, &at, &a.Entry); err != nil {
 			return nil, Classify(err)
 		}
 		if a.PostedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
