@@ -146,8 +146,11 @@ func orDash(p *string) string {
 	return *p
 }
 
-func (a *app) cmdTokensList(ctx context.Context, args []string) error {
-	business, asJSON, err := listFlags("tokens list", args)
+// list runs one of the list commands: the same flags, the same store, and
+// either the contract JSON or a table for people.
+func list[T any](ctx context.Context, a *app, name string, args []string, fetch func(context.Context, *store.Store, string) ([]T, error),
+	header string, row func(T) []string) error {
+	business, asJSON, err := listFlags(name, args)
 	if err != nil {
 		return err
 	}
@@ -156,68 +159,43 @@ func (a *app) cmdTokensList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	out, err := api.ListTokens(ctx, st, business, a.now())
+	out, err := fetch(ctx, st, business)
 	if err != nil {
 		return err
 	}
 	if asJSON {
 		return a.writeJSON(out)
 	}
-	var rows [][]string
-	for _, t := range out {
-		rows = append(rows, []string{t.BusinessID, "…" + t.TokenHint, t.Status, orDash(t.Reason), orDash(t.AccountID), orDash(t.LastSyncedAt), orDash(t.Remedy)})
+	rows := make([][]string, 0, len(out))
+	for _, x := range out {
+		rows = append(rows, row(x))
 	}
-	return a.table("BUSINESS\tTOKEN\tSTATUS\tREASON\tACCOUNT\tLAST SYNC\tTO FIX", rows)
+	return a.table(header, rows)
+}
+
+func (a *app) cmdTokensList(ctx context.Context, args []string) error {
+	fetch := func(ctx context.Context, st *store.Store, b string) ([]api.TokenOut, error) {
+		return api.ListTokens(ctx, st, b, a.now())
+	}
+	return list(ctx, a, "tokens list", args, fetch, "BUSINESS\tTOKEN\tSTATUS\tREASON\tACCOUNT\tLAST SYNC\tTO FIX",
+		func(t api.TokenOut) []string {
+			return []string{t.BusinessID, "…" + t.TokenHint, t.Status, orDash(t.Reason), orDash(t.AccountID), orDash(t.LastSyncedAt), orDash(t.Remedy)}
+		})
 }
 
 func (a *app) cmdAccountsList(ctx context.Context, args []string) error {
-	business, asJSON, err := listFlags("accounts list", args)
-	if err != nil {
-		return err
-	}
-	st, err := a.readStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	out, err := api.ListAccounts(ctx, st, business)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return a.writeJSON(out)
-	}
-	var rows [][]string
-	for _, x := range out {
-		rows = append(rows, []string{x.BusinessID, x.AccountID, x.Name, x.Mask, x.Type + "/" + x.Subtype, x.Currency,
-			"…" + x.TokenHint, x.TokenStatus, orDash(x.CurrentBalance), orDash(x.BalanceAsOf)})
-	}
-	return a.table("BUSINESS\tACCOUNT\tNAME\tMASK\tTYPE\tCUR\tTOKEN\tTOKEN STATUS\tCURRENT\tAS OF", rows)
+	return list(ctx, a, "accounts list", args, api.ListAccounts, "BUSINESS\tACCOUNT\tNAME\tMASK\tTYPE\tCUR\tTOKEN\tTOKEN STATUS\tCURRENT\tAS OF",
+		func(x api.AccountOut) []string {
+			return []string{x.BusinessID, x.AccountID, x.Name, x.Mask, x.Type + "/" + x.Subtype, x.Currency,
+				"…" + x.TokenHint, x.TokenStatus, orDash(x.CurrentBalance), orDash(x.BalanceAsOf)}
+		})
 }
 
 func (a *app) cmdLedgerBalances(ctx context.Context, args []string) error {
-	business, asJSON, err := listFlags("ledger balances", args)
-	if err != nil {
-		return err
-	}
-	st, err := a.readStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	out, err := api.ListLedgerBalances(ctx, st, business)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return a.writeJSON(out)
-	}
-	var rows [][]string
-	for _, x := range out {
-		rows = append(rows, []string{x.BusinessID, x.AccountID, x.Currency, x.LedgerBalance, fmt.Sprint(x.PostedCount),
-			fmt.Sprint(x.PendingCount), x.PendingTotal})
-	}
-	return a.table("BUSINESS\tACCOUNT\tCUR\tLEDGER BALANCE\tPOSTED\tPENDING\tPENDING TOTAL", rows)
+	return list(ctx, a, "ledger balances", args, api.ListLedgerBalances, "BUSINESS\tACCOUNT\tCUR\tLEDGER BALANCE\tPOSTED\tPENDING\tPENDING TOTAL",
+		func(x api.LedgerBalanceOut) []string {
+			return []string{x.BusinessID, x.AccountID, x.Currency, x.LedgerBalance, fmt.Sprint(x.PostedCount), fmt.Sprint(x.PendingCount), x.PendingTotal}
+		})
 }
 
 func (a *app) cmdReport(ctx context.Context, args []string) error {
