@@ -573,4 +573,127 @@ func TestReconcilePastDateIsRenderedAgainIdentically(t *testing.T) {
 	if _, _, err := e.reconcileDate("2026-13-01"); err == nil {
 		t.Fatal("bad date accepted")
 	}
+	// What was reported stays reported.
+	for _, q := range []string{"UPDATE reconciliations SET status = 'ok'", "DELETE FROM reconciliations",
+		"UPDATE report_runs SET valid = 0", "DELETE FROM report_runs"} {
+		if err := e.store.Exec(context.Background(), q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+}
+
+// TestReconcileAtScale fills the database directly with SQL — 10,000
+// linked accounts, 1,000,000 journal lines, 500,000 bank transactions and
+// 30 earlier reconciliations per account — and reconciles it: every query is
+// one pass grouped by account, so this takes seconds, not hours (about 8 s
+// on one core without -race; -race makes the Go side several times slower).
+// It takes a minute with -race, so it runs only with BANKFEED_SCALE=1;
+// BANKFEED_SCALE_DEBUG=1 also logs the time of each query.
+func TestReconcileAtScale(t *testing.T) {
+	if os.Getenv("BANKFEED_SCALE") == "" {
+		t.Skip("set BANKFEED_SCALE=1 to reconcile 10,000 accounts and 1,000,000 journal lines")
+	}
+	e := newRecEnv(t)
+	ctx := context.Background()
+	const accounts, entries = 10000, 500000
+	now := e.now.Format(time.RFC3339)
+	fill := []string{
+		`INSERT INTO businesses(id, created_at, updated_at) VALUES ('biz', '` + now + `', '` + now + `')`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(accounts) + `)
+		 INSERT INTO accounts(id, business_id, plaid_account_id, name, type, currency, kind, opening_version, opening_date, opening_minor, created_at, updated_at)
+		 SELECT i, 'biz', printf('acc%05d', i), 'Account ' || i, CASE WHEN i % 4 = 0 THEN 'credit' ELSE 'depository' END, 'USD',
+		        CASE WHEN i % 4 = 0 THEN 'liability' ELSE 'asset' END, 1, '2024-12-31', 0, '` + now + `', '` + now + `' FROM n`,
+		`INSERT INTO tokens(id, business_id, fingerprint, ciphertext, hint, status, cursor, account_id, created_at, updated_at)
+		 SELECT id, 'biz', randomblob(16), randomblob(16), 'abcd', 'active', 'c', id, created_at, created_at FROM accounts`,
+		`INSERT INTO ledger_accounts(id, business_id, code, kind, currency, account_id)
+		 SELECT id, 'biz', 'Bank:' || plaid_account_id, kind, 'USD', id FROM accounts`,
+		`INSERT INTO ledger_accounts(id, business_id, code, kind, currency) VALUES (100001, 'biz', 'Suspense:Uncategorized', 'expense', 'USD')`,
+		`INSERT INTO sync_updates(id, token_id, run_id, cursor_before, state, started_at) VALUES (1, 1, 'r', '', 'applied', '` + now + `')`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(entries) + `)
+		 INSERT INTO bank_transactions(id, account_id, transaction_id, pending, amount, currency, date, name, entry_version, live_entry_id,
+		        first_update_id, last_update_id, first_seen_at, updated_at)
+		 SELECT i, 1 + i % ` + fmt.Sprint(accounts) + `, 'tx' || i, i % 50 = 0, 100 + i % 997, 'USD', date('2025-01-01', '+' || (i % 700) || ' days'),
+		        'Merchant ' || (i % 100), 1, CASE WHEN i % 50 = 0 THEN NULL ELSE 'txn:tx' || i || ':v1' END, 1, 1, '` + now + `', '` + now + `' FROM n`,
+		`INSERT INTO journal_entries(id, business_id, account_id, kind, date, transaction_id, version, created_at)
+		 SELECT live_entry_id, 'biz', account_id, 'txn', date, transaction_id, 1, '` + now + `' FROM bank_transactions WHERE pending = 0`,
+		`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
+		 SELECT e.id, 1, e.account_id, 'USD', -b.amount FROM journal_entries e JOIN bank_transactions b ON b.transaction_id = e.transaction_id`,
+		`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
+		 SELECT e.id, 2, 100001, 'USD', b.amount FROM journal_entries e JOIN bank_transactions b ON b.transaction_id = e.transaction_id`,
+		`INSERT INTO journal_entries(id, business_id, account_id, kind, date, version, created_at)
+		 SELECT 'open:' || plaid_account_id || ':v1', 'biz', id, 'opening', '2024-12-31', 1, '` + now + `' FROM accounts`,
+		`INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, request_id, taken_at)
+		 SELECT a.id, a.id, 'r', 'USD', CASE WHEN a.kind = 'asset' THEN 1 ELSE -1 END * COALESCE(SUM(l.amount), 0) + (a.id % 7 = 0), 'req', '` + now + `'
+		 FROM accounts a LEFT JOIN journal_lines l ON l.ledger_account_id = a.id GROUP BY a.id`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
+		 INSERT INTO report_runs(run_id, report_date, generated_at, counts, valid, detail)
+		 SELECT 'old' || i, date('2026-10-01', '+' || i || ' days'), date('2026-10-01', '+' || i || ' days') || 'T02:00:00Z', '{}', 1, '{}' FROM n`,
+		`INSERT INTO reconciliations(run_id, report_date, account_id, currency, opening, expected, reported, difference, pending_total, status, clean_at, generated_at)
+		 SELECT r.run_id, r.report_date, a.id, 'USD', 0, 100, 100, 0, 0, 'ok', r.generated_at, r.generated_at FROM report_runs r, accounts a`,
+	}
+	start := time.Now()
+	for _, q := range fill {
+		if err := e.store.Exec(ctx, q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	t.Logf("filled in %v", time.Since(start))
+	if os.Getenv("BANKFEED_SCALE_DEBUG") != "" {
+		scaleDebug(t, e)
+	}
+	start = time.Now()
+	r, paths, err := e.reconcileDate("")
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reconciled %d accounts in %v: %s", r.Summary.Accounts, took, r.Summary)
+	if r.Summary.Accounts != accounts || r.Summary.Timing != accounts/7 || r.Summary.OK != accounts-accounts/7 || len(paths) != 3 {
+		t.Fatalf("summary %+v", r.Summary)
+	}
+	if len(r.Accounts[0].Chart) != 30 {
+		t.Fatalf("chart of %d points", len(r.Accounts[0].Chart))
+	}
+	if took > 60*time.Second {
+		t.Fatalf("reconcile took %v", took)
+	}
+}
+
+func scaleDebug(t *testing.T, e *recEnv) {
+	err := e.store.Read(context.Background(), func(rt *store.ReadTx) error {
+		st := time.Now()
+		ps, err := rt.ReconPositions()
+		t.Logf("positions %d %v %v", len(ps), time.Since(st), err)
+		var ws []store.CandidateWindow
+		for _, p := range ps {
+			if p.AccountID%7 == 0 {
+				ws = append(ws, store.CandidateWindow{AccountID: p.AccountID, Currency: "USD", From: e.now.Add(-24 * time.Hour), To: e.now})
+			}
+		}
+		st = time.Now()
+		cs, err := rt.Candidates(ws)
+		t.Logf("candidates %d %v %v", len(cs), time.Since(st), err)
+		st = time.Now()
+		h, err := rt.RecentReconciliations(29)
+		t.Logf("history %d %v %v", len(h), time.Since(st), err)
+		st = time.Now()
+		pi, err := rt.PendingItems()
+		t.Logf("pending %d %v %v", len(pi), time.Since(st), err)
+		st = time.Now()
+		vh, err := rt.VanishedHolds(e.now.Add(-30 * 24 * time.Hour))
+		t.Logf("vanished %d %v %v", len(vh), time.Since(st), err)
+		st = time.Now()
+		su, err := rt.Suspense()
+		t.Logf("suspense %d %v %v", len(su), time.Since(st), err)
+		st = time.Now()
+		tb, err := rt.TrialBalance()
+		t.Logf("trial %d %v %v", len(tb), time.Since(st), err)
+		st = time.Now()
+		oc, err := rt.OpeningChecks()
+		t.Logf("openings %d %v %v", len(oc), time.Since(st), err)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -180,7 +180,7 @@ func (r *ReadTx) RecentReconciliations(n int) (map[AcctCur][]Reconciliation, err
 	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
 	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
 	SELECT `+reconCols+`
-	FROM k JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
+	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
 	     AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
 	                           ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)
 	JOIN accounts a ON a.id = r.account_id
@@ -280,7 +280,7 @@ func (r *ReadTx) Candidates(ws []CandidateWindow) ([]Candidate, error) {
 	SELECT w.account_id AS acct, 'journal' AS src, e.id AS entry_id, e.kind, COALESCE(e.transaction_id, '') AS txn, e.date,
 	       COALESCE(b.name, ''), COALESCE(b.merchant_name, ''), l.amount, l.currency, COALESCE(b.pending, 0), COALESCE(b.removed, 0),
 	       e.created_at AS at
-	FROM w JOIN journal_entries e ON e.account_id = w.account_id
+	FROM w CROSS JOIN journal_entries e ON e.account_id = w.account_id
 	JOIN journal_lines l ON l.entry_id = e.id
 	JOIN ledger_accounts la ON la.id = l.ledger_account_id AND la.account_id = w.account_id AND la.currency = w.cur
 	LEFT JOIN bank_transactions b ON b.transaction_id = e.transaction_id
@@ -288,7 +288,7 @@ func (r *ReadTx) Candidates(ws []CandidateWindow) ([]Candidate, error) {
 	UNION ALL
 	SELECT w.account_id, 'bank', '', '', b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''),
 	       b.amount, b.currency, b.pending, b.removed, b.updated_at
-	FROM w JOIN bank_transactions b ON b.account_id = w.account_id AND b.currency = w.cur
+	FROM w CROSS JOIN bank_transactions b ON b.account_id = w.account_id AND b.currency = w.cur
 	WHERE julianday(b.updated_at) > w.f AND julianday(b.updated_at) <= w.t
 	  AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.account_id = w.account_id AND e.transaction_id = b.transaction_id
 	                  AND julianday(e.created_at) > w.f AND julianday(e.created_at) <= w.t)
@@ -384,9 +384,10 @@ type SuspenseLine struct {
 func (r *ReadTx) Suspense() ([]SuspenseLine, error) {
 	rows, err := r.tx.QueryContext(r.ctx, `
 	SELECT la.business_id, la.currency, COALESCE(SUM(l.amount), 0),
-	       COUNT(CASE WHEN e.kind = 'txn' AND NOT EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses = e.id) THEN 1 END),
-	       COALESCE(MIN(CASE WHEN e.kind = 'txn' AND NOT EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses = e.id) THEN e.date END), '')
-	FROM ledger_accounts la JOIN journal_lines l ON l.ledger_account_id = la.id JOIN journal_entries e ON e.id = l.entry_id
+	       COUNT(CASE WHEN e.kind = 'txn' AND x.id IS NULL THEN 1 END),
+	       COALESCE(MIN(CASE WHEN e.kind = 'txn' AND x.id IS NULL THEN e.date END), '')
+	FROM ledger_accounts la CROSS JOIN journal_lines l ON l.ledger_account_id = la.id JOIN journal_entries e ON e.id = l.entry_id
+	LEFT JOIN journal_entries x ON x.reverses = e.id
 	WHERE la.code = ?
 	GROUP BY la.business_id, la.currency
 	ORDER BY la.business_id, la.currency`, ledger.Suspense)

@@ -39,6 +39,7 @@ CREATE INDEX balance_snapshots_current ON balance_snapshots(account_id, id) WHER
 -- Candidate transactions: what an account recorded in a time window.
 CREATE INDEX journal_entries_account_created ON journal_entries(account_id, created_at);
 CREATE INDEX bank_transactions_account_updated ON bank_transactions(account_id, updated_at);
+CREATE INDEX journal_entries_transaction ON journal_entries(transaction_id) WHERE transaction_id IS NOT NULL;
 
 CREATE TRIGGER reconciliations_no_update BEFORE UPDATE ON reconciliations
 BEGIN SELECT RAISE(ABORT, 'reconciliations is append-only'); END;
