@@ -77,6 +77,7 @@ type Config struct {
 	RetryMax        int // attempts per call, including the first
 	RetryMaxElapsed time.Duration
 	ShutdownTimeout time.Duration
+	LockWait        time.Duration
 	ProbeInterval   time.Duration
 
 	ReportDir string
@@ -105,6 +106,7 @@ func Default() Config {
 		RetryMax:          5,
 		RetryMaxElapsed:   2 * time.Minute,
 		ShutdownTimeout:   10 * time.Second,
+		LockWait:          5 * time.Minute,
 		ProbeInterval:     6 * time.Hour,
 		ReportDir:         "./reports",
 		LogLevel:          "info",
@@ -222,6 +224,7 @@ func (s *source) apply(c *Config) {
 	s.int("BANKFEED_RETRY_MAX", &c.RetryMax, 1, 20)
 	s.duration("BANKFEED_RETRY_MAX_ELAPSED", &c.RetryMaxElapsed)
 	s.duration("BANKFEED_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	s.duration("BANKFEED_LOCK_WAIT", &c.LockWait)
 	s.duration("BANKFEED_PROBE_INTERVAL", &c.ProbeInterval)
 	s.str("BANKFEED_REPORT_DIR", &c.ReportDir)
 	s.oneOf("BANKFEED_LOG_LEVEL", &c.LogLevel, "debug", "info", "warn", "error")

@@ -33,6 +33,7 @@ var Settings = []Setting{
 	{"BANKFEED_RETRY_MAX", "5", "Attempts per Plaid call for transient errors, counting the first (1-20)."},
 	{"BANKFEED_RETRY_MAX_ELAPSED", "2m", "Total time one Plaid call may spend retrying (Go duration)."},
 	{"BANKFEED_SHUTDOWN_TIMEOUT", "10s", "How long serve waits for running jobs after SIGTERM (Go duration)."},
+	{"BANKFEED_LOCK_WAIT", "5m", "How long a run waits for another run on the same database to finish before it gives up with exit status 4 (Go duration)."},
 	{"BANKFEED_PROBE_INTERVAL", "6h", "Least time between two probes of one token flagged with a login error (Go duration)."},
 	{"BANKFEED_REPORT_DIR", "./reports", "Folder of the reconciliation reports written by serve and --run-once."},
 	{"BANKFEED_LOG_LEVEL", "info", "debug, info, warn or error."},

@@ -59,7 +59,10 @@ type Runner struct {
 	PageSize      int
 	MaxPages      int
 	ProbeInterval time.Duration
-	Now           func() time.Time
+	// LockWait bounds how long Run waits for another run on the same
+	// database; 0 waits as long as ctx allows.
+	LockWait time.Duration
+	Now      func() time.Time
 	// Reconcile, when set, runs the reconcile job; it lives outside this
 	// file so that sync does not depend on reporting.
 	Reconcile func(ctx context.Context, runID string) (map[string]int, error)
@@ -126,8 +129,16 @@ func (r *Runner) Run(ctx context.Context, job string) (Summary, error) {
 	if !ValidJob(job) {
 		return Summary{}, fmt.Errorf("unknown job %q: use sync, balances, reconcile, probe or all", job)
 	}
-	lock, err := store.LockRun(ctx, r.Store.Path())
+	lctx, cancel := ctx, context.CancelFunc(func() {})
+	if r.LockWait > 0 {
+		lctx, cancel = context.WithTimeout(ctx, r.LockWait)
+	}
+	lock, err := store.LockRun(lctx, r.Store.Path())
+	cancel()
 	if err != nil {
+		if ctx.Err() != nil {
+			return Summary{}, ctx.Err()
+		}
 		return Summary{}, err
 	}
 	defer lock.Unlock()

@@ -58,6 +58,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if err == flag.ErrHelp {
 			return usagef("%s", usageText)
 		}
+		if fs.Name() == "bankfeed" {
+			return usagef("%v (see bankfeed --help)", err)
+		}
 		return usagef("%s: %v (see bankfeed --help)", fs.Name(), err)
 	}
 	return nil
@@ -167,6 +170,7 @@ func (a *app) runner(cfg config.Config, st *store.Store, log zerolog.Logger) *jo
 	r := &jobs.Runner{
 		Store: st, Plaid: a.plaidClient(cfg), Log: log, Concurrency: cfg.Concurrency,
 		PageSize: cfg.PageSize, MaxPages: cfg.MaxPages, ProbeInterval: cfg.ProbeInterval, Now: a.now,
+		LockWait: cfg.LockWait,
 	}
 	r.Reconcile = jobs.ReconcileFunc(st, cfg.ReportDir, cfg.Location, a.now)
 	return r

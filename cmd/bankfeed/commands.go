@@ -219,12 +219,17 @@ func (a *app) cmdReport(ctx context.Context, args []string) error {
 	if out == "" {
 		out = cfg.ReportDir
 	}
+	if today := a.now().In(cfg.Location).Format("2006-01-02"); date > today {
+		return usagef("--date %s is in the future (today is %s in %s)", date, today, cfg.Location)
+	}
 	st, err := a.openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	lock, err := store.LockRun(ctx, cfg.DBPath)
+	lctx, cancel := context.WithTimeout(ctx, cfg.LockWait)
+	defer cancel()
+	lock, err := store.LockRun(lctx, cfg.DBPath)
 	if err != nil {
 		return err
 	}

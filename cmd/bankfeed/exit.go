@@ -39,7 +39,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrBadToken), errors.Is(err, store.ErrWrongKey):
+	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrBadToken), errors.Is(err, store.ErrWrongKey),
+		errors.Is(err, jobs.ErrNoReport), errors.Is(err, store.ErrBackupExists):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted

@@ -142,9 +142,16 @@ func TestBadInput(t *testing.T) {
 		{"unknown command", env, []string{"launch"}, "launch"},
 		{"bad PLAID_ENV", with("PLAID_ENV", "staging"), []string{"--run-once"}, "PLAID_ENV"},
 		{"short token key", with("BANKFEED_TOKEN_KEY", "c2hvcnQ="), []string{"--run-once"}, "BANKFEED_TOKEN_KEY"},
-		{"unreadable secret file", with("PLAID_SECRET_FILE", "/nonexistent/secret"), []string{"--run-once"}, "PLAID_SECRET"},
+		{"unreadable secret file", func() map[string]string {
+			m := with("PLAID_SECRET_FILE", "/nonexistent/secret")
+			delete(m, "PLAID_SECRET")
+			return m
+		}(), []string{"--run-once"}, "PLAID_SECRET_FILE: cannot read"},
 		{"bad cron spec", with("BANKFEED_SYNC_SCHEDULE", "every tuesday"), []string{"serve"}, "BANKFEED_SYNC_SCHEDULE"},
 		{"bad date", env, []string{"report", "reconcile", "--date", "2026-13-01"}, "--date"},
+		{"future date", env, []string{"report", "reconcile", "--date", "2099-01-01"}, "future"},
+		{"no stored report", env, []string{"report", "reconcile", "--date", "2020-01-01"}, "2020-01-01"},
+		{"backup without dest", env, []string{"backup"}, "DEST"},
 		{"put without id", env, []string{"business", "put", "--processor-token", "x"}, "BUSINESS_ID"},
 		{"bad config file", env, []string{"--config", "/nonexistent.conf", "--run-once"}, "nonexistent.conf"},
 	}

@@ -147,7 +147,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	case <-deadline.C:
 		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("a job did not finish in time; exiting (its transaction rolls back)")
 	}
-	return ctx.Err()
+	return fmt.Errorf("serve interrupted by a signal, stopped cleanly: %w", ctx.Err())
 }
 
 // catchUp runs, once at start-up, any job whose last scheduled time passed
