@@ -41,6 +41,8 @@ func newEnv(t *testing.T, opts ...plaidfake.Option) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, srv: srv, http: hs, store: st, now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	// What the store records follows the test's clock too.
+	st.Now = func() time.Time { return e.now }
 	client := plaidapi.New(plaidapi.Config{BaseURL: hs.URL, ClientID: "cid", Secret: "sec", Timeout: 5 * time.Second,
 		RetryMax: 4, Sleep: func(context.Context, time.Duration) error { return nil }})
 	e.runner = &jobs.Runner{Store: st, Plaid: client, Log: zerolog.New(io.Discard), Concurrency: 4, PageSize: 7,
