@@ -108,9 +108,10 @@ type fzRun struct {
 	accts    [2]*fzAccount
 	prog     []byte
 	pos      int
-	synced   bool // the first run anchored both openings
-	running  bool // inside runner.Run: a mid-loop change may land after an anchor
-	lateHist bool // a posted date older than the openings appeared after the anchor
+	synced   bool            // the first run anchored both openings
+	running  bool            // inside runner.Run: a mid-loop change may land after an anchor
+	lateHist bool            // a posted date older than the openings appeared after the anchor
+	staged   map[string]bool // pending ids present when a sync last completed
 	names    int
 	trace    []string
 }
@@ -194,6 +195,14 @@ func (r *fzRun) sync() {
 		r.t.Fatalf("run: %v\nprogram: %v", err, r.trace)
 	}
 	r.synced = true
+	r.staged = map[string]bool{}
+	for _, a := range r.accts {
+		for _, tx := range r.srv.Txns(a.id) {
+			if tx.Pending {
+				r.staged[tx.ID] = true
+			}
+		}
+	}
 }
 
 func (r *fzRun) put() {
@@ -243,7 +252,11 @@ func (r *fzRun) change(op byte) {
 		}
 		date := r.date()
 		r.srv.PostPending(tx.ID, plaidfake.Txn{Amount: amt, Date: date, Name: tx.Name}, op != fzPostUnlinked)
-		r.noteDate(date)
+		// A linked settlement of a hold bankfeed staged is never late
+		// history, whatever its date: the hold was outside the anchor.
+		if op == fzPostUnlinked || !r.staged[tx.ID] {
+			r.noteDate(date)
+		}
 	}
 }
 
@@ -514,6 +527,8 @@ func fzSeeds() [][]byte {
 		// Pending: staged, then posted linked, unlinked, and with another amount.
 		prog(addPending(chk, 4000, d05), addPending(chk, 1500, d05), addPending(card, 10000, d05), sync,
 			op(fzPostLinked, 0, d20), op(fzPostUnlinked, 0, d20), op(fzPostOtherAmount, 0, amt(4800)[0], amt(4800)[1], d20), sync),
+		// A staged hold settles dated before the opening: new money, the opening stays.
+		prog(addPending(chk, 4000, old), add(chk, 100, d05), sync, op(fzPostLinked, 0, old), sync),
 		// A pending hold that vanishes; a zero-amount transaction that moves.
 		prog(addPending(card, 20000, d05), add(chk, 0, d05), sync, op(fzRemove, 0), op(fzModifyAmount, 0, amt(700)[0], amt(700)[1]), sync),
 		// Token rotation on both accounts: full resyncs that sweep removals.

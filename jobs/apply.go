@@ -180,7 +180,9 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 			return err
 		}
 		if firstPosting {
-			a.noteOlder(next)
+			if err := a.noteOlder(next); err != nil {
+				return err
+			}
 		}
 	}
 	if next.Pending {
@@ -255,14 +257,28 @@ func (a *applier) retire(b *store.BankTxn) error {
 	return a.tx.SaveBankTxn(b)
 }
 
-func (a *applier) noteOlder(b store.BankTxn) {
+// noteOlder counts a first posting dated on or before the opening as late
+// history, unless it settles a hold we staged: Plaid's current balance
+// leaves pending holds out, so that money was never inside the anchor,
+// however early the bank dates the settlement.
+func (a *applier) noteOlder(b store.BankTxn) error {
 	if a.acct.OpeningVersion == 0 || b.Date > a.acct.OpeningDate || b.Currency != a.acct.Currency {
-		return
+		return nil
+	}
+	if b.PendingTransactionID != "" {
+		hold, known, err := a.tx.BankTxn(b.PendingTransactionID)
+		if err != nil {
+			return err
+		}
+		if known && hold.Pending && hold.AccountID == a.acct.ID {
+			return nil
+		}
 	}
 	a.older.effect += a.acct.Kind.Natural(-b.Amount)
 	if a.older.earliest == "" || b.Date < a.older.earliest {
 		a.older.earliest = b.Date
 	}
+	return nil
 }
 
 // finish runs after the last page: the sweep of a full resync and the

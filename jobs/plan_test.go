@@ -37,8 +37,8 @@ var planQueries = []planQuery{
 	{name: "live txn ids of an account (Tx.LiveTxnIDs)",
 		sql: `SELECT transaction_id FROM bank_transactions WHERE account_id = ? AND removed = 0`, args: []any{1}},
 	{name: "posted stats (Tx.PostedStats)",
-		sql: `SELECT COALESCE(SUM(amount),0), MIN(date), COUNT(*) FROM bank_transactions
-		WHERE account_id = ? AND removed = 0 AND pending = 0 AND currency = ?`, args: []any{1, "USD"}},
+		sql: `SELECT COALESCE(SUM(amount) FILTER (WHERE pending = 0), 0), MIN(date), COUNT(*) FILTER (WHERE pending = 0)
+		FROM bank_transactions WHERE account_id = ? AND removed = 0 AND currency = ?`, args: []any{1, "USD"}},
 	{name: "ledger balances (Store.LedgerBalances)", sql: `
 	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency,
 	       COALESCE((SELECT SUM(l.amount) FROM journal_lines l WHERE l.ledger_account_id = la.id), 0),

@@ -126,3 +126,32 @@ func TestJournalIsAppendOnly(t *testing.T) {
 	}
 	e.checkExact(chk)
 }
+
+// A hold that settles with a date on or before the opening date is new
+// money, not late history: Plaid's current balance never held it, so the
+// opening must stay where it was anchored.
+func TestSettledHoldDatedBeforeOpeningKeepsOpening(t *testing.T) {
+	for _, link := range []bool{true, false} {
+		t.Run(map[bool]string{true: "linked", false: "unlinked"}[link], func(t *testing.T) {
+			e := newEnv(t)
+			chk, tok := e.srv.AddAccount(plaidfake.Account{Name: "Checking", Type: "depository", Subtype: "checking", ISOCurrency: "USD", Opening: "1000.00"})
+			e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "1.00", Date: "2026-10-05", Name: "fee"})
+			hold := e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "40.00", Date: "2026-10-03", Name: "Diner", Pending: true})
+			e.put("biz1", tok)
+			e.run("all")
+			e.checkExact(chk)
+			opening := e.balances()[chk].Opening
+
+			// Banks settle on or after the hold's date; the earliest they can is that day.
+			e.srv.PostPending(hold, plaidfake.Txn{AccountID: chk, Amount: "40.00", Date: "2026-10-03", Name: "Diner"}, link)
+			sum := e.run("all")
+			if a := sum.Results[0].Applied; a.OpeningRederived {
+				t.Fatalf("settled hold re-derived the opening: %+v", a)
+			}
+			if got := e.balances()[chk].Opening; got != opening {
+				t.Fatalf("opening moved from %d to %d", opening, got)
+			}
+			e.checkExact(chk)
+		})
+	}
+}

@@ -506,11 +506,13 @@ func (t *Tx) AccountByID(id int64) (Account, error) {
 
 // PostedStats sums an account's live posted transactions in its own
 // currency: their natural-sign effect needs the account kind, so the raw
-// Plaid-sign sum is returned with the earliest date.
+// Plaid-sign sum is returned. earliest also counts staged holds: an opening
+// dated before them lets a hold's settlement, dated on or after the hold,
+// be told from late history even when Plaid does not link the two.
 func (t *Tx) PostedStats(accountID int64, currency string) (sumAmount int64, earliest string, n int, err error) {
 	var e sql.NullString
-	err = t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(SUM(amount),0), MIN(date), COUNT(*) FROM bank_transactions
-		WHERE account_id = ? AND removed = 0 AND pending = 0 AND currency = ?`, accountID, currency).Scan(&sumAmount, &e, &n)
+	err = t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(SUM(amount) FILTER (WHERE pending = 0), 0), MIN(date), COUNT(*) FILTER (WHERE pending = 0)
+		FROM bank_transactions WHERE account_id = ? AND removed = 0 AND currency = ?`, accountID, currency).Scan(&sumAmount, &e, &n)
 	return sumAmount, e.String, n, err
 }
 
