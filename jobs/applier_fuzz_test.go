@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -309,14 +308,7 @@ func runApplierProgram(t *testing.T, prog []byte) {
 	fzProc.srv, fzProc.hook = srv, nil
 	fzProc.mu.Unlock()
 
-	// Not t.TempDir(): a fuzz seed's name holds '#', and store.Open puts
-	// the path into a file: URI unescaped, so SQLite would open the file
-	// named by everything before the '#' (shared by every seed).
-	dir, err := os.MkdirTemp("", "bankfeed-fuzz-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := t.TempDir() // a seed's name holds '#': the store escapes it
 	st, err := store.Open(ctx, filepath.Join(dir, "bankfeed.db"), testKey, store.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func reserveTemp(dest string) (string, error) {
 }
 
 func (s *Store) backupTo(ctx context.Context, path string) error {
-	ddb, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=DELETE&_synchronous=FULL")
+	ddb, err := sql.Open("sqlite3", fileURI(path)+"?_journal_mode=DELETE&_synchronous=FULL")
 	if err != nil {
 		return err
 	}

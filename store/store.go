@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,7 +65,16 @@ func dsn(path string, o Options, write bool) string {
 	} else {
 		q.Set("mode", "ro")
 	}
-	return "file:" + path + "?" + q.Encode()
+	return fileURI(path) + "?" + q.Encode()
+}
+
+// fileURI makes a path safe inside SQLite's file: URI, where '?' starts
+// the parameters, '#' a fragment and '%' an escape: a database named with
+// any of them must open that file and no other.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
+func fileURI(path string) string {
+	return "file:" + uriEscaper.Replace(filepath.Clean(path))
 }
 
 // Open opens (creating if needed) the database at path and brings its

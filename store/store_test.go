@@ -122,3 +122,42 @@ func TestCheckTokenForm(t *testing.T) {
 		}
 	}
 }
+
+// A path holding URI syntax opens that very file, for the database, its
+// read pool and a backup alike.
+func TestPathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"a#b.db", "a?mode=memory.db", "100%25.db", "odd %20 name.db"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name)
+			st := open(t, path, key1, store.Options{})
+			if _, err := st.PutTokens(ctx, "biz", "sandbox", []string{tok}, true); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Business(ctx, "biz"); err != nil {
+				t.Fatalf("read back through the reader pool: %v", err)
+			}
+			dest := filepath.Join(dir, "copy "+name)
+			if err := st.Backup(ctx, dest); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			entries, _ := os.ReadDir(dir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			for _, want := range []string{name, "copy " + name} {
+				if fi, err := os.Stat(filepath.Join(dir, want)); err != nil || fi.Size() == 0 {
+					t.Fatalf("%q not written (dir holds %q)", want, names)
+				}
+			}
+			st = open(t, path, key1, store.Options{ReadOnly: true})
+			defer st.Close()
+			if _, err := st.Business(ctx, "biz"); err != nil {
+				t.Fatalf("reopen read-only: %v", err)
+			}
+		})
+	}
+}
