@@ -20,7 +20,8 @@ import (
 // tests nothing.
 const planTokenCols = `t.id, t.business_id, t.hint, t.status, t.reason, t.flagged_at, t.flag_request_id, t.next_probe_at, t.cursor,
 	COALESCE(t.account_id, 0), COALESCE(a.plaid_account_id, ''), t.last_synced_at, t.last_error_code, t.last_error_at, t.created_at,
-	COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0), '')`
+	MAX(COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 0), ''),
+	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), ''))`
 
 type planQuery struct {
 	name string
