@@ -37,6 +37,10 @@ type applier struct {
 	seen       map[string]bool // transaction ids in a full resync of an account we already knew
 	older      olderHistory
 	counts     ApplyCounts
+	// known holds the page's rows read in one statement, kept current as
+	// the page is applied; a page's worth at most, so memory stays bounded.
+	known map[string]store.BankTxn
+	paged map[string]bool // ids the page's read looked for
 }
 
 // olderHistory collects transactions posted for the first time with a date
@@ -61,6 +65,9 @@ func (a *applier) page(payload []byte) error {
 	if err := a.account(p.Account); err != nil {
 		return err
 	}
+	if err := a.readPage(p); err != nil {
+		return err
+	}
 	for _, t := range p.Added {
 		a.counts.Added++
 		if err := a.upsert(t); err != nil {
@@ -78,6 +85,52 @@ func (a *applier) page(payload []byte) error {
 		if err := a.remove(r); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// readPage reads every stored row the page can touch (its transactions and
+// the holds they settle) in one statement.
+func (a *applier) readPage(p plaidapi.Page) error {
+	ids := make([]string, 0, len(p.Added)+len(p.Modified)+len(p.Removed))
+	for _, list := range [][]plaidapi.Transaction{p.Added, p.Modified} {
+		for _, t := range list {
+			ids = append(ids, t.ID)
+			if t.PendingTransactionID != "" {
+				ids = append(ids, t.PendingTransactionID)
+			}
+		}
+	}
+	for _, r := range p.Removed {
+		ids = append(ids, r.TransactionID)
+	}
+	known, err := a.tx.BankTxns(ids)
+	if err != nil {
+		return err
+	}
+	a.known, a.paged = known, make(map[string]bool, len(ids))
+	for _, id := range ids {
+		a.paged[id] = true
+	}
+	return nil
+}
+
+// bankTxn finds a stored transaction, from the page's read when it looked.
+func (a *applier) bankTxn(id string) (store.BankTxn, bool, error) {
+	if a.paged[id] {
+		b, ok := a.known[id]
+		return b, ok, nil
+	}
+	return a.tx.BankTxn(id)
+}
+
+// save writes a row and keeps the page's read current.
+func (a *applier) save(b *store.BankTxn) error {
+	if err := a.tx.SaveBankTxn(b); err != nil {
+		return err
+	}
+	if a.paged[b.TransactionID] {
+		a.known[b.TransactionID] = *b
 	}
 	return nil
 }
@@ -152,7 +205,7 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 	if a.seen != nil {
 		a.seen[t.ID] = true
 	}
-	old, known, err := a.tx.BankTxn(t.ID)
+	old, known, err := a.bankTxn(t.ID)
 	if err != nil {
 		return err
 	}
@@ -188,7 +241,7 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 	if next.Pending {
 		a.counts.PendingStaged++
 	}
-	return a.tx.SaveBankTxn(&next)
+	return a.save(&next)
 }
 
 // posts says whether a transaction belongs in the journal: pending
@@ -230,7 +283,7 @@ func (a *applier) reverse(b *store.BankTxn) error {
 }
 
 func (a *applier) remove(r plaidapi.Removed) error {
-	old, known, err := a.tx.BankTxn(r.TransactionID)
+	old, known, err := a.bankTxn(r.TransactionID)
 	if err != nil {
 		return err
 	}
@@ -254,7 +307,7 @@ func (a *applier) retire(b *store.BankTxn) error {
 		}
 	}
 	b.Removed, b.Revision, b.LastUpdateID = true, b.Revision+1, a.updateID
-	return a.tx.SaveBankTxn(b)
+	return a.save(b)
 }
 
 // noteOlder counts a first posting dated on or before the opening as late
@@ -266,7 +319,7 @@ func (a *applier) noteOlder(b store.BankTxn) error {
 		return nil
 	}
 	if b.PendingTransactionID != "" {
-		hold, known, err := a.tx.BankTxn(b.PendingTransactionID)
+		hold, known, err := a.bankTxn(b.PendingTransactionID)
 		if err != nil {
 			return err
 		}

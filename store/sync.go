@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -317,6 +318,37 @@ func (t *Tx) BankTxn(transactionID string) (b BankTxn, ok bool, err error) {
 	return b, err == nil, err
 }
 
+// BankTxns finds many transactions by Plaid id in one statement: the
+// applier reads a whole page's worth at once instead of one probe per row.
+// Unknown ids are absent from the map.
+func (t *Tx) BankTxns(transactionIDs []string) (map[string]BankTxn, error) {
+	out := make(map[string]BankTxn, len(transactionIDs))
+	if len(transactionIDs) == 0 {
+		return out, nil
+	}
+	ids, err := json.Marshal(transactionIDs)
+	if err != nil {
+		return nil, err
+	}
+	st, err := t.stmt(`SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id IN (SELECT value FROM json_each(?))`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(t.ctx, string(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		b, err := scanBankTxn(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[b.TransactionID] = b
+	}
+	return out, rows.Err()
+}
+
 func (b *BankTxn) args() []any {
 	return []any{b.AccountID, b.TransactionID, b.Pending, nullStr(b.PendingTransactionID), b.Amount, b.Currency, b.Date,
 		nullStr(b.AuthorizedDate), nullStr(b.Datetime), nullStr(b.AuthorizedDatetime), b.Name, nullStr(b.MerchantName),
@@ -386,6 +418,21 @@ func (t *Tx) PostEntry(businessID string, accountID int64, e ledger.Entry, updat
 		VALUES (?,?,?,?,?,?,?,?,?,?)`, e.ID, businessID, acct, string(e.Kind), e.Date, nullStr(e.TransactionID), e.Version,
 		nullStr(e.Reverses), upd, t.now); err != nil {
 		return fmt.Errorf("post entry %s: %w", e.ID, err)
+	}
+	// Entries of two lines (nearly all) go in one statement: one step
+	// instead of two is most of what a line costs.
+	if len(e.Lines) == 2 {
+		la0, err := t.ledgerAccount(businessID, accountID, e.Lines[0])
+		if err != nil {
+			return err
+		}
+		la1, err := t.ledgerAccount(businessID, accountID, e.Lines[1])
+		if err != nil {
+			return err
+		}
+		_, err = t.exec(`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount) VALUES (?1,1,?2,?3,?4), (?1,2,?5,?6,?7)`,
+			e.ID, la0, e.Lines[0].Currency, e.Lines[0].Amount, la1, e.Lines[1].Currency, e.Lines[1].Amount)
+		return err
 	}
 	for i, l := range e.Lines {
 		la, err := t.ledgerAccount(businessID, accountID, l)
