@@ -55,13 +55,27 @@ func newApplier(tx *store.Tx, businessID string, tokenID, updateID int64, fullSy
 	return &applier{tx: tx, businessID: businessID, tokenID: tokenID, updateID: updateID, fullSync: fullSync}
 }
 
-// page applies one logged page. Adds, modifies and removes are applied in
-// page order, as Plaid asks.
-func (a *applier) page(payload []byte) error {
+// decodePage reads a page back from the log.
+func decodePage(payload []byte) (plaidapi.Page, error) {
 	var p plaidapi.Page
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("%w: logged page does not decode: %v", ErrBadPage, err)
+		return p, fmt.Errorf("%w: logged page does not decode: %v", ErrBadPage, err)
 	}
+	return p, nil
+}
+
+// logged applies one page as the log holds it.
+func (a *applier) logged(payload []byte) error {
+	p, err := decodePage(payload)
+	if err != nil {
+		return err
+	}
+	return a.page(p)
+}
+
+// page applies one page. Adds, modifies and removes are applied in
+// page order, as Plaid asks.
+func (a *applier) page(p plaidapi.Page) error {
 	if err := a.account(p.Account); err != nil {
 		return err
 	}

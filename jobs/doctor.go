@@ -362,7 +362,7 @@ func replay(ctx context.Context, st, scratch *store.Store, journal []ledger.Entr
 func replayUpdate(ctx context.Context, st, scratch *store.Store, u store.AppliedUpdate) error {
 	err := scratch.Update(ctx, func(tx *store.Tx) error {
 		a := newApplier(tx, u.BusinessID, u.TokenID, u.ID, u.CursorBefore == "")
-		if err := st.UpdatePages(ctx, u.ID, func(_ store.PageMeta, payload []byte) error { return a.page(payload) }); err != nil {
+		if err := st.UpdatePages(ctx, u.ID, func(_ store.PageMeta, payload []byte) error { return a.logged(payload) }); err != nil {
 			return err
 		}
 		return a.finish()

@@ -46,7 +46,7 @@ func TestReplayIsANoOp(t *testing.T) {
 	for upd := int64(1); upd <= 1; upd++ {
 		err := st.Update(ctx, func(tx *store.Tx) error {
 			a := newApplier(tx, "b", toks[0].ID, upd, true)
-			if err := tx.Pages(upd, func(_ store.PageMeta, p []byte) error { return a.page(p) }); err != nil {
+			if err := applyLogged(tx, upd, a); err != nil {
 				return err
 			}
 			if err := a.finish(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"bankfeed/plaidapi"
 	"bankfeed/store"
@@ -49,32 +50,32 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		// harmless because open updates are abandoned at the next start.
 		_ = r.Store.AbandonUpdate(context.WithoutCancel(ctx), updID, reason)
 	}
+	// Pages are logged on another goroutine while the next one is fetched:
+	// the cursor chain makes fetching serial, but encoding and writing a
+	// page need not wait for it. The log is drained before anything else
+	// happens to the update, so no page lands after an abandon.
+	log := newPageLogger(ctx, r.Store, updID)
+	fail := func(reason string, err error) error {
+		log.close()
+		abandon(reason)
+		return err
+	}
 	cursor, last := start, plaidapi.Page{}
 	for seq := 0; ; seq++ {
 		if seq >= r.maxPages() {
-			abandon("page cap")
-			return fmt.Errorf("%w: more than %d pages in one sync (BANKFEED_MAX_PAGES); refusing to loop", ErrBadPage, r.maxPages())
+			return fail("page cap", fmt.Errorf("%w: more than %d pages in one sync (BANKFEED_MAX_PAGES); refusing to loop", ErrBadPage, r.maxPages()))
 		}
 		if err := ctx.Err(); err != nil {
-			abandon("interrupted")
-			return err
+			return fail("interrupted", err)
+		}
+		if err := log.err(); err != nil {
+			return fail("log", err)
 		}
 		p, err := r.Plaid.Sync(ctx, secret, cursor, r.pageSize())
 		if err != nil {
-			abandon(errorReason(err))
-			return err
+			return fail(errorReason(err), err)
 		}
-		payload, err := json.Marshal(p)
-		if err != nil {
-			abandon("encode")
-			return err
-		}
-		meta := store.PageMeta{Seq: seq, CursorBefore: cursor, CursorAfter: p.NextCursor, HasMore: p.HasMore, RequestID: p.RequestID,
-			Added: len(p.Added), Modified: len(p.Modified), Removed: len(p.Removed)}
-		if err := r.Store.AppendPage(ctx, updID, meta, payload); err != nil {
-			abandon("log")
-			return err
-		}
+		log.add(seq, cursor, p)
 		res.Pages++
 		res.RequestID = p.RequestID
 		last = p
@@ -82,6 +83,10 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 			break
 		}
 		cursor = p.NextCursor
+	}
+	if err := log.close(); err != nil {
+		abandon("log")
+		return err
 	}
 	if last.NextCursor == "" {
 		abandon("not ready")
@@ -96,7 +101,7 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 			return errCursorMoved
 		}
 		a := newApplier(tx, tok.BusinessID, tok.ID, updID, start == "")
-		if err := tx.Pages(updID, func(_ store.PageMeta, payload []byte) error { return a.page(payload) }); err != nil {
+		if err := applyLogged(tx, updID, a); err != nil {
 			return err
 		}
 		if err := a.finish(); err != nil {
@@ -124,4 +129,101 @@ func errorReason(err error) string {
 		return "interrupted"
 	}
 	return "error"
+}
+
+// pageLogger encodes and appends fetched pages in order on its own
+// goroutine. At most one page waits while another is written, so memory
+// stays bounded by a few pages.
+type pageLogger struct {
+	pages chan loggedPage
+	done  chan struct{}
+	mu    sync.Mutex
+	first error
+}
+
+type loggedPage struct {
+	seq    int
+	cursor string
+	p      plaidapi.Page
+}
+
+func newPageLogger(ctx context.Context, st *store.Store, updateID int64) *pageLogger {
+	l := &pageLogger{pages: make(chan loggedPage, 1), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for lp := range l.pages {
+			if l.err() != nil {
+				continue // drain: the loop stops at its next check
+			}
+			payload, err := json.Marshal(lp.p)
+			if err == nil {
+				meta := store.PageMeta{Seq: lp.seq, CursorBefore: lp.cursor, CursorAfter: lp.p.NextCursor, HasMore: lp.p.HasMore,
+					RequestID: lp.p.RequestID, Added: len(lp.p.Added), Modified: len(lp.p.Modified), Removed: len(lp.p.Removed)}
+				err = st.AppendPage(ctx, updateID, meta, payload)
+			}
+			if err != nil {
+				l.mu.Lock()
+				l.first = err
+				l.mu.Unlock()
+			}
+		}
+	}()
+	return l
+}
+
+func (l *pageLogger) add(seq int, cursor string, p plaidapi.Page) {
+	l.pages <- loggedPage{seq: seq, cursor: cursor, p: p}
+}
+
+func (l *pageLogger) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.first
+}
+
+// close waits until every added page is written or refused.
+func (l *pageLogger) close() error {
+	close(l.pages)
+	<-l.done
+	return l.err()
+}
+
+// applyLogged applies an update's logged pages in order, decoding the next
+// page on another core while the current one is applied; the apply itself
+// is single-threaded SQLite work. Two pages are held at most.
+func applyLogged(tx *store.Tx, updateID int64, a *applier) error {
+	type decoded struct {
+		p   plaidapi.Page
+		err error
+	}
+	decode := func(payload []byte) <-chan decoded {
+		ch := make(chan decoded, 1)
+		go func() {
+			p, err := decodePage(payload)
+			ch <- decoded{p, err}
+		}()
+		return ch
+	}
+	apply := func(ch <-chan decoded) error {
+		d := <-ch
+		if d.err != nil {
+			return d.err
+		}
+		return a.page(d.p)
+	}
+	var ahead <-chan decoded
+	err := tx.Pages(updateID, func(_ store.PageMeta, payload []byte) error {
+		next := decode(payload)
+		if ahead != nil {
+			if err := apply(ahead); err != nil {
+				return err
+			}
+		}
+		ahead = next
+		return nil
+	})
+	if err != nil || ahead == nil {
+		return err
+	}
+	return apply(ahead)
 }
