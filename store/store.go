@@ -29,8 +29,8 @@ var (
 	ErrConflict      = errors.New("conflict")
 	ErrSchemaTooNew  = errors.New("database schema is newer than this bankfeed")
 	ErrWrongKey      = errors.New("BANKFEED_TOKEN_KEY does not decrypt the stored processor tokens")
-	ErrDiskFull      = errors.New("database or disk is full")
-	ErrReadOnly      = errors.New("database is read-only")
+	ErrDiskFull      = errors.New("database or disk is full (free space, or move BANKFEED_DB to a larger disk)")
+	ErrReadOnly      = errors.New("database is read-only (make BANKFEED_DB and its folder writable by this user)")
 	ErrLocked        = errors.New("database is locked by another process")
 	ErrCorrupt       = errors.New("database file is corrupt or not a bankfeed database")
 	errAppendOnlyMsg = "append-only"

@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
+	"unsafe"
 
 	_ "github.com/mattn/go-sqlite3"
 
@@ -70,6 +72,19 @@ func TestDatabaseFaultsExitDistinctly(t *testing.T) {
 		oneLine(t, bf(t, copyEnv(env, "BANKFEED_DB", path), "tokens", "list"), exitCorrupt, "corrupt")
 	})
 
+	t.Run("read-only database file", func(t *testing.T) {
+		// A copy, so the other cases keep a writable database.
+		path := t.TempDir() + "/ro.db"
+		backup := bf(t, env, "backup", path)
+		if backup.code != 0 {
+			t.Fatalf("backup: %s", backup.stderr)
+		}
+		readOnly(t, path)
+		e := copyEnv(env, "BANKFEED_DB", path)
+		oneLine(t, bf(t, e, "business", "put", "biz1", "--processor-token", tok["card"]), exitReadOnly, "read-only")
+		oneLine(t, bf(t, e, "--run-once"), exitReadOnly, "read-only")
+	})
+
 	// Nothing above wrote anything: the business still has one token.
 	r := bf(t, env, "tokens", "list", "--json")
 	if strings.Count(r.stdout, `"token_hint"`) != 1 {
@@ -84,4 +99,46 @@ func copyEnv(env map[string]string, k, v string) map[string]string {
 	}
 	m[k] = v
 	return m
+}
+
+// readOnly makes a file unwritable even for root: an unprivileged test
+// takes away the write bits, root sets the immutable attribute (ext4, xfs
+// and btrfs honour it against root too) and clears it at cleanup.
+func readOnly(t *testing.T, path string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(path, 0o444); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	const fsIOCGetFlags, fsIOCSetFlags, fsImmutable = 0x80086601, 0x40086602, 0x10
+	setFlags := func(f func(uint32) uint32) error {
+		fd, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer fd.Close()
+		var flags uint32
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd.Fd(), fsIOCGetFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+			return e
+		}
+		flags = f(flags)
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd.Fd(), fsIOCSetFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+			return e
+		}
+		return nil
+	}
+	if err := setFlags(func(f uint32) uint32 { return f | fsImmutable }); err != nil {
+		t.Skipf("running as root on a file system without the immutable attribute (%v): cannot make %s read-only", err, path)
+	}
+	t.Cleanup(func() {
+		if err := setFlags(func(f uint32) uint32 { return f &^ fsImmutable }); err != nil {
+			t.Errorf("clear the immutable attribute of %s: %v", path, err)
+		}
+	})
+	if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+		f.Close()
+		t.Fatalf("%s is still writable", path)
+	}
 }
