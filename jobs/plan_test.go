@@ -63,7 +63,7 @@ var planQueries = []planQuery{
 		sql: `SELECT ` + planTokenCols + ` FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE 1=1 AND t.status != 'removed' ORDER BY t.id`},
 	{name: "one token (Store.Token, Tx.Token)",
 		sql: `SELECT ` + planTokenCols + ` FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.id = ?`, args: []any{1}},
-	{name: "abandon stale updates (Store.AbandonStale)",
+	{name: "abandon stale updates (Store.BeginUpdate)",
 		sql: `UPDATE sync_updates SET state = 'abandoned', reason = 'x', finished_at = ? WHERE token_id = ? AND state = 'open'`, args: []any{"t", 1}},
 	{name: "logged pages of an update (Tx.Pages)",
 		sql: `SELECT seq, cursor_before, cursor_after, has_more, request_id, payload_sha256, payload

@@ -27,9 +27,6 @@ var errCursorMoved = errors.New("another run advanced this token's cursor first"
 // cut off is abandoned and never applied, so an abandoned loop cannot leave
 // phantoms and a killed run leaves the ledger as it was.
 func (r *Runner) syncToken(ctx context.Context, tok store.Token, secret string, res *TokenResult) error {
-	if err := r.Store.AbandonStale(ctx, tok.ID); err != nil {
-		return err
-	}
 	for attempt := 1; ; attempt++ {
 		err := r.syncOnce(ctx, tok, secret, res)
 		if !plaidapi.IsMutationDuringPagination(err) || attempt >= maxLoopRestarts {

@@ -26,10 +26,16 @@ type PageMeta struct {
 
 // BeginUpdate opens a record for one pass of the sync loop of a token,
 // starting at cursorBefore. Its pages are logged as they arrive and applied
-// only when the loop completes.
+// only when the loop completes. Any update of the token still open is
+// abandoned in the same transaction: it belongs to a run that died before
+// applying it (runs of one database never overlap: see LockRun).
 func (s *Store) BeginUpdate(ctx context.Context, tokenID int64, runID, cursorBefore string) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE sync_updates SET state = 'abandoned', reason = 'run ended before the update was applied', finished_at = ?
+			WHERE token_id = ? AND state = 'open'`, ts(s.Now()), tokenID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sync_updates(token_id, run_id, cursor_before, state, started_at) VALUES (?,?,?,'open',?)`,
 			tokenID, runID, cursorBefore, ts(s.Now()))
 		if err != nil {
@@ -63,16 +69,6 @@ func (s *Store) AbandonUpdate(ctx context.Context, updateID int64, reason string
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sync_updates SET state = 'abandoned', reason = ?, finished_at = ? WHERE id = ? AND state = 'open'`,
 			reason, ts(s.Now()), updateID)
-		return err
-	})
-}
-
-// AbandonStale abandons every open update of a token: they belong to a
-// run that died before applying them.
-func (s *Store) AbandonStale(ctx context.Context, tokenID int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sync_updates SET state = 'abandoned', reason = 'run ended before the update was applied', finished_at = ?
-			WHERE token_id = ? AND state = 'open'`, ts(s.Now()), tokenID)
 		return err
 	})
 }
