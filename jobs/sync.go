@@ -57,7 +57,7 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		abandon(reason)
 		return err
 	}
-	cursor, last := start, plaidapi.Page{}
+	cursor, last, lastMeta := start, plaidapi.Page{}, store.PageMeta{}
 	for seq := 0; ; seq++ {
 		if seq >= r.maxPages() {
 			return fail("page cap", fmt.Errorf("%w: more than %d pages in one sync (BANKFEED_MAX_PAGES); refusing to loop", ErrBadPage, r.maxPages()))
@@ -72,22 +72,32 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		if err != nil {
 			return fail(errorReason(err), err)
 		}
-		log.add(seq, cursor, p)
 		res.Pages++
 		res.RequestID = p.RequestID
-		last = p
+		last, lastMeta = p, pageMeta(seq, cursor, p)
 		if !p.HasMore {
 			break
 		}
+		log.add(lastMeta, p)
 		cursor = p.NextCursor
+	}
+	// The last page is logged in the transaction that applies the update,
+	// saving a commit per token (most updates are one page); a loop that
+	// cannot be applied logs it on its own, for the record.
+	if last.NextCursor == "" {
+		log.add(lastMeta, last)
+		log.close()
+		abandon("not ready")
+		return errNotReady
 	}
 	if err := log.close(); err != nil {
 		abandon("log")
 		return err
 	}
-	if last.NextCursor == "" {
-		abandon("not ready")
-		return errNotReady
+	lastPayload, err := json.Marshal(last)
+	if err != nil {
+		abandon("encode")
+		return err
 	}
 	err = r.Store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Token(tok.ID)
@@ -96,6 +106,9 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		}
 		if cur.Cursor != start || cur.Status != store.StatusActive || cur.BusinessID != tok.BusinessID {
 			return errCursorMoved
+		}
+		if err := tx.AppendPage(updID, lastMeta, lastPayload); err != nil {
+			return err
 		}
 		a := newApplier(tx, tok.BusinessID, tok.ID, updID, start == "")
 		if err := applyLogged(tx, updID, a); err != nil {
@@ -139,9 +152,13 @@ type pageLogger struct {
 }
 
 type loggedPage struct {
-	seq    int
-	cursor string
-	p      plaidapi.Page
+	meta store.PageMeta
+	p    plaidapi.Page
+}
+
+func pageMeta(seq int, cursorBefore string, p plaidapi.Page) store.PageMeta {
+	return store.PageMeta{Seq: seq, CursorBefore: cursorBefore, CursorAfter: p.NextCursor, HasMore: p.HasMore,
+		RequestID: p.RequestID, Added: len(p.Added), Modified: len(p.Modified), Removed: len(p.Removed)}
 }
 
 func newPageLogger(ctx context.Context, st *store.Store, updateID int64) *pageLogger {
@@ -154,9 +171,7 @@ func newPageLogger(ctx context.Context, st *store.Store, updateID int64) *pageLo
 			}
 			payload, err := json.Marshal(lp.p)
 			if err == nil {
-				meta := store.PageMeta{Seq: lp.seq, CursorBefore: lp.cursor, CursorAfter: lp.p.NextCursor, HasMore: lp.p.HasMore,
-					RequestID: lp.p.RequestID, Added: len(lp.p.Added), Modified: len(lp.p.Modified), Removed: len(lp.p.Removed)}
-				err = st.AppendPage(ctx, updateID, meta, payload)
+				err = st.AppendPage(ctx, updateID, lp.meta, payload)
 			}
 			if err != nil {
 				l.mu.Lock()
@@ -168,8 +183,8 @@ func newPageLogger(ctx context.Context, st *store.Store, updateID int64) *pageLo
 	return l
 }
 
-func (l *pageLogger) add(seq int, cursor string, p plaidapi.Page) {
-	l.pages <- loggedPage{seq: seq, cursor: cursor, p: p}
+func (l *pageLogger) add(meta store.PageMeta, p plaidapi.Page) {
+	l.pages <- loggedPage{meta: meta, p: p}
 }
 
 func (l *pageLogger) err() error {

@@ -50,17 +50,25 @@ func (s *Store) BeginUpdate(ctx context.Context, tokenID int64, runID, cursorBef
 // AppendPage logs a page. The log is append-only: the journal can be
 // rebuilt from it.
 func (s *Store) AppendPage(ctx context.Context, updateID int64, m PageMeta, payload []byte) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return appendPage(ctx, tx, ts(s.Now()), updateID, m, payload) })
+}
+
+// AppendPage logs a page inside the transaction that applies its update:
+// the last page of a loop needs no commit of its own.
+func (t *Tx) AppendPage(updateID int64, m PageMeta, payload []byte) error {
+	return appendPage(t.ctx, t.tx, t.now, updateID, m, payload)
+}
+
+func appendPage(ctx context.Context, tx *sql.Tx, now string, updateID int64, m PageMeta, payload []byte) error {
 	sum := sha256.Sum256(payload)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sync_pages(update_id, seq, cursor_before, cursor_after, has_more, request_id,
-			added, modified, removed, payload_sha256, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-			updateID, m.Seq, m.CursorBefore, m.CursorAfter, m.HasMore, m.RequestID, m.Added, m.Modified, m.Removed, sum[:], payload, ts(s.Now()))
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE sync_updates SET pages = pages + 1 WHERE id = ?`, updateID)
+	_, err := tx.ExecContext(ctx, `INSERT INTO sync_pages(update_id, seq, cursor_before, cursor_after, has_more, request_id,
+		added, modified, removed, payload_sha256, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		updateID, m.Seq, m.CursorBefore, m.CursorAfter, m.HasMore, m.RequestID, m.Added, m.Modified, m.Removed, sum[:], payload, now)
+	if err != nil {
 		return err
-	})
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sync_updates SET pages = pages + 1 WHERE id = ?`, updateID)
+	return err
 }
 
 // AbandonUpdate marks an update whose loop did not complete; its pages
