@@ -77,11 +77,21 @@ func New(cfg Config) *Client {
 		setupErr:        checkBaseURL(cfg.BaseURL),
 	}
 	if cfg.RatePerMin > 0 {
-		// A second's worth of burst: enough to start a run briskly, too little
-		// to trip Plaid's per-minute limits.
-		c.limiter = rate.NewLimiter(rate.Limit(float64(cfg.RatePerMin)/60), max(1, cfg.RatePerMin/60))
+		c.limiter = perMinute(cfg.RatePerMin)
 	}
 	return c
+}
+
+// perMinute limits calls so that no 60-second window holds more than n: a
+// second's worth of burst starts a run briskly, and the refill rate leaves
+// room for it, since a token bucket allows burst + rate×60 s in a minute.
+func perMinute(n int) *rate.Limiter {
+	burst := max(1, n/60)
+	refill := float64(n-burst) / 60
+	if refill <= 0 { // n = 1
+		refill = float64(n) / 60
+	}
+	return rate.NewLimiter(rate.Limit(refill), burst)
 }
 
 func withDefaults(cfg Config) Config {
