@@ -30,6 +30,8 @@ type planQuery struct {
 	// fullScanOK names a watched table the query must read whole (a
 	// trial balance sums every line).
 	fullScanOK string
+	// wantIndex names an index the plan must use: one made for the query.
+	wantIndex string
 }
 
 var planQueries = []planQuery{
@@ -102,7 +104,28 @@ var planQueries = []planQuery{
 	GROUP BY a.id
 	ORDER BY a.business_id, a.plaid_account_id`},
 	{name: "trial balance (ReadTx.TrialBalance)",
+		sql:  `SELECT SUM(amount) FILTER (WHERE currency = ?1), COUNT(*) FILTER (WHERE currency = ?1), COUNT(*) FILTER (WHERE currency NOT IN (?1)) FROM journal_lines`,
+		args: []any{"USD"}, fullScanOK: "journal_lines"},
+	{name: "trial balance, a line in an unknown currency (ReadTx.trialBalanceGrouped)",
 		sql: `SELECT currency, SUM(amount), COUNT(*) FROM journal_lines GROUP BY currency ORDER BY currency`, fullScanOK: "journal_lines"},
+	{name: "chart history (ReadTx.ChartHistory)", sql: `
+	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
+	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
+	SELECT r.account_id, r.currency, r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status
+	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
+	     AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
+	                           ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)`, args: []any{28}, wantIndex: "COVERING INDEX reconciliations_chart"},
+	{name: "suspense (ReadTx.Suspense)", sql: `
+	SELECT la.business_id, la.currency, s.total, s.entries, s.oldest
+	FROM ledger_accounts la JOIN (
+	  SELECT l.ledger_account_id AS id, COALESCE(SUM(l.amount), 0) AS total,
+	         COUNT(CASE WHEN e.kind = 'txn' AND e.id NOT IN (SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL) THEN 1 END) AS entries,
+	         COALESCE(MIN(CASE WHEN e.kind = 'txn' AND e.id NOT IN (SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL) THEN e.date END), '') AS oldest
+	  FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+	  WHERE l.ledger_account_id IN (SELECT id FROM ledger_accounts WHERE code = ?1)
+	  GROUP BY l.ledger_account_id
+	) s ON s.id = la.id
+	ORDER BY la.business_id, la.currency`, args: []any{"Suspense:Uncategorized"}},
 }
 
 // watched are the tables that grow with history: a full SCAN of one of
@@ -179,6 +202,9 @@ func TestHotQueryPlans(t *testing.T) {
 		for _, q := range planQueries {
 			t.Run(mode+"/"+q.name, func(t *testing.T) {
 				plan := explain(t, db, q.sql, q.args...)
+				if q.wantIndex != "" && !strings.Contains(strings.Join(plan, "\n"), q.wantIndex) {
+					t.Errorf("plan does not use %s:\n  %s", q.wantIndex, strings.Join(plan, "\n  "))
+				}
 				names := watchedNames(q.sql)
 				var bad []string
 				for _, step := range plan {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"bankfeed/ledger"
@@ -179,7 +180,7 @@ func sameAmount(s *string, n *int64, c ledger.Currency) bool {
 // reconData is what one consistent read of the database gives the reconcile.
 type reconData struct {
 	positions  []store.ReconPosition
-	history    map[store.AcctCur][]store.Reconciliation
+	history    map[store.AcctCur][]store.ChartPoint
 	candidates []store.Candidate
 	pending    []store.PendingItem
 	vanished   []store.PendingItem
@@ -214,7 +215,7 @@ func compute(ctx context.Context, st *store.Store, at time.Time, date, runID str
 		if d.candidates, err = rt.Candidates(ws); err != nil {
 			return fmt.Errorf("candidates: %w", err)
 		}
-		if d.history, err = rt.RecentReconciliations(ChartPoints - 1); err != nil {
+		if d.history, err = rt.ChartHistory(ChartPoints - 1); err != nil {
 			return fmt.Errorf("reconciliation history: %w", err)
 		}
 		if d.pending, err = rt.PendingItems(); err != nil {
@@ -270,6 +271,64 @@ func cleanSince(p store.ReconPosition) *time.Time {
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// stampCache turns stored RFC 3339 times into the report's form (UTC,
+// whole seconds) once per distinct text: the charts repeat the same few
+// run times on every account. Text that does not parse becomes the zero
+// time, as a stored row that does not parse always has.
+type stampCache map[string]string
+
+func (c stampCache) rfc(s string) string {
+	if v, ok := c[s]; ok {
+		return v
+	}
+	var t time.Time
+	if p, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		t = p
+	}
+	v := rfc(t)
+	c[s] = v
+	return v
+}
+
+// formatMinor is ledger.Format without the arbitrary-precision detour:
+// the report formats a few hundred thousand amounts a night. It must agree
+// with ledger.Format for every int64 and exponent (TestFormatMinor).
+func formatMinor(n int64, c ledger.Currency) string {
+	exp := int(c.Exponent)
+	if exp == 0 {
+		return strconv.FormatInt(n, 10)
+	}
+	if exp < 0 || exp > 19 {
+		return ledger.Format(n, c)
+	}
+	u := uint64(n)
+	if n < 0 {
+		u = -u // two's complement: right for math.MinInt64 too
+	}
+	var buf [48]byte
+	i := len(buf)
+	for range exp {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+	}
+	i--
+	buf[i] = '.'
+	for {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	if n < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return string(buf[i:])
+}
+
 func strp(s string) *string { return &s }
 
 func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows map[store.AcctCur]store.CandidateWindow,
@@ -287,6 +346,8 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 		pend[k] = append(pend[k], p)
 	}
 	rows := make([]store.Reconciliation, 0, len(d.positions))
+	stamps := stampCache{}
+	r.Accounts = make([]report.Account, 0, len(d.positions))
 	for _, p := range d.positions {
 		byAcct[p.AccountID] = p
 		k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
@@ -295,7 +356,7 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 			return r, nil, fmt.Errorf("account %s: %w", p.PlaidAccountID, err)
 		}
 		res := results[k]
-		f := func(n int64) string { return ledger.Format(n, cur) }
+		f := func(n int64) string { return formatMinor(n, cur) }
 		row := store.Reconciliation{RunID: runID, ReportDate: date, AccountID: p.AccountID, Currency: p.Currency,
 			Opening: p.Opening, Expected: p.Balance, Difference: res.Difference, PendingTotal: p.PendingTotal,
 			Status: string(res.Status), GeneratedAt: at}
@@ -347,10 +408,15 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 			a.Pending = append(a.Pending, report.Pending{TransactionID: it.TransactionID, Date: it.Date, Name: it.Name,
 				MerchantName: it.MerchantName, Amount: f(p.Kind.Natural(-it.Amount)), AgeBusinessDays: age, Aged: aged, Anomaly: anomaly})
 		}
-		for _, h := range d.history[k] {
-			pt := report.Point{Date: h.ReportDate, GeneratedAt: rfc(h.GeneratedAt), Ledger: f(h.Expected), Status: h.Status}
-			if h.Reported != nil {
-				pt.Reported = strp(f(*h.Reported))
+		hist := d.history[k]
+		a.Chart = make([]report.Point, 0, min(len(hist)+1, ChartPoints))
+		if len(hist) >= ChartPoints {
+			hist = hist[len(hist)-ChartPoints+1:]
+		}
+		for _, h := range hist {
+			pt := report.Point{Date: h.ReportDate, GeneratedAt: stamps.rfc(h.GeneratedAt), Ledger: f(h.Expected), Status: h.Status}
+			if h.HasReported {
+				pt.Reported = strp(f(h.Reported))
 			}
 			a.Chart = append(a.Chart, pt)
 		}

@@ -3,11 +3,13 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -674,7 +676,7 @@ func scaleDebug(t *testing.T, e *recEnv) {
 		cs, err := rt.Candidates(ws)
 		t.Logf("candidates %d %v %v", len(cs), time.Since(st), err)
 		st = time.Now()
-		h, err := rt.RecentReconciliations(29)
+		h, err := rt.ChartHistory(29)
 		t.Logf("history %d %v %v", len(h), time.Since(st), err)
 		st = time.Now()
 		pi, err := rt.PendingItems()
@@ -695,5 +697,131 @@ func scaleDebug(t *testing.T, e *recEnv) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReconcileQueriesAgreeWithPlainSQL checks the reconcile's tuned
+// queries against the plain statements they replace, on a ledger with
+// reversals, several currencies, reconciliation history and a journal
+// line in a currency no ledger account is kept in.
+func TestReconcileQueriesAgreeWithPlainSQL(t *testing.T) {
+	e := newRecEnv(t)
+	ctx := context.Background()
+	chk, ctok := seedChecking(e.env)
+	eur, etok := e.srv.AddAccount(plaidfake.Account{ID: "eur", Name: "Euro", ISOCurrency: "EUR", Opening: "10.00"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: eur, Amount: "3.21", Date: "2026-11-01", Name: "Croissant"})
+	e.put("biz1", ctok)
+	e.put("biz2", etok)
+	e.run("all")
+	genAccounts(t, e.store, 40, 15)
+	genTxns(t, e.store, 3, "q")
+	for day := range 4 {
+		e.reconcileDate("")
+		e.advance(24 * time.Hour)
+		// Each day reverses and reposts a transaction: reversals in and out of suspense.
+		e.srv.ModifyTxn(e.srv.Txns(chk)[day].ID, func(t *plaidfake.Txn) { t.Amount = fmt.Sprintf("%d.00", 11+day) })
+		e.run("all")
+	}
+	db, err := sql.Open("sqlite3", "file:"+e.store.Path()+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	plain := func(q string, args ...any) []string {
+		t.Helper()
+		rows, err := db.Query(q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var out []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(vals...))
+		}
+		return out
+	}
+	check := func(stage string) {
+		t.Helper()
+		var sus []store.SuspenseLine
+		var tb []store.CurrencySum
+		var hist map[store.AcctCur][]store.ChartPoint
+		err := e.store.Read(ctx, func(rt *store.ReadTx) error {
+			var err error
+			if sus, err = rt.Suspense(); err != nil {
+				return err
+			}
+			if tb, err = rt.TrialBalance(); err != nil {
+				return err
+			}
+			hist, err = rt.ChartHistory(jobs.ChartPoints - 1)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range sus {
+			got = append(got, fmt.Sprint(s.BusinessID, s.Currency, ledger.Expense.Natural(s.Total), s.Entries, s.Oldest))
+		}
+		want := plain(`SELECT la.business_id, la.currency, COALESCE(SUM(l.amount), 0),
+		       COUNT(CASE WHEN e.kind = 'txn' AND x.id IS NULL THEN 1 END),
+		       COALESCE(MIN(CASE WHEN e.kind = 'txn' AND x.id IS NULL THEN e.date END), '')
+		FROM ledger_accounts la CROSS JOIN journal_lines l ON l.ledger_account_id = la.id JOIN journal_entries e ON e.id = l.entry_id
+		LEFT JOIN journal_entries x ON x.reverses = e.id
+		WHERE la.code = ? GROUP BY la.business_id, la.currency ORDER BY la.business_id, la.currency`, ledger.Suspense)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) < 3 {
+			t.Errorf("%s: suspense\n got %q\nwant %q", stage, got, want)
+		}
+		got = nil
+		for _, c := range tb {
+			got = append(got, fmt.Sprint(c.Currency, c.Sum, c.Lines))
+		}
+		want = plain(`SELECT currency, SUM(amount), COUNT(*) FROM journal_lines GROUP BY currency ORDER BY currency`)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) < 2 {
+			t.Errorf("%s: trial balance\n got %q\nwant %q", stage, got, want)
+		}
+		got = nil
+		for k, ps := range hist {
+			for _, p := range ps {
+				rep := any(nil)
+				if p.HasReported {
+					rep = p.Reported
+				}
+				got = append(got, fmt.Sprint(k.AccountID, k.Currency, p.ID, p.ReportDate, p.GeneratedAt, p.Expected, rep, p.Status))
+			}
+		}
+		slices.Sort(got)
+		want = plain(`SELECT r.account_id, r.currency, r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status
+		FROM reconciliations r JOIN accounts a ON a.id = r.account_id
+		WHERE a.kind IS NOT NULL AND (SELECT COUNT(*) FROM reconciliations n WHERE n.account_id = r.account_id AND n.currency = r.currency AND n.id > r.id) < ?`,
+			jobs.ChartPoints-1)
+		slices.Sort(want)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) < 100 {
+			t.Errorf("%s: chart history: %d points, want %d", stage, len(got), len(want))
+		}
+	}
+	check("sound ledger")
+	// A line in a currency no ledger account is kept in: only a damaged
+	// journal has one, and the trial balance must still count it.
+	if err := e.store.Exec(ctx, `INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
+		SELECT entry_id, 99, ledger_account_id, 'GBP', 7 FROM journal_lines LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	check("a GBP line")
+	r, _, err := e.reconcileDate("")
+	if !errors.Is(err, jobs.ErrInvalidReport) || r.Valid {
+		t.Fatalf("err = %v, want an invalid report", err)
+	}
+	if n := len(r.TrialBalance); n != 3 || r.TrialBalance[1].Currency != "GBP" || r.TrialBalance[1].Sum != "0.07" || r.TrialBalance[1].Lines != 1 {
+		t.Errorf("trial balance %+v", r.TrialBalance)
 	}
 }

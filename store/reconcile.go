@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,38 +170,75 @@ type AcctCur struct {
 	Currency  string
 }
 
-// RecentReconciliations returns the last n reconciliations of every
-// account and currency, oldest first, for the charts. One statement: per
-// account an index seek finds the n-th newest row and the join reads from
-// there, so the cost is n rows per account however long the history.
-func (r *ReadTx) RecentReconciliations(n int) (map[AcctCur][]Reconciliation, error) {
+// ChartPoint is an earlier reconciliation of an account as its chart
+// shows it: only the columns the chart draws.
+type ChartPoint struct {
+	ID          int64
+	ReportDate  string
+	GeneratedAt string // as stored: RFC 3339
+	Expected    int64
+	Reported    int64
+	HasReported bool // Reported is NULL when false
+	Status      string
+}
+
+// ChartHistory returns the last n reconciliations of every posted account
+// and currency, oldest first, for the charts. One statement: per account an
+// index seek finds the n-th newest row and the range from there is read
+// from reconciliations_chart, which holds every column read here: the cost
+// is n index entries per account however long the history, and no table
+// row is visited. Each account's rows come together (k names every key
+// once); their order is made sure of here, per account, rather than by
+// sorting every row in SQL.
+func (r *ReadTx) ChartHistory(n int) (map[AcctCur][]ChartPoint, error) {
 	if n <= 0 {
-		return map[AcctCur][]Reconciliation{}, nil
+		return map[AcctCur][]ChartPoint{}, nil
 	}
-	rows, err := r.tx.QueryContext(r.ctx, `
-	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
-	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
-	SELECT `+reconCols+`
-	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
-	     AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
-	                           ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)
-	JOIN accounts a ON a.id = r.account_id
-	ORDER BY r.account_id, r.currency, r.id`, n-1)
+	rows, err := r.tx.QueryContext(r.ctx, chartHistorySQL, n-1)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[AcctCur][]Reconciliation{}
+	out := map[AcctCur][]ChartPoint{}
+	var k AcctCur
+	var cur []ChartPoint
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		if !slices.IsSortedFunc(cur, byChartID) {
+			slices.SortFunc(cur, byChartID)
+		}
+		out[k] = cur
+	}
 	for rows.Next() {
-		rc, err := scanRecon(rows)
-		if err != nil {
+		var acct int64
+		var currency string
+		var p ChartPoint
+		var rep sql.NullInt64
+		if err := rows.Scan(&acct, &currency, &p.ID, &p.ReportDate, &p.GeneratedAt, &p.Expected, &rep, &p.Status); err != nil {
 			return nil, err
 		}
-		k := AcctCur{rc.AccountID, rc.Currency}
-		out[k] = append(out[k], rc)
+		p.Reported, p.HasReported = rep.Int64, rep.Valid
+		if acct != k.AccountID || currency != k.Currency {
+			flush()
+			k, cur = AcctCur{acct, currency}, make([]ChartPoint, 0, n)
+		}
+		cur = append(cur, p)
 	}
+	flush()
 	return out, rows.Err()
 }
+
+func byChartID(a, b ChartPoint) int { return cmp.Compare(a.ID, b.ID) }
+
+const chartHistorySQL = `
+	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
+	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
+	SELECT r.account_id, r.currency, r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status
+	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
+	     AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
+	                           ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)`
 
 const reconCols = `r.id, r.run_id, r.report_date, r.account_id, a.business_id, a.plaid_account_id, COALESCE(r.snapshot_id, 0), r.currency,
 	r.opening, r.expected, r.reported, r.difference, r.pending_total, r.status, r.nonzero_since, r.clean_at, r.generated_at`
@@ -380,17 +419,14 @@ type SuspenseLine struct {
 	Oldest     string // YYYY-MM-DD; "" when no live entry remains
 }
 
-// Suspense sums Suspense:Uncategorized per business and currency in one pass.
+// Suspense sums Suspense:Uncategorized per business and currency in one
+// pass. A business has one suspense ledger account per currency, so the
+// lines are grouped by ledger account in the order of its index, with no
+// sort of every line; an entry counts as live when nothing reverses it,
+// checked against the few reversed ids SQLite gathers once rather than by a
+// seek per line.
 func (r *ReadTx) Suspense() ([]SuspenseLine, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `
-	SELECT la.business_id, la.currency, COALESCE(SUM(l.amount), 0),
-	       COUNT(CASE WHEN e.kind = 'txn' AND x.id IS NULL THEN 1 END),
-	       COALESCE(MIN(CASE WHEN e.kind = 'txn' AND x.id IS NULL THEN e.date END), '')
-	FROM ledger_accounts la CROSS JOIN journal_lines l ON l.ledger_account_id = la.id JOIN journal_entries e ON e.id = l.entry_id
-	LEFT JOIN journal_entries x ON x.reverses = e.id
-	WHERE la.code = ?
-	GROUP BY la.business_id, la.currency
-	ORDER BY la.business_id, la.currency`, ledger.Suspense)
+	rows, err := r.tx.QueryContext(r.ctx, suspenseSQL, ledger.Suspense)
 	if err != nil {
 		return nil, err
 	}
@@ -407,6 +443,18 @@ func (r *ReadTx) Suspense() ([]SuspenseLine, error) {
 	return out, rows.Err()
 }
 
+const suspenseSQL = `
+	SELECT la.business_id, la.currency, s.total, s.entries, s.oldest
+	FROM ledger_accounts la JOIN (
+	  SELECT l.ledger_account_id AS id, COALESCE(SUM(l.amount), 0) AS total,
+	         COUNT(CASE WHEN e.kind = 'txn' AND e.id NOT IN (SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL) THEN 1 END) AS entries,
+	         COALESCE(MIN(CASE WHEN e.kind = 'txn' AND e.id NOT IN (SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL) THEN e.date END), '') AS oldest
+	  FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+	  WHERE l.ledger_account_id IN (SELECT id FROM ledger_accounts WHERE code = ?1)
+	  GROUP BY l.ledger_account_id
+	) s ON s.id = la.id
+	ORDER BY la.business_id, la.currency`
+
 // CurrencySum is one currency's sum of every journal line.
 type CurrencySum struct {
 	Currency string
@@ -415,8 +463,61 @@ type CurrencySum struct {
 }
 
 // TrialBalance sums every journal line per currency, inside the read
-// transaction; each sum must be zero.
+// transaction; each sum must be zero. GROUP BY currency would sort all the
+// lines; instead one scan sums the lines of each currency a ledger account
+// is kept in. A line in any other currency (which only a damaged journal
+// has) sends it back to the sorting query, so such a line is still summed
+// and reported.
 func (r *ReadTx) TrialBalance() ([]CurrencySum, error) {
+	var curs []string
+	if err := r.scanStrings(&curs, `SELECT DISTINCT currency FROM ledger_accounts ORDER BY currency`); err != nil {
+		return nil, err
+	}
+	q, args := trialBalanceSQL(curs)
+	vals := make([]any, 0, 2*len(curs)+1)
+	sums := make([]sql.NullInt64, len(curs))
+	counts := make([]int, len(curs))
+	for i := range curs {
+		vals = append(vals, &sums[i], &counts[i])
+	}
+	var other int
+	vals = append(vals, &other)
+	if err := r.tx.QueryRowContext(r.ctx, q, args...).Scan(vals...); err != nil {
+		return nil, err
+	}
+	if other > 0 {
+		return r.trialBalanceGrouped()
+	}
+	var out []CurrencySum
+	for i, c := range curs {
+		if counts[i] > 0 {
+			out = append(out, CurrencySum{Currency: c, Sum: sums[i].Int64, Lines: counts[i]})
+		}
+	}
+	return out, nil
+}
+
+// trialBalanceSQL is the one-scan trial balance over the given currencies
+// (sorted): a sum and a count per currency, then the count of lines in none.
+func trialBalanceSQL(curs []string) (string, []any) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	args := make([]any, len(curs))
+	in := make([]string, len(curs))
+	for i, c := range curs {
+		p := fmt.Sprintf("?%d", i+1)
+		fmt.Fprintf(&b, "SUM(amount) FILTER (WHERE currency = %s), COUNT(*) FILTER (WHERE currency = %s), ", p, p)
+		args[i], in[i] = c, p
+	}
+	if len(curs) == 0 {
+		b.WriteString("COUNT(*) FROM journal_lines")
+	} else {
+		fmt.Fprintf(&b, "COUNT(*) FILTER (WHERE currency NOT IN (%s)) FROM journal_lines", strings.Join(in, ", "))
+	}
+	return b.String(), args
+}
+
+func (r *ReadTx) trialBalanceGrouped() ([]CurrencySum, error) {
 	rows, err := r.tx.QueryContext(r.ctx, `SELECT currency, SUM(amount), COUNT(*) FROM journal_lines GROUP BY currency ORDER BY currency`)
 	if err != nil {
 		return nil, err
@@ -431,6 +532,22 @@ func (r *ReadTx) TrialBalance() ([]CurrencySum, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+func (r *ReadTx) scanStrings(dst *[]string, q string, args ...any) error {
+	rows, err := r.tx.QueryContext(r.ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		*dst = append(*dst, s)
+	}
+	return rows.Err()
 }
 
 // OpeningCheck counts an anchored account's opening entries.
