@@ -83,7 +83,9 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 	if err != nil {
 		return report.Report{}, nil, err
 	}
-	detail, err := report.Encode(r)
+	// The run is stored as compact JSON, encoded once: the JSON file is
+	// indented from the same bytes.
+	detail, err := report.Marshal(r)
 	if err != nil {
 		return r, nil, err
 	}
@@ -93,14 +95,37 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 	}
 	run := store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at, Counts: r.Counts(), Dir: o.Dir,
 		Files: files, Valid: r.Valid, Detail: detail}
-	if err := st.SaveReconciliation(ctx, run, rows); err != nil {
+	// The files are rendered while the run is stored (that is SQLite's work,
+	// on its own thread), and written only once it is stored.
+	saved := make(chan error, 1)
+	go func() { saved <- st.SaveReconciliation(ctx, run, rows) }()
+	var rendered report.Files
+	var renderErr error
+	if o.Dir != "" {
+		rendered, renderErr = report.Render(r, detail)
+	}
+	if err := <-saved; err != nil {
 		return r, nil, fmt.Errorf("store reconciliation: %w", err)
 	}
-	paths, err := write(o.Dir, r)
+	if renderErr != nil {
+		return r, nil, fmt.Errorf("write reconciliation report: %w", renderErr)
+	}
+	paths, err := writeFiles(o.Dir, rendered)
 	if err != nil {
 		return r, paths, err
 	}
 	return r, paths, outcome(r)
+}
+
+func writeFiles(dir string, f report.Files) ([]string, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	paths, err := f.Write(dir)
+	if err != nil {
+		return paths, fmt.Errorf("write reconciliation report: %w", err)
+	}
+	return paths, nil
 }
 
 func write(dir string, r report.Report) ([]string, error) {

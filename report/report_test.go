@@ -212,3 +212,47 @@ func TestWriteFilesAtomicOverwrite(t *testing.T) {
 		t.Fatal("bad date accepted")
 	}
 }
+
+// The stored form is compact JSON, and the JSON file is indented from it:
+// both must give exactly what encoding the report gives, so a run renders
+// the same bytes today and when a past date is rendered again.
+func TestCompactRendersLikeEncode(t *testing.T) {
+	r := sample()
+	r.Accounts[0].Name = "<b>\u2028 é \x01 \"q\" & +"
+	r.Problems = []string{"a\tb"}
+	compact, err := Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(compact, []byte("\n")) || len(compact) >= len(encoded) {
+		t.Fatalf("Marshal is not compact: %d bytes against %d", len(compact), len(encoded))
+	}
+	fromCompact, err := Render(r, compact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromReport, err := Render(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fromCompact.JSON, encoded) || !bytes.Equal(fromReport.JSON, encoded) {
+		t.Fatalf("JSON file differs from Encode:\n%s", fromCompact.JSON)
+	}
+	h, _ := HTML(r)
+	c, _ := CSV(r)
+	if !bytes.Equal(fromCompact.HTML, h) || !bytes.Equal(fromCompact.CSV, c) {
+		t.Fatal("rendered HTML or CSV differ from HTML and CSV")
+	}
+	back, err := Decode(compact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Encode(back)
+	if !bytes.Equal(again, encoded) {
+		t.Fatal("the compact form does not decode to the same report")
+	}
+}

@@ -19,32 +19,72 @@ func FileNames(dir, date string) []string {
 	return []string{base + ".json", base + ".csv", base + ".html"}
 }
 
+// Files is a report rendered: the bytes of its JSON, CSV and HTML files.
+type Files struct {
+	Date            string
+	JSON, CSV, HTML []byte
+}
+
+// Render renders the three files of r. compact, when not nil, must be what
+// Marshal(r) returned: the JSON file is then indented from it instead of
+// encoding the whole report again. The HTML, the costliest of the three,
+// is rendered beside the other two.
+func Render(r Report, compact []byte) (Files, error) {
+	if !ledger.ValidDate(r.Date) {
+		return Files{}, fmt.Errorf("report date %q is not YYYY-MM-DD", r.Date)
+	}
+	r.normalize() // before the HTML goroutine reads r, never beside it
+	f := Files{Date: r.Date}
+	var htmlErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.HTML, htmlErr = HTML(r)
+	}()
+	var err error
+	if compact != nil {
+		f.JSON, err = indent(compact)
+	} else {
+		f.JSON, err = encodeJSON(r)
+	}
+	if err != nil {
+		<-done
+		return Files{}, fmt.Errorf("report json: %w", err)
+	}
+	f.CSV, err = CSV(r)
+	<-done
+	if err != nil {
+		return Files{}, fmt.Errorf("report csv: %w", err)
+	}
+	if htmlErr != nil {
+		return Files{}, fmt.Errorf("report html: %w", htmlErr)
+	}
+	return f, nil
+}
+
 // WriteFiles writes reconciliation-<date>.json, .csv and .html into dir
 // (created if needed). Each file is written atomically: a temporary file in
 // the same folder, fsynced, then renamed over the old one, so a reader sees
 // the old file or the new one, never half of either; a rerun for the same
 // date overwrites.
 func WriteFiles(dir string, r Report) (paths []string, err error) {
-	if !ledger.ValidDate(r.Date) {
-		return nil, fmt.Errorf("report date %q is not YYYY-MM-DD", r.Date)
-	}
-	js, err := Encode(r)
+	f, err := Render(r, nil)
 	if err != nil {
-		return nil, fmt.Errorf("report json: %w", err)
+		return nil, err
 	}
-	cs, err := CSV(r)
-	if err != nil {
-		return nil, fmt.Errorf("report csv: %w", err)
-	}
-	ht, err := HTML(r)
-	if err != nil {
-		return nil, fmt.Errorf("report html: %w", err)
+	return f.Write(dir)
+}
+
+// Write writes the rendered files into dir as WriteFiles does.
+func (f Files) Write(dir string) (paths []string, err error) {
+	if !ledger.ValidDate(f.Date) {
+		return nil, fmt.Errorf("report date %q is not YYYY-MM-DD", f.Date)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report folder: %w", err)
 	}
-	names := FileNames(dir, r.Date)
-	for i, b := range [][]byte{js, cs, ht} {
+	names := FileNames(dir, f.Date)
+	for i, b := range [][]byte{f.JSON, f.CSV, f.HTML} {
 		if err := writeAtomic(names[i], b); err != nil {
 			return paths, err
 		}
