@@ -61,9 +61,8 @@ func chartOf(a Account) *chart {
 		return nil
 	}
 	type pt struct {
-		rep    *int64
-		ledger int64
-		miss   bool
+		ledger, rep  int64
+		hasRep, miss bool
 	}
 	pts := make([]pt, 0, len(a.Chart))
 	first := true
@@ -78,19 +77,19 @@ func chartOf(a Account) *chart {
 		first = false
 	}
 	for _, p := range a.Chart {
-		l, err := ledger.ParseAmount(p.Ledger, c)
+		l, err := parseAmount(p.Ledger, c)
 		if err != nil {
 			return nil
 		}
 		see(l)
 		q := pt{ledger: l, miss: p.Mismatch()}
 		if p.Reported != nil {
-			n, err := ledger.ParseAmount(*p.Reported, c)
+			n, err := parseAmount(*p.Reported, c)
 			if err != nil {
 				return nil
 			}
 			see(n)
-			q.rep = &n
+			q.rep, q.hasRep = n, true
 		}
 		pts = append(pts, q)
 	}
@@ -99,31 +98,50 @@ func chartOf(a Account) *chart {
 	if span == 0 {
 		span = 1
 	}
-	x := func(i int) string {
+	x := func(i int) float64 {
 		if len(pts) == 1 {
-			return coord(chartW / 2)
+			return chartW / 2
 		}
-		return coord(chartPad + float64(i)*float64(chartW-2*chartPad)/float64(len(pts)-1))
+		return chartPad + float64(i)*float64(chartW-2*chartPad)/float64(len(pts)-1)
 	}
-	y := func(n int64) string {
+	y := func(n int64) float64 {
 		if hi == lo {
-			return coord(chartH / 2)
+			return chartH / 2
 		}
-		return coord(chartPad + float64(hi-n)/span*float64(chartH-2*chartPad))
+		return chartPad + float64(hi-n)/span*float64(chartH-2*chartPad)
 	}
 	ch := &chart{W: chartW, H: chartH, Min: ledger.Format(lo, c), Max: ledger.Format(hi, c), N: len(pts)}
-	var rep, led []string
+	// Both polylines are built in one buffer, ledger first: a few thousand
+	// bytes an account, appended rather than joined from small strings.
+	buf := make([]byte, 0, len(pts)*2*12)
 	for i, p := range pts {
-		led = append(led, x(i)+","+y(p.ledger))
-		if p.rep != nil {
-			rep = append(rep, x(i)+","+y(*p.rep))
-			if p.miss {
-				ch.Misses = append(ch.Misses, xy{x(i), y(*p.rep)})
-			}
+		if i > 0 {
+			buf = append(buf, ' ')
+		}
+		buf = appendXY(buf, x(i), y(p.ledger))
+	}
+	led := len(buf)
+	for i, p := range pts {
+		if !p.hasRep {
+			continue
+		}
+		if len(buf) > led {
+			buf = append(buf, ' ')
+		}
+		buf = appendXY(buf, x(i), y(p.rep))
+		if p.miss {
+			ch.Misses = append(ch.Misses, xy{coord(x(i)), coord(y(p.rep))})
 		}
 	}
-	ch.Ledger, ch.Reported = strings.Join(led, " "), strings.Join(rep, " ")
+	all := string(buf)
+	ch.Ledger, ch.Reported = all[:led], all[led:]
 	return ch
+}
+
+func appendXY(buf []byte, x, y float64) []byte {
+	buf = strconv.AppendFloat(buf, x, 'f', 1, 64)
+	buf = append(buf, ',')
+	return strconv.AppendFloat(buf, y, 'f', 1, 64)
 }
 
 func coord(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }

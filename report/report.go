@@ -7,7 +7,6 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -282,7 +281,7 @@ func totalsOf(accts []Account) ([]Total, error) {
 			if f.v == nil {
 				continue
 			}
-			n, err := ledger.ParseAmount(*f.v, c)
+			n, err := parseAmount(*f.v, c)
 			if err != nil {
 				return nil, fmt.Errorf("account %s: %w", a.AccountID, err)
 			}
@@ -314,17 +313,70 @@ func encodeJSON(r Report) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// indent turns Marshal's output into the JSON file's bytes. MarshalIndent
-// is Marshal then this same indentation, so the result is what Encode
-// returns for the same report.
-func indent(compact []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(compact) * 7 / 4)
-	if err := json.Indent(&buf, compact, "", "  "); err != nil {
-		return nil, err
+// indent turns Marshal's output into the JSON file's bytes: what
+// json.Indent(dst, compact, "", "  ") writes, plus the final newline, which
+// is what MarshalIndent writes for the same report. json.Indent runs its
+// validating scanner on every byte; Marshal's output is valid JSON with no
+// space outside strings, so this copies strings whole and only lays out
+// the punctuation between them (TestIndentMatchesEncodingJSON).
+func indent(compact []byte) []byte {
+	dst := make([]byte, 0, len(compact)*7/4)
+	depth, open := 0, false // open: a { or [ whose first member is not laid out yet
+	for i := 0; i < len(compact); i++ {
+		c := compact[i]
+		if open && c != '}' && c != ']' {
+			open = false
+			depth++
+			dst = newline(dst, depth)
+		}
+		switch c {
+		case '"':
+			end := stringEnd(compact, i)
+			dst = append(dst, compact[i:end]...)
+			i = end - 1
+		case '{', '[':
+			open = true
+			dst = append(dst, c)
+		case ',':
+			dst = newline(append(dst, c), depth)
+		case ':':
+			dst = append(dst, ':', ' ')
+		case '}', ']':
+			if open {
+				open = false // empty: {} and []
+			} else {
+				depth--
+				dst = newline(dst, depth)
+			}
+			dst = append(dst, c)
+		default:
+			dst = append(dst, c)
+		}
 	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	return append(dst, '\n')
+}
+
+// stringEnd returns the index just past the JSON string that starts at
+// b[start] (a quote). Inside a string a backslash always escapes the byte
+// after it, so a quote after an escaping backslash does not end it.
+func stringEnd(b []byte, start int) int {
+	for i := start + 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+func newline(dst []byte, depth int) []byte {
+	dst = append(dst, '\n')
+	for range depth {
+		dst = append(dst, ' ', ' ')
+	}
+	return dst
 }
 
 // Decode reads a report stored as JSON, indented or compact.

@@ -43,7 +43,7 @@ func Render(r Report, compact []byte) (Files, error) {
 	}()
 	var err error
 	if compact != nil {
-		f.JSON, err = indent(compact)
+		f.JSON = indent(compact)
 	} else {
 		f.JSON, err = encodeJSON(r)
 	}
