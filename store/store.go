@@ -31,8 +31,8 @@ var (
 	ErrWrongKey      = errors.New("BANKFEED_TOKEN_KEY does not decrypt the stored processor tokens")
 	ErrDiskFull      = errors.New("database or disk is full (free space, or move BANKFEED_DB to a larger disk)")
 	ErrReadOnly      = errors.New("database is read-only (make BANKFEED_DB and its folder writable by this user)")
-	ErrLocked        = errors.New("database is locked by another process")
-	ErrCorrupt       = errors.New("database file is corrupt or not a bankfeed database")
+	ErrLocked        = errors.New("database is locked by another process (try again when it is done)")
+	ErrCorrupt       = errors.New("database file is corrupt or not a bankfeed database (check BANKFEED_DB; run bankfeed doctor, or restore a copy made by bankfeed backup)")
 	errAppendOnlyMsg = "append-only"
 )
 
