@@ -1,8 +1,6 @@
 package report
 
 import (
-	"bytes"
-	"html/template"
 	"strconv"
 	"strings"
 
@@ -10,28 +8,378 @@ import (
 )
 
 // HTML renders the report as one self-contained page: inline CSS, inline
-// SVG charts, no scripts and nothing fetched from anywhere. Every text is
-// escaped by html/template for its context.
+// SVG charts, no scripts and nothing fetched from anywhere.
+//
+// The page is written by hand rather than by html/template, which spent
+// most of a 10,000-account report in reflection. The layout is
+// html/template's, kept as a template in html_test.go, and every value is
+// escaped exactly as html/template escapes it in its context (esc): a test
+// renders random reports, hostile text included, both ways and wants the
+// same bytes.
 func HTML(r Report) ([]byte, error) {
-	v := htmlView{Report: r}
+	w := &htmlWriter{b: make([]byte, 0, 64<<10+len(r.Accounts)*1600)}
+	w.raw(pageHead)
+	w.esc(r.Date)
+	w.raw(pageStyle)
+	w.esc(r.Date)
+	w.raw("</h1>\n<div class=\"meta\">Generated ")
+	w.esc(r.GeneratedAt)
+	w.raw(" · run ")
+	w.esc(r.RunID)
+	w.raw(" · ")
+	w.int(r.Summary.Accounts)
+	w.raw(" accounts:\n")
+	w.int(r.Summary.OK)
+	w.raw(" ok, ")
+	w.int(r.Summary.Timing)
+	w.raw(" timing, ")
+	w.int(r.Summary.Break)
+	w.raw(" break, ")
+	w.int(r.Summary.Stale)
+	w.raw(" stale, ")
+	w.int(r.Summary.NoAnchor)
+	w.raw(" no anchor, ")
+	w.int(r.Summary.NeedsRefresh)
+	w.raw(" needs refresh</div>\n")
+	if r.Valid {
+		w.raw("<div class=\"valid\">Ledger checks passed: every currency balances and every anchored account has exactly one live opening entry.</div>\n")
+	} else {
+		w.raw("<div class=\"invalid\"><strong>This report is invalid.</strong><ul>")
+		for _, p := range r.Problems {
+			w.raw("<li>")
+			w.esc(p)
+			w.raw("</li>")
+		}
+		w.raw("</ul></div>\n")
+	}
+	w.raw("\n<h2>Totals per currency</h2>\n<table>\n" +
+		"<tr><th>Currency</th><th>Kind</th><th class=\"num\">Accounts</th><th class=\"num\">Ledger</th><th class=\"num\">Reported</th><th class=\"num\">Difference</th><th class=\"num\">Pending</th></tr>\n")
+	for _, t := range r.Totals {
+		w.raw("<tr><td>")
+		w.esc(t.Currency)
+		w.raw("</td><td>")
+		w.esc(t.Kind)
+		w.raw("</td><td class=\"num\">")
+		w.int(t.Accounts)
+		w.raw("</td><td class=\"num\">")
+		w.esc(t.LedgerBalance)
+		w.raw("</td><td class=\"num\">")
+		w.esc(t.ReportedCurrent)
+		w.raw("</td><td class=\"num\">")
+		w.esc(t.Difference)
+		w.raw("</td><td class=\"num\">")
+		w.esc(t.PendingTotal)
+		w.raw("</td></tr>\n")
+	}
+	w.raw("</table>\n\n<h2>Accounts</h2>\n<table>\n" +
+		"<tr><th>Status</th><th>Business</th><th>Account</th><th>Currency</th><th class=\"num\">Opening</th><th class=\"num\">Ledger</th><th class=\"num\">Reported</th><th class=\"num\">Difference</th><th class=\"num\">Pending</th><th>Reported vs ledger</th></tr>\n")
 	for _, a := range r.Accounts {
-		v.Rows = append(v.Rows, accountView{Account: a, Chart: chartOf(a)})
+		w.account(a)
 	}
-	var buf bytes.Buffer
-	if err := page.Execute(&buf, v); err != nil {
-		return nil, err
+	w.raw("</table>\n\n<h2>Vanished holds</h2>\n")
+	if len(r.VanishedHolds) > 0 {
+		w.raw("<table><tr><th>Business</th><th>Account</th><th>Date</th><th>Description</th><th>Merchant</th><th class=\"num\">Amount</th><th>Removed</th></tr>\n")
+		for _, h := range r.VanishedHolds {
+			w.raw("<tr><td>")
+			w.esc(h.BusinessID)
+			w.raw("</td><td>")
+			w.esc(h.AccountID)
+			w.raw("</td><td>")
+			w.esc(h.Date)
+			w.raw("</td><td>")
+			w.esc(h.Name)
+			w.raw("</td><td>")
+			w.esc(h.MerchantName)
+			w.raw("</td><td class=\"num\">")
+			w.esc(h.Amount)
+			w.raw(" ")
+			w.esc(h.Currency)
+			w.raw("</td><td>")
+			w.esc(h.RemovedAt)
+			w.raw("</td></tr>\n")
+		}
+		w.raw("</table>")
+	} else {
+		w.raw("<p class=\"small\">None.</p>")
 	}
-	return buf.Bytes(), nil
+	w.raw("\n\n<h2>Suspense (uncategorised)</h2>\n")
+	if len(r.Suspense) > 0 {
+		w.raw("<table><tr><th>Business</th><th>Currency</th><th class=\"num\">Total</th><th class=\"num\">Entries</th><th>Oldest</th><th class=\"num\">Oldest age (business days)</th></tr>\n")
+		for _, s := range r.Suspense {
+			w.raw("<tr><td>")
+			w.esc(s.BusinessID)
+			w.raw("</td><td>")
+			w.esc(s.Currency)
+			w.raw("</td><td class=\"num\">")
+			w.esc(s.Total)
+			w.raw("</td><td class=\"num\">")
+			w.int(s.Entries)
+			w.raw("</td><td>")
+			w.esc(s.OldestDate)
+			w.raw("</td><td class=\"num\">")
+			w.int(s.OldestAgeBusinessDays)
+			w.raw("</td></tr>\n")
+		}
+		w.raw("</table>")
+	} else {
+		w.raw("<p class=\"small\">None.</p>")
+	}
+	w.raw("\n\n<h2>Ledger checks</h2>\n" +
+		"<table><tr><th>Currency</th><th class=\"num\">Journal lines</th><th class=\"num\">Debits − credits</th><th>Result</th></tr>\n")
+	for _, t := range r.TrialBalance {
+		w.raw("<tr><td>")
+		w.esc(t.Currency)
+		w.raw("</td><td class=\"num\">")
+		w.int(t.Lines)
+		w.raw("</td><td class=\"num\">")
+		w.esc(t.Sum)
+		w.raw("</td><td>")
+		if t.OK {
+			w.raw("balances")
+		} else {
+			w.raw("<span class=\"bad\">does not balance</span>")
+		}
+		w.raw("</td></tr>\n")
+	}
+	w.raw("</table>\n" +
+		"<table><tr><th>Business</th><th>Account</th><th class=\"num\">Opening version</th><th class=\"num\">Live openings</th><th class=\"num\">Versions posted</th><th>Result</th></tr>\n")
+	for _, c := range r.OpeningChecks {
+		w.raw("<tr><td>")
+		w.esc(c.BusinessID)
+		w.raw("</td><td>")
+		w.esc(c.AccountID)
+		w.raw("</td><td class=\"num\">")
+		w.int(c.Version)
+		w.raw("</td><td class=\"num\">")
+		w.int(c.Live)
+		w.raw("</td><td class=\"num\">")
+		w.int(c.Versions)
+		w.raw("</td><td>")
+		if c.OK {
+			w.raw("one live opening")
+		} else {
+			w.raw("<span class=\"bad\">expected exactly one live opening</span>")
+		}
+		w.raw("</td></tr>\n")
+	}
+	w.raw("</table>\n</body>\n</html>\n")
+	return w.b, nil
 }
 
-type htmlView struct {
-	Report
-	Rows []accountView
+// account writes one account's row, and its detail row when it has
+// candidates or pending items.
+func (w *htmlWriter) account(a Account) {
+	st := string(a.Status)
+	w.raw("<tr class=\"row-")
+	w.esc(st)
+	w.raw("\">\n<td><span class=\"badge st-")
+	w.esc(st)
+	w.raw("\">")
+	w.esc(st)
+	w.raw("</span>")
+	if a.TokenReason != nil {
+		w.raw("<div class=\"small\">")
+		w.esc(*a.TokenReason)
+		w.raw("</div>")
+	}
+	w.raw("</td>\n<td>")
+	w.esc(a.BusinessID)
+	w.raw("</td>\n<td>")
+	w.esc(a.Name)
+	if a.Mask != "" {
+		w.raw(" ••")
+		w.esc(a.Mask)
+	}
+	w.raw("<div class=\"small\">")
+	w.esc(a.AccountID)
+	w.raw("</div></td>\n<td>")
+	w.esc(a.Currency)
+	w.raw("</td>\n<td class=\"num\">")
+	w.esc(a.OpeningBalance)
+	w.raw("</td>\n<td class=\"num\">")
+	w.esc(a.LedgerBalance)
+	w.raw("</td>\n<td class=\"num\">")
+	if a.ReportedCurrent != nil {
+		w.esc(*a.ReportedCurrent)
+	} else {
+		w.raw("—")
+	}
+	if a.ReportedAt != nil {
+		w.raw("<div class=\"small\">")
+		w.esc(*a.ReportedAt)
+		w.raw("</div>")
+	}
+	w.raw("</td>\n<td class=\"num\">")
+	if a.Difference != nil {
+		w.raw("<span")
+		if nonzero(*a.Difference) {
+			w.raw(" class=\"bad\"")
+		}
+		w.raw(">")
+		w.esc(*a.Difference)
+		w.raw("</span>")
+	} else {
+		w.raw("—")
+	}
+	w.raw("</td>\n<td class=\"num\">")
+	w.esc(a.PendingTotal)
+	w.raw("<div class=\"small\">")
+	w.int(a.PendingCount)
+	w.raw(" item(s)</div></td>\n<td>")
+	if c := chartOf(a); c != nil {
+		w.raw("<svg width=\"")
+		w.int(c.W)
+		w.raw("\" height=\"")
+		w.int(c.H)
+		w.raw("\" viewBox=\"0 0 ")
+		w.int(c.W)
+		w.raw(" ")
+		w.int(c.H)
+		w.raw("\" role=\"img\" aria-label=\"reported and ledger balance, last ")
+		w.int(c.N)
+		w.raw(" runs\">\n<polyline class=\"ledger\" points=\"")
+		w.esc(c.Ledger)
+		w.raw("\"/>")
+		if c.Reported != "" {
+			w.raw("<polyline class=\"reported\" points=\"")
+			w.esc(c.Reported)
+			w.raw("\"/>")
+		}
+		w.raw("\n")
+		for _, m := range c.Misses {
+			w.raw("<circle class=\"miss\" cx=\"")
+			w.esc(m.X)
+			w.raw("\" cy=\"")
+			w.esc(m.Y)
+			w.raw("\" r=\"3\"/>")
+		}
+		w.raw("</svg>\n<div class=\"legend\">solid: ledger · dashed: reported · red: mismatch · range ")
+		w.esc(c.Min)
+		w.raw(" to ")
+		w.esc(c.Max)
+		w.raw("</div>")
+	}
+	w.raw("</td>\n</tr>\n")
+	if len(a.Candidates) == 0 && len(a.Pending) == 0 {
+		return
+	}
+	w.raw("<tr class=\"row-detail\"><td></td><td colspan=\"9\">\n")
+	if len(a.Candidates) > 0 {
+		w.raw("<details")
+		if st != "ok" {
+			w.raw(" open")
+		}
+		w.raw("><summary>")
+		w.int(len(a.Candidates))
+		w.raw(" candidate(s) recorded since ")
+		if a.CandidatesSince != nil {
+			w.esc(*a.CandidatesSince)
+		} else {
+			w.raw("the anchor")
+		}
+		if a.DifferenceSince != nil {
+			w.raw(" · difference since ")
+			w.esc(*a.DifferenceSince)
+		}
+		w.raw("</summary>\n<table><tr><th>Recorded</th><th>Source</th><th>Date</th><th>Description</th><th>Merchant</th><th class=\"num\">Effect</th><th>Entry / transaction</th><th>Flags</th></tr>\n")
+		for _, c := range a.Candidates {
+			w.raw("<tr><td>")
+			w.esc(c.RecordedAt)
+			w.raw("</td><td>")
+			w.esc(c.Source)
+			w.raw("</td><td>")
+			w.esc(c.Date)
+			w.raw("</td><td>")
+			w.esc(c.Name)
+			w.raw("</td><td>")
+			w.esc(c.MerchantName)
+			w.raw("</td><td class=\"num\">")
+			w.esc(c.Amount)
+			w.raw("</td><td class=\"small\">")
+			w.esc(c.EntryID)
+			w.raw(" ")
+			w.esc(c.TransactionID)
+			w.raw("</td><td>")
+			w.esc(c.EntryKind)
+			if c.Pending {
+				w.raw(" pending")
+			}
+			if c.Removed {
+				w.raw(" removed")
+			}
+			w.raw("</td></tr>\n")
+		}
+		w.raw("</table></details>")
+	}
+	w.raw("\n")
+	if len(a.Pending) > 0 {
+		w.raw("<details><summary>")
+		w.int(len(a.Pending))
+		w.raw(" pending item(s)</summary>\n<table><tr><th>Date</th><th>Description</th><th>Merchant</th><th class=\"num\">Amount</th><th class=\"num\">Business days</th><th>Flags</th></tr>\n")
+		for _, p := range a.Pending {
+			w.raw("<tr><td>")
+			w.esc(p.Date)
+			w.raw("</td><td>")
+			w.esc(p.Name)
+			w.raw("</td><td>")
+			w.esc(p.MerchantName)
+			w.raw("</td><td class=\"num\">")
+			w.esc(p.Amount)
+			w.raw("</td><td class=\"num\">")
+			w.int(p.AgeBusinessDays)
+			w.raw("</td><td>")
+			if p.Anomaly {
+				w.raw("<span class=\"bad\">anomaly</span>")
+			} else if p.Aged {
+				w.raw("aged")
+			}
+			w.raw("</td></tr>\n")
+		}
+		w.raw("</table></details>")
+	}
+	w.raw("\n</td></tr>\n")
 }
 
-type accountView struct {
-	Account
-	Chart *chart
+func nonzero(s string) bool { return strings.ContainsAny(s, "123456789") }
+
+// htmlWriter appends the page to one buffer.
+type htmlWriter struct{ b []byte }
+
+func (w *htmlWriter) raw(s string) { w.b = append(w.b, s...) }
+
+func (w *htmlWriter) int(n int) { w.b = strconv.AppendInt(w.b, int64(n), 10) }
+
+// esc writes s as html/template writes a string in element text, in
+// RCDATA (the title) and in a quoted attribute: the same seven bytes are
+// replaced in all three. Bytes of UTF-8 sequences, valid or not, are never
+// among them, and html/template leaves the rest as they are.
+func (w *htmlWriter) esc(s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var repl string
+		switch s[i] {
+		case 0:
+			repl = "\uFFFD"
+		case '"':
+			repl = "&#34;"
+		case '&':
+			repl = "&amp;"
+		case '\'':
+			repl = "&#39;"
+		case '+':
+			repl = "&#43;"
+		case '<':
+			repl = "&lt;"
+		case '>':
+			repl = "&gt;"
+		default:
+			continue
+		}
+		w.b = append(w.b, s[start:i]...)
+		w.b = append(w.b, repl...)
+		start = i + 1
+	}
+	w.b = append(w.b, s[start:]...)
 }
 
 // chart is an inline SVG line chart of reported vs ledger balance.
@@ -146,23 +494,15 @@ func appendXY(buf []byte, x, y float64) []byte {
 
 func coord(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"deref": deref,
-	"def": func(s *string, alt string) string {
-		if s == nil {
-			return alt
-		}
-		return *s
-	},
-	"nonzero": func(s string) bool { return strings.ContainsAny(s, "123456789") },
-}).Parse(pageHTML))
-
-const pageHTML = `<!DOCTYPE html>
+// pageHead and pageStyle are the page's fixed text around the title.
+const pageHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Reconciliation {{.Date}}</title>
+<title>Reconciliation `
+
+const pageStyle = `</title>
 <style>
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1d2433;background:#fff}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
@@ -187,65 +527,4 @@ details{margin:4px 0}summary{cursor:pointer;color:#3f6fb5}
 </style>
 </head>
 <body>
-<h1>Reconciliation {{.Date}}</h1>
-<div class="meta">Generated {{.GeneratedAt}} · run {{.RunID}} · {{.Summary.Accounts}} accounts:
-{{.Summary.OK}} ok, {{.Summary.Timing}} timing, {{.Summary.Break}} break, {{.Summary.Stale}} stale, {{.Summary.NoAnchor}} no anchor, {{.Summary.NeedsRefresh}} needs refresh</div>
-{{if .Valid}}<div class="valid">Ledger checks passed: every currency balances and every anchored account has exactly one live opening entry.</div>
-{{else}}<div class="invalid"><strong>This report is invalid.</strong><ul>{{range .Problems}}<li>{{.}}</li>{{end}}</ul></div>
-{{end}}
-<h2>Totals per currency</h2>
-<table>
-<tr><th>Currency</th><th>Kind</th><th class="num">Accounts</th><th class="num">Ledger</th><th class="num">Reported</th><th class="num">Difference</th><th class="num">Pending</th></tr>
-{{range .Totals}}<tr><td>{{.Currency}}</td><td>{{.Kind}}</td><td class="num">{{.Accounts}}</td><td class="num">{{.LedgerBalance}}</td><td class="num">{{.ReportedCurrent}}</td><td class="num">{{.Difference}}</td><td class="num">{{.PendingTotal}}</td></tr>
-{{end}}</table>
-
-<h2>Accounts</h2>
-<table>
-<tr><th>Status</th><th>Business</th><th>Account</th><th>Currency</th><th class="num">Opening</th><th class="num">Ledger</th><th class="num">Reported</th><th class="num">Difference</th><th class="num">Pending</th><th>Reported vs ledger</th></tr>
-{{range .Rows}}<tr class="row-{{.Status}}">
-<td><span class="badge st-{{.Status}}">{{.Status}}</span>{{if .TokenReason}}<div class="small">{{deref .TokenReason}}</div>{{end}}</td>
-<td>{{.BusinessID}}</td>
-<td>{{.Name}}{{if .Mask}} ••{{.Mask}}{{end}}<div class="small">{{.AccountID}}</div></td>
-<td>{{.Currency}}</td>
-<td class="num">{{.OpeningBalance}}</td>
-<td class="num">{{.LedgerBalance}}</td>
-<td class="num">{{def .ReportedCurrent "—"}}{{if .ReportedAt}}<div class="small">{{deref .ReportedAt}}</div>{{end}}</td>
-<td class="num">{{with .Difference}}<span{{if nonzero (deref .)}} class="bad"{{end}}>{{deref .}}</span>{{else}}—{{end}}</td>
-<td class="num">{{.PendingTotal}}<div class="small">{{.PendingCount}} item(s)</div></td>
-<td>{{with .Chart}}<svg width="{{.W}}" height="{{.H}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-label="reported and ledger balance, last {{.N}} runs">
-<polyline class="ledger" points="{{.Ledger}}"/>{{if .Reported}}<polyline class="reported" points="{{.Reported}}"/>{{end}}
-{{range .Misses}}<circle class="miss" cx="{{.X}}" cy="{{.Y}}" r="3"/>{{end}}</svg>
-<div class="legend">solid: ledger · dashed: reported · red: mismatch · range {{.Min}} to {{.Max}}</div>{{end}}</td>
-</tr>
-{{if or .Candidates .Pending}}<tr class="row-detail"><td></td><td colspan="9">
-{{if .Candidates}}<details{{if ne (print .Status) "ok"}} open{{end}}><summary>{{len .Candidates}} candidate(s) recorded since {{def .CandidatesSince "the anchor"}}{{with .DifferenceSince}} · difference since {{deref .}}{{end}}</summary>
-<table><tr><th>Recorded</th><th>Source</th><th>Date</th><th>Description</th><th>Merchant</th><th class="num">Effect</th><th>Entry / transaction</th><th>Flags</th></tr>
-{{range .Candidates}}<tr><td>{{.RecordedAt}}</td><td>{{.Source}}</td><td>{{.Date}}</td><td>{{.Name}}</td><td>{{.MerchantName}}</td><td class="num">{{.Amount}}</td><td class="small">{{.EntryID}} {{.TransactionID}}</td><td>{{.EntryKind}}{{if .Pending}} pending{{end}}{{if .Removed}} removed{{end}}</td></tr>
-{{end}}</table></details>{{end}}
-{{if .Pending}}<details><summary>{{len .Pending}} pending item(s)</summary>
-<table><tr><th>Date</th><th>Description</th><th>Merchant</th><th class="num">Amount</th><th class="num">Business days</th><th>Flags</th></tr>
-{{range .Pending}}<tr><td>{{.Date}}</td><td>{{.Name}}</td><td>{{.MerchantName}}</td><td class="num">{{.Amount}}</td><td class="num">{{.AgeBusinessDays}}</td><td>{{if .Anomaly}}<span class="bad">anomaly</span>{{else if .Aged}}aged{{end}}</td></tr>
-{{end}}</table></details>{{end}}
-</td></tr>
-{{end}}{{end}}</table>
-
-<h2>Vanished holds</h2>
-{{if .VanishedHolds}}<table><tr><th>Business</th><th>Account</th><th>Date</th><th>Description</th><th>Merchant</th><th class="num">Amount</th><th>Removed</th></tr>
-{{range .VanishedHolds}}<tr><td>{{.BusinessID}}</td><td>{{.AccountID}}</td><td>{{.Date}}</td><td>{{.Name}}</td><td>{{.MerchantName}}</td><td class="num">{{.Amount}} {{.Currency}}</td><td>{{.RemovedAt}}</td></tr>
-{{end}}</table>{{else}}<p class="small">None.</p>{{end}}
-
-<h2>Suspense (uncategorised)</h2>
-{{if .Suspense}}<table><tr><th>Business</th><th>Currency</th><th class="num">Total</th><th class="num">Entries</th><th>Oldest</th><th class="num">Oldest age (business days)</th></tr>
-{{range .Suspense}}<tr><td>{{.BusinessID}}</td><td>{{.Currency}}</td><td class="num">{{.Total}}</td><td class="num">{{.Entries}}</td><td>{{.OldestDate}}</td><td class="num">{{.OldestAgeBusinessDays}}</td></tr>
-{{end}}</table>{{else}}<p class="small">None.</p>{{end}}
-
-<h2>Ledger checks</h2>
-<table><tr><th>Currency</th><th class="num">Journal lines</th><th class="num">Debits − credits</th><th>Result</th></tr>
-{{range .TrialBalance}}<tr><td>{{.Currency}}</td><td class="num">{{.Lines}}</td><td class="num">{{.Sum}}</td><td>{{if .OK}}balances{{else}}<span class="bad">does not balance</span>{{end}}</td></tr>
-{{end}}</table>
-<table><tr><th>Business</th><th>Account</th><th class="num">Opening version</th><th class="num">Live openings</th><th class="num">Versions posted</th><th>Result</th></tr>
-{{range .OpeningChecks}}<tr><td>{{.BusinessID}}</td><td>{{.AccountID}}</td><td class="num">{{.Version}}</td><td class="num">{{.Live}}</td><td class="num">{{.Versions}}</td><td>{{if .OK}}one live opening{{else}}<span class="bad">expected exactly one live opening</span>{{end}}</td></tr>
-{{end}}</table>
-</body>
-</html>
-`
+<h1>Reconciliation `
