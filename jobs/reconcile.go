@@ -218,7 +218,11 @@ func compute(ctx context.Context, st *store.Store, at time.Time, date, runID str
 	var d reconData
 	results := map[store.AcctCur]ledger.ReconResult{}
 	windows := map[store.AcctCur]store.CandidateWindow{}
-	err := st.Read(ctx, func(rt *store.ReadTx) error {
+	// Three groups of queries, each in its own transaction on the same
+	// snapshot, run at once: each is a pass over a large table (the bank
+	// accounts' journal lines, the chart's history, the suspense lines).
+	// Each group writes only its own fields of d.
+	err := st.ReadTogether(ctx, func(rt *store.ReadTx) error {
 		var err error
 		if d.positions, err = rt.ReconPositions(); err != nil {
 			return fmt.Errorf("ledger positions: %w", err)
@@ -240,23 +244,29 @@ func compute(ctx context.Context, st *store.Store, at time.Time, date, runID str
 		if d.candidates, err = rt.Candidates(ws); err != nil {
 			return fmt.Errorf("candidates: %w", err)
 		}
-		if d.history, err = rt.ChartHistory(ChartPoints - 1); err != nil {
-			return fmt.Errorf("reconciliation history: %w", err)
-		}
 		if d.pending, err = rt.PendingItems(); err != nil {
 			return fmt.Errorf("pending items: %w", err)
 		}
 		if d.vanished, err = rt.VanishedHolds(at.Add(-VanishedHoldWindow)); err != nil {
 			return fmt.Errorf("vanished holds: %w", err)
 		}
+		if d.openings, err = rt.OpeningChecks(); err != nil {
+			return fmt.Errorf("opening checks: %w", err)
+		}
+		return nil
+	}, func(rt *store.ReadTx) error {
+		var err error
+		if d.history, err = rt.ChartHistory(ChartPoints - 1); err != nil {
+			return fmt.Errorf("reconciliation history: %w", err)
+		}
+		return nil
+	}, func(rt *store.ReadTx) error {
+		var err error
 		if d.suspense, err = rt.Suspense(); err != nil {
 			return fmt.Errorf("suspense: %w", err)
 		}
 		if d.trial, err = rt.TrialBalance(); err != nil {
 			return fmt.Errorf("trial balance: %w", err)
-		}
-		if d.openings, err = rt.OpeningChecks(); err != nil {
-			return fmt.Errorf("opening checks: %w", err)
 		}
 		return nil
 	})

@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"bankfeed/ledger"
 )
@@ -30,6 +33,90 @@ func (s *Store) Read(ctx context.Context, fn func(*ReadTx) error) error {
 	}
 	defer tx.Rollback()
 	return Classify(fn(&ReadTx{ctx: ctx, tx: tx}))
+}
+
+// ReadTogether runs each fn in its own read transaction, all at once, and
+// every one of them sees the same state of the database, as the queries of
+// one Read do: the write lock is held while the transactions begin, so no
+// commit can fall between two of them, and it is let go before the fns
+// run. The reconcile's queries are each a pass over a large table, and
+// this spreads them over the cores. When the write lock cannot be had (a
+// read-only store), the fns run one after another in one Read, which is
+// just as consistent.
+func (s *Store) ReadTogether(ctx context.Context, fns ...func(*ReadTx) error) error {
+	txs, err := s.snapshots(ctx, len(fns))
+	defer func() {
+		for _, tx := range txs {
+			tx.Rollback()
+		}
+	}()
+	if errors.Is(err, errNoWriteLock) {
+		return s.Read(ctx, func(rt *ReadTx) error {
+			for _, fn := range fns {
+				if err := fn(rt); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return Classify(err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i, fn := range fns {
+		rt := &ReadTx{ctx: gctx, tx: txs[i]}
+		g.Go(func() error { return fn(rt) })
+	}
+	return Classify(g.Wait())
+}
+
+var errNoWriteLock = errors.New("the write lock cannot be taken")
+
+// snapshots begins n read transactions on the snapshot of one instant.
+func (s *Store) snapshots(ctx context.Context, n int) (txs []*sql.Tx, err error) {
+	w, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	// Said outright rather than left to the DSN, which asks for it only on
+	// a writable store.
+	if _, err := w.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoWriteLock, err)
+	}
+	defer func() {
+		if _, rbErr := w.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rbErr != nil {
+			// Never hand the pool a connection that may still hold the lock.
+			w.Raw(func(any) error { return driver.ErrBadConn })
+			if err == nil {
+				err = rbErr
+			}
+		}
+	}()
+	// On a read-only connection BEGIN IMMEDIATE succeeds and locks nothing;
+	// a write, rolled back with the rest, tells the two apart.
+	var version int
+	if err := w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return nil, err
+	}
+	if _, err := w.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoWriteLock, err)
+	}
+	for range n {
+		tx, err := s.rdb.BeginTx(ctx, nil)
+		if err != nil {
+			return txs, err
+		}
+		txs = append(txs, tx)
+		// BEGIN defers the snapshot to the first read: take it now, under
+		// the write lock.
+		var tables int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+			return txs, err
+		}
+	}
+	return txs, nil
 }
 
 // SnapshotRef is the newest balance snapshot with a current balance.

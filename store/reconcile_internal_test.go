@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// ReadTogether's transactions share one snapshot: a commit that lands
+// while they run is seen by none of them, whenever each reads, and it is
+// not held up by them.
+func TestReadTogetherSharesOneSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "b.db"), []byte("0123456789abcdef0123456789abcdef"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	add := func(id string) {
+		t.Helper()
+		if err := st.Exec(ctx, `INSERT INTO businesses(id, created_at, updated_at) VALUES (?, 'x', 'x')`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(rt *ReadTx) int {
+		var n int
+		if err := rt.tx.QueryRowContext(rt.ctx, `SELECT COUNT(*) FROM businesses`).Scan(&n); err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	add("b1")
+	committed := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(3)
+	seen := make([]int, 3)
+	reader := func(i int) func(*ReadTx) error {
+		return func(rt *ReadTx) error {
+			if i == 0 {
+				seen[i] = count(rt) // one reads before the commit ...
+			}
+			started.Done()
+			<-committed
+			if i != 0 {
+				seen[i] = count(rt) // ... the others only after it
+			}
+			return nil
+		}
+	}
+	done := make(chan error)
+	go func() { done <- st.ReadTogether(ctx, reader(0), reader(1), reader(2)) }()
+	started.Wait()
+	add("b2") // the write lock is free while they run
+	close(committed)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadTogether did not finish")
+	}
+	for i, n := range seen {
+		if n != 1 {
+			t.Errorf("reader %d saw %d businesses, want the 1 of its snapshot", i, n)
+		}
+	}
+	// A read-only store cannot take the write lock (and BEGIN IMMEDIATE
+	// succeeds there without it): the fns run one after the other in one
+	// Read, still on one snapshot.
+	ro, err := Open(ctx, st.Path(), []byte("0123456789abcdef0123456789abcdef"), Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	var a, b int
+	err = ro.ReadTogether(ctx, func(rt *ReadTx) error {
+		a = count(rt)
+		add("b3")
+		return nil
+	}, func(rt *ReadTx) error {
+		b = count(rt)
+		return nil
+	})
+	if err != nil || a != 2 || b != 2 {
+		t.Fatalf("read-only store: %v, saw %d and %d businesses, want 2 and 2", err, a, b)
+	}
+}
