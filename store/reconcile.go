@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -9,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
 
@@ -274,9 +278,10 @@ type ChartPoint struct {
 // index seek finds the n-th newest row and the range from there is read
 // from reconciliations_chart, which holds every column read here: the cost
 // is n index entries per account however long the history, and no table
-// row is visited. Each account's rows come together (k names every key
-// once); their order is made sure of here, per account, rather than by
-// sorting every row in SQL.
+// row is visited. SQLite hands each account's points over as one JSON
+// array, so 300,000 points cross into Go as 10,000 rows; the text of the
+// dates, times and statuses, the same few values on every account, is kept
+// once.
 func (r *ReadTx) ChartHistory(n int) (map[AcctCur][]ChartPoint, error) {
 	if n <= 0 {
 		return map[AcctCur][]ChartPoint{}, nil
@@ -287,33 +292,26 @@ func (r *ReadTx) ChartHistory(n int) (map[AcctCur][]ChartPoint, error) {
 	}
 	defer rows.Close()
 	out := map[AcctCur][]ChartPoint{}
-	var k AcctCur
-	var cur []ChartPoint
-	flush := func() {
-		if len(cur) == 0 {
-			return
-		}
-		if !slices.IsSortedFunc(cur, byChartID) {
-			slices.SortFunc(cur, byChartID)
-		}
-		out[k] = cur
-	}
+	p := chartParser{texts: map[string]string{}}
 	for rows.Next() {
-		var acct int64
-		var currency string
-		var p ChartPoint
-		var rep sql.NullInt64
-		if err := rows.Scan(&acct, &currency, &p.ID, &p.ReportDate, &p.GeneratedAt, &p.Expected, &rep, &p.Status); err != nil {
+		var k AcctCur
+		var points sql.RawBytes
+		if err := rows.Scan(&k.AccountID, &k.Currency, &points); err != nil {
 			return nil, err
 		}
-		p.Reported, p.HasReported = rep.Int64, rep.Valid
-		if acct != k.AccountID || currency != k.Currency {
-			flush()
-			k, cur = AcctCur{acct, currency}, make([]ChartPoint, 0, n)
+		pts, err := p.parse(points, n)
+		if err != nil {
+			return nil, fmt.Errorf("chart of account %d: %w", k.AccountID, err)
 		}
-		cur = append(cur, p)
+		if len(pts) == 0 {
+			continue
+		}
+		// The index gives each account's points in id order; make sure.
+		if !slices.IsSortedFunc(pts, byChartID) {
+			slices.SortFunc(pts, byChartID)
+		}
+		out[k] = pts
 	}
-	flush()
 	return out, rows.Err()
 }
 
@@ -322,10 +320,226 @@ func byChartID(a, b ChartPoint) int { return cmp.Compare(a.ID, b.ID) }
 const chartHistorySQL = `
 	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
 	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
-	SELECT r.account_id, r.currency, r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status
-	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
-	     AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
-	                           ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)`
+	SELECT k.account_id, k.cur,
+	       (SELECT json_group_array(json_array(r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status))
+	        FROM reconciliations r WHERE r.account_id = k.account_id AND r.currency = k.cur
+	         AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
+	                               ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0))
+	FROM k`
+
+// chartParser reads the arrays chartHistorySQL builds:
+// [[id, report_date, generated_at, expected, reported or null, status], ...].
+// reconciliations is STRICT, so each value has its column's type.
+type chartParser struct {
+	b     []byte
+	i     int
+	texts map[string]string // each distinct text once
+}
+
+func (p *chartParser) parse(b []byte, n int) ([]ChartPoint, error) {
+	p.b, p.i = b, 0
+	out := make([]ChartPoint, 0, n)
+	if err := p.expect('['); err != nil {
+		return nil, err
+	}
+	if p.peek() == ']' {
+		return out, nil
+	}
+	for {
+		var c ChartPoint
+		var err error
+		if err = p.expect('['); err == nil {
+			c.ID, err = p.integer()
+		}
+		if err == nil {
+			err = p.expect(',')
+		}
+		if err == nil {
+			c.ReportDate, err = p.text()
+		}
+		if err == nil {
+			err = p.expect(',')
+		}
+		if err == nil {
+			c.GeneratedAt, err = p.text()
+		}
+		if err == nil {
+			err = p.expect(',')
+		}
+		if err == nil {
+			c.Expected, err = p.integer()
+		}
+		if err == nil {
+			err = p.expect(',')
+		}
+		if err == nil {
+			if p.peek() == 'n' {
+				err = p.literal("null")
+			} else {
+				c.Reported, err = p.integer()
+				c.HasReported = true
+			}
+		}
+		if err == nil {
+			err = p.expect(',')
+		}
+		if err == nil {
+			c.Status, err = p.text()
+		}
+		if err == nil {
+			err = p.expect(']')
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+		if p.peek() == ']' {
+			p.i++
+			if p.i != len(p.b) {
+				return nil, p.errorf("text after the array")
+			}
+			return out, nil
+		}
+		if err := p.expect(','); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (p *chartParser) peek() byte {
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+func (p *chartParser) errorf(what string) error {
+	return fmt.Errorf("%w: chart history JSON: %s at byte %d", ErrCorrupt, what, p.i)
+}
+
+func (p *chartParser) expect(c byte) error {
+	if p.peek() != c {
+		return p.errorf(fmt.Sprintf("want %q", c))
+	}
+	p.i++
+	return nil
+}
+
+func (p *chartParser) literal(s string) error {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(s)) {
+		return p.errorf("want " + s)
+	}
+	p.i += len(s)
+	return nil
+}
+
+func (p *chartParser) integer() (int64, error) {
+	start := p.i
+	if p.peek() == '-' {
+		p.i++
+	}
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	n, err := strconv.ParseInt(string(p.b[start:p.i]), 10, 64)
+	if err != nil {
+		return 0, p.errorf("want an integer")
+	}
+	return n, nil
+}
+
+// text reads a JSON string as SQLite's json_quote writes it: the bytes of
+// the TEXT value, with '"', '\\' and control characters escaped.
+func (p *chartParser) text() (string, error) {
+	if err := p.expect('"'); err != nil {
+		return "", err
+	}
+	start := p.i
+	for p.i < len(p.b) && p.b[p.i] != '"' && p.b[p.i] != '\\' {
+		p.i++
+	}
+	if p.i < len(p.b) && p.b[p.i] == '"' {
+		raw := p.b[start:p.i]
+		p.i++
+		if s, ok := p.texts[string(raw)]; ok {
+			return s, nil
+		}
+		s := string(raw)
+		p.texts[s] = s
+		return s, nil
+	}
+	// Escapes: rare (no date, time or status has them), decoded whole.
+	p.i = start - 1
+	end := p.i + 1
+	for end < len(p.b) && p.b[end] != '"' {
+		if p.b[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if end >= len(p.b) {
+		return "", p.errorf("unterminated string")
+	}
+	s, err := unquoteJSON(p.b[p.i : end+1])
+	if err != nil {
+		return "", p.errorf(err.Error())
+	}
+	p.i = end + 1
+	return s, nil
+}
+
+// unquoteJSON decodes a JSON string literal, keeping bytes that are not
+// valid UTF-8 as they are (encoding/json would replace them).
+func unquoteJSON(q []byte) (string, error) {
+	var b []byte
+	for i := 1; i < len(q)-1; i++ {
+		c := q[i]
+		if c != '\\' {
+			b = append(b, c)
+			continue
+		}
+		i++
+		if i >= len(q)-1 {
+			return "", errors.New("bad escape")
+		}
+		switch q[i] {
+		case '"', '\\', '/':
+			b = append(b, q[i])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			if i+4 > len(q)-2 {
+				return "", errors.New("bad \\u escape")
+			}
+			v, err := strconv.ParseUint(string(q[i+1:i+5]), 16, 32)
+			if err != nil {
+				return "", errors.New("bad \\u escape")
+			}
+			r := rune(v)
+			i += 4
+			if utf16.IsSurrogate(r) && i+6 <= len(q)-2 && q[i+1] == '\\' && q[i+2] == 'u' {
+				if v2, err := strconv.ParseUint(string(q[i+3:i+7]), 16, 32); err == nil {
+					if r2 := utf16.DecodeRune(r, rune(v2)); r2 != utf8.RuneError {
+						r = r2
+						i += 6
+					}
+				}
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return "", errors.New("bad escape")
+		}
+	}
+	return string(b), nil
+}
 
 const reconCols = `r.id, r.run_id, r.report_date, r.account_id, a.business_id, a.plaid_account_id, COALESCE(r.snapshot_id, 0), r.currency,
 	r.opening, r.expected, r.reported, r.difference, r.pending_total, r.status, r.nonzero_since, r.clean_at, r.generated_at`

@@ -88,3 +88,30 @@ func TestReadTogetherSharesOneSnapshot(t *testing.T) {
 		t.Fatalf("read-only store: %v, saw %d and %d businesses, want 2 and 2", err, a, b)
 	}
 }
+
+func TestChartParser(t *testing.T) {
+	p := chartParser{texts: map[string]string{}}
+	got, err := p.parse([]byte(`[[3,"2026-11-26","2026-11-26T02:00:00Z",-100,null,"ok"],[7,"a\"b\\c\n\u0001\u00e9\ud83d\ude00\ud800","\u00ff",0,9223372036854775807,"break"]]`), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ChartPoint{{ID: 3, ReportDate: "2026-11-26", GeneratedAt: "2026-11-26T02:00:00Z", Expected: -100, Status: "ok"},
+		{ID: 7, ReportDate: "a\"b\\c\n\x01é😀\uFFFD", GeneratedAt: "ÿ", Reported: 9223372036854775807, HasReported: true, Status: "break"}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	// Bytes that are not UTF-8 stay as stored.
+	if got, err := p.parse([]byte("[[1,\"\xff\",\"t\",1,2,\"ok\"]]"), 1); err != nil || got[0].ReportDate != "\xff" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if got, err := p.parse([]byte(`[]`), 1); err != nil || len(got) != 0 {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{``, `[`, `[[1,"a","b",1,null,"ok"]`, `[[1,"a","b",1,null,"ok"]]x`, `[[1,"a","b",1.5,null,"ok"]]`,
+		`[[1,"a","b",1,nul,"ok"]]`, `[[1,"a","b",1,null]]`, `[[1,"a\q","b",1,null,"ok"]]`, `[[1,"a\u12","b",1,null,"ok"]]`,
+		`[[99999999999999999999,"a","b",1,null,"ok"]]`, `[[1,"a,"b",1,null,"ok"]]`} {
+		if _, err := p.parse([]byte(bad), 1); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
