@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"bankfeed/ledger"
@@ -83,49 +84,50 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 	if err != nil {
 		return report.Report{}, nil, err
 	}
-	// The run is stored as compact JSON, encoded once: the JSON file is
-	// indented from the same bytes.
-	detail, err := report.Marshal(r)
-	if err != nil {
-		return r, nil, err
-	}
 	var files []string
 	if o.Dir != "" {
 		files = report.FileNames(o.Dir, date)
 	}
 	run := store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at, Counts: r.Counts(), Dir: o.Dir,
-		Files: files, Valid: r.Valid, Detail: detail}
-	// The files are rendered while the run is stored (that is SQLite's work,
-	// on its own thread), and written only once it is stored.
+		Files: files, Valid: r.Valid}
+	// The report is encoded once, compact, as the run's detail; the JSON
+	// file is indented from the same bytes. Everything after compute runs
+	// at once: the encoding; the run's rows going into the database (which
+	// waits for the detail only at the end); the files rendered and staged
+	// beside their names. They are put in place only once the run is
+	// stored. r is normalized (Finish), so all of them only read it.
+	encode := sync.OnceValues(func() ([]byte, error) { return report.Marshal(r) })
+	go encode()
 	saved := make(chan error, 1)
-	go func() { saved <- st.SaveReconciliation(ctx, run, rows) }()
-	var rendered report.Files
-	var renderErr error
+	go func() { saved <- st.SaveReconciliationWith(ctx, run, rows, encode) }()
+	var staged *report.Staged
+	var fileErr error
 	if o.Dir != "" {
-		rendered, renderErr = report.Render(r, detail)
+		var rendered report.Files
+		if rendered, fileErr = report.Render(r, encode); fileErr == nil {
+			staged, fileErr = rendered.Stage(o.Dir)
+		}
+	}
+	if _, err := encode(); err != nil {
+		<-saved
+		staged.Abort()
+		return r, nil, err
 	}
 	if err := <-saved; err != nil {
+		staged.Abort()
 		return r, nil, fmt.Errorf("store reconciliation: %w", err)
 	}
-	if renderErr != nil {
-		return r, nil, fmt.Errorf("write reconciliation report: %w", renderErr)
+	if fileErr != nil {
+		return r, nil, fmt.Errorf("write reconciliation report: %w", fileErr)
 	}
-	paths, err := writeFiles(o.Dir, rendered)
+	if staged == nil {
+		return r, nil, outcome(r)
+	}
+	paths, err := staged.Commit()
 	if err != nil {
-		return r, paths, err
+		return r, paths, fmt.Errorf("write reconciliation report: %w", err)
 	}
 	return r, paths, outcome(r)
-}
-
-func writeFiles(dir string, f report.Files) ([]string, error) {
-	if dir == "" {
-		return nil, nil
-	}
-	paths, err := f.Write(dir)
-	if err != nil {
-		return paths, fmt.Errorf("write reconciliation report: %w", err)
-	}
-	return paths, nil
 }
 
 func write(dir string, r report.Report) ([]string, error) {

@@ -193,24 +193,26 @@ func (r *Report) Finish() error {
 func (r *Report) normalize() {
 	for i := range r.Accounts {
 		a := &r.Accounts[i]
-		a.Pending = orEmpty(a.Pending)
-		a.Candidates = orEmpty(a.Candidates)
-		a.Chart = orEmpty(a.Chart)
+		orEmpty(&a.Pending)
+		orEmpty(&a.Candidates)
+		orEmpty(&a.Chart)
 	}
-	r.Accounts = orEmpty(r.Accounts)
-	r.Problems = orEmpty(r.Problems)
-	r.Totals = orEmpty(r.Totals)
-	r.TrialBalance = orEmpty(r.TrialBalance)
-	r.OpeningChecks = orEmpty(r.OpeningChecks)
-	r.VanishedHolds = orEmpty(r.VanishedHolds)
-	r.Suspense = orEmpty(r.Suspense)
+	orEmpty(&r.Accounts)
+	orEmpty(&r.Problems)
+	orEmpty(&r.Totals)
+	orEmpty(&r.TrialBalance)
+	orEmpty(&r.OpeningChecks)
+	orEmpty(&r.VanishedHolds)
+	orEmpty(&r.Suspense)
 }
 
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+// orEmpty makes a nil list empty. It writes only a nil one, so a report
+// already normalized can be encoded and rendered by several goroutines at
+// once.
+func orEmpty[T any](s *[]T) {
+	if *s == nil {
+		*s = []T{}
 	}
-	return s
 }
 
 // Summarize counts accounts by status.

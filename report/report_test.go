@@ -231,7 +231,7 @@ func TestCompactRendersLikeEncode(t *testing.T) {
 	if bytes.Contains(compact, []byte("\n")) || len(compact) >= len(encoded) {
 		t.Fatalf("Marshal is not compact: %d bytes against %d", len(compact), len(encoded))
 	}
-	fromCompact, err := Render(r, compact)
+	fromCompact, err := Render(r, func() ([]byte, error) { return compact, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,4 +255,55 @@ func TestCompactRendersLikeEncode(t *testing.T) {
 	if !bytes.Equal(again, encoded) {
 		t.Fatal("the compact form does not decode to the same report")
 	}
+}
+
+// Staged files are complete on disk but invisible until Commit; Abort
+// leaves the folder as it was.
+func TestStageCommitAbort(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Render(sample(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func() []string {
+		ents, _ := os.ReadDir(dir)
+		var out []string
+		for _, e := range ents {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	s, err := f.Stage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names() {
+		if !strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".tmp") {
+			t.Fatalf("staged file %s is visible", n)
+		}
+	}
+	s.Abort()
+	if n := names(); len(n) != 0 {
+		t.Fatalf("abort left %v", n)
+	}
+	s, err = f.Stage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := s.Commit()
+	if err != nil || len(paths) != 3 {
+		t.Fatalf("commit: %v %v", paths, err)
+	}
+	s.Abort() // after Commit: nothing to remove
+	for i, want := range [][]byte{f.JSON, f.CSV, f.HTML} {
+		got, err := os.ReadFile(paths[i])
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: %v", paths[i], err)
+		}
+	}
+	if n := names(); len(n) != 3 {
+		t.Fatalf("folder holds %v", n)
+	}
+	var none *Staged
+	none.Abort()
 }

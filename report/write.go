@@ -25,11 +25,12 @@ type Files struct {
 	JSON, CSV, HTML []byte
 }
 
-// Render renders the three files of r. compact, when not nil, must be what
-// Marshal(r) returned: the JSON file is then indented from it instead of
-// encoding the whole report again. The HTML, the costliest of the three,
-// is rendered beside the other two.
-func Render(r Report, compact []byte) (Files, error) {
+// Render renders the three files of r. encoded, when not nil, returns what
+// Marshal(r) returns (it may still be encoding when Render starts): the
+// JSON file is then indented from those bytes instead of encoding the
+// whole report again. The HTML, the costliest of the three, is rendered
+// beside the other two.
+func Render(r Report, encoded func() ([]byte, error)) (Files, error) {
 	if !ledger.ValidDate(r.Date) {
 		return Files{}, fmt.Errorf("report date %q is not YYYY-MM-DD", r.Date)
 	}
@@ -42,19 +43,22 @@ func Render(r Report, compact []byte) (Files, error) {
 		f.HTML, htmlErr = HTML(r)
 	}()
 	var err error
-	if compact != nil {
-		f.JSON = indent(compact)
+	f.CSV, err = CSV(r)
+	if err != nil {
+		<-done
+		return Files{}, fmt.Errorf("report csv: %w", err)
+	}
+	if encoded != nil {
+		var compact []byte
+		if compact, err = encoded(); err == nil {
+			f.JSON = indent(compact)
+		}
 	} else {
 		f.JSON, err = encodeJSON(r)
 	}
-	if err != nil {
-		<-done
-		return Files{}, fmt.Errorf("report json: %w", err)
-	}
-	f.CSV, err = CSV(r)
 	<-done
 	if err != nil {
-		return Files{}, fmt.Errorf("report csv: %w", err)
+		return Files{}, fmt.Errorf("report json: %w", err)
 	}
 	if htmlErr != nil {
 		return Files{}, fmt.Errorf("report html: %w", htmlErr)
@@ -77,26 +81,74 @@ func WriteFiles(dir string, r Report) (paths []string, err error) {
 
 // Write writes the rendered files into dir as WriteFiles does.
 func (f Files) Write(dir string) (paths []string, err error) {
+	s, err := f.Stage(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.Commit()
+}
+
+// Staged is a report's files written in full and fsynced beside their
+// names, not yet in their place.
+type Staged struct {
+	dir        string
+	tmp, names []string
+}
+
+// Stage writes each file to a temporary file in dir (created if needed)
+// and fsyncs it; Commit puts them in place. Nothing of the report is
+// visible in dir until then.
+func (f Files) Stage(dir string) (*Staged, error) {
 	if !ledger.ValidDate(f.Date) {
 		return nil, fmt.Errorf("report date %q is not YYYY-MM-DD", f.Date)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report folder: %w", err)
 	}
-	names := FileNames(dir, f.Date)
+	s := &Staged{dir: dir, names: FileNames(dir, f.Date)}
 	for i, b := range [][]byte{f.JSON, f.CSV, f.HTML} {
-		if err := writeAtomic(names[i], b); err != nil {
-			return paths, err
+		tmp, err := writeTemp(s.names[i], b)
+		if err != nil {
+			s.Abort()
+			return nil, err
 		}
-		paths = append(paths, names[i])
+		s.tmp = append(s.tmp, tmp)
 	}
-	return paths, syncDir(dir)
+	return s, nil
 }
 
-func writeAtomic(path string, b []byte) (err error) {
+// Commit renames the staged files over their names, in order, and makes
+// the renames durable. It returns the paths in place.
+func (s *Staged) Commit() (paths []string, err error) {
+	for i, tmp := range s.tmp {
+		if err := os.Rename(tmp, s.names[i]); err != nil {
+			for _, t := range s.tmp[i:] {
+				os.Remove(t)
+			}
+			return paths, fmt.Errorf("write %s: %w", s.names[i], err)
+		}
+		paths = append(paths, s.names[i])
+	}
+	s.tmp = nil
+	return paths, syncDir(s.dir)
+}
+
+// Abort removes the staged files; nil or committed, it does nothing.
+func (s *Staged) Abort() {
+	if s == nil {
+		return
+	}
+	for _, t := range s.tmp {
+		os.Remove(t)
+	}
+	s.tmp = nil
+}
+
+// writeTemp writes b to a new temporary file beside path and fsyncs it.
+func writeTemp(path string, b []byte) (name string, err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -105,21 +157,18 @@ func writeAtomic(path string, b []byte) (err error) {
 		}
 	}()
 	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return f.Name(), nil
 }
 
 // syncDir makes the renames durable.

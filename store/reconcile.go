@@ -905,6 +905,15 @@ type ReportRun struct {
 
 // SaveReconciliation appends a run and its rows in one transaction.
 func (s *Store) SaveReconciliation(ctx context.Context, run ReportRun, rows []Reconciliation) error {
+	return s.SaveReconciliationWith(ctx, run, rows, func() ([]byte, error) { return run.Detail, nil })
+}
+
+// SaveReconciliationWith is SaveReconciliation with the run's Detail handed
+// over by detail, which is called once the rows are written: the caller
+// can encode the report while they are. The rows go in before their run,
+// so their reference to it is checked at commit (defer_foreign_keys, which
+// SQLite turns off again when the transaction ends).
+func (s *Store) SaveReconciliationWith(ctx context.Context, run ReportRun, rows []Reconciliation, detail func() ([]byte, error)) error {
 	counts, err := json.Marshal(run.Counts)
 	if err != nil {
 		return err
@@ -917,12 +926,16 @@ func (s *Store) SaveReconciliation(ctx context.Context, run ReportRun, rows []Re
 	if err != nil {
 		return err
 	}
+	conflict := fmt.Errorf("%w: reconcile run %s is already recorded", ErrConflict, run.RunID)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO report_runs(run_id, report_date, generated_at, counts, dir, files, valid, detail)
-			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid, string(run.Detail)); err != nil {
-			if isUnique(err) {
-				return fmt.Errorf("%w: reconcile run %s is already recorded", ErrConflict, run.RunID)
-			}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM report_runs WHERE run_id = ?`, run.RunID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return conflict
+		}
+		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 			return err
 		}
 		st, err := tx.PrepareContext(ctx, `INSERT INTO reconciliations(run_id, report_date, account_id, snapshot_id, currency, opening, expected,
@@ -944,6 +957,17 @@ func (s *Store) SaveReconciliation(ctx context.Context, run ReportRun, rows []Re
 				ts(run.GeneratedAt)); err != nil {
 				return fmt.Errorf("reconciliation of account %d: %w", rc.AccountID, err)
 			}
+		}
+		d, err := detail()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO report_runs(run_id, report_date, generated_at, counts, dir, files, valid, detail)
+			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid, string(d)); err != nil {
+			if isUnique(err) {
+				return conflict
+			}
+			return err
 		}
 		return nil
 	})

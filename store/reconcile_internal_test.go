@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -113,5 +114,65 @@ func TestChartParser(t *testing.T) {
 		if _, err := p.parse([]byte(bad), 1); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+}
+
+// The rows go in before their run: a detail that fails, or a run id
+// already recorded, leaves nothing behind.
+func TestSaveReconciliationWithIsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "b.db"), []byte("0123456789abcdef0123456789abcdef"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, q := range []string{
+		`INSERT INTO businesses(id, created_at, updated_at) VALUES ('b', 'x', 'x')`,
+		`INSERT INTO accounts(id, business_id, plaid_account_id, type, currency, created_at, updated_at) VALUES (1, 'b', 'p1', 'depository', 'USD', 'x', 'x'), (2, 'b', 'p2', 'depository', 'USD', 'x', 'x')`,
+	} {
+		if err := st.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() (runs, rows int) {
+		t.Helper()
+		if err := st.Read(ctx, func(rt *ReadTx) error {
+			if err := rt.tx.QueryRow(`SELECT COUNT(*) FROM report_runs`).Scan(&runs); err != nil {
+				return err
+			}
+			return rt.tx.QueryRow(`SELECT COUNT(*) FROM reconciliations`).Scan(&rows)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return runs, rows
+	}
+	at := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
+	run := ReportRun{RunID: "r1", ReportDate: "2026-11-27", GeneratedAt: at, Valid: true}
+	rows := []Reconciliation{{AccountID: 1, Currency: "USD", Status: "ok"}, {AccountID: 2, Currency: "USD", Status: "break"}}
+	boom := errors.New("encoding failed")
+	if err := st.SaveReconciliationWith(ctx, run, rows, func() ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the detail's error", err)
+	}
+	if runs, n := count(); runs != 0 || n != 0 {
+		t.Fatalf("a failed detail left %d runs and %d rows", runs, n)
+	}
+	if err := st.SaveReconciliationWith(ctx, run, rows, func() ([]byte, error) { return []byte(`{}`), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if runs, n := count(); runs != 1 || n != 2 {
+		t.Fatalf("%d runs and %d rows, want 1 and 2", runs, n)
+	}
+	rows[0].AccountID = 2 // and a row that would not clash
+	if err := st.SaveReconciliation(ctx, run, rows[:1]); !errors.Is(err, ErrConflict) {
+		t.Fatalf("same run again: %v, want ErrConflict", err)
+	}
+	// A row whose run never arrives fails the commit: its reference is
+	// checked then.
+	bad := []Reconciliation{{AccountID: 3, Currency: "USD", Status: "ok"}}
+	if err := st.SaveReconciliation(ctx, ReportRun{RunID: "r2", ReportDate: "2026-11-27", GeneratedAt: at}, bad); err == nil {
+		t.Fatal("a row for a missing account was stored")
+	}
+	if runs, n := count(); runs != 1 || n != 2 {
+		t.Fatalf("%d runs and %d rows after the failures, want 1 and 2", runs, n)
 	}
 }
