@@ -17,7 +17,7 @@ import (
 // renders random reports, hostile text included, both ways and wants the
 // same bytes.
 func HTML(r Report) ([]byte, error) {
-	w := &htmlWriter{b: make([]byte, 0, 64<<10+len(r.Accounts)*1600)}
+	w := &htmlWriter{b: make([]byte, 0, 64<<10+len(r.Accounts)*2048)}
 	w.raw(pageHead)
 	w.esc(r.Date)
 	w.raw(pageStyle)

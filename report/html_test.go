@@ -35,8 +35,9 @@ type accountView struct {
 	Chart *chart
 }
 
-func TestHTMLMatchesTemplate(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
+// randomReport fills every part of a report with random values, hostile
+// text included.
+func randomReport(rng *rand.Rand) Report {
 	hostile := []string{"", "a", "<", ">", "&", "\"", "'", "+", "\x00", "\xff", "\xe2\x80", "\u2028", "\ufdd0", "\uffff", "\ufffd", "é", "•",
 		"<script>alert(1)</script>", "=HYPERLINK(\"x\")", "-1", "0.00", "12.50", "{{.Date}}", "&amp;", "\t\r\n", "javascript:x", "</td>"}
 	text := func() string {
@@ -64,59 +65,65 @@ func TestHTMLMatchesTemplate(t *testing.T) {
 	}
 	statuses := []ledger.Status{ledger.StatusOK, ledger.StatusTiming, ledger.StatusBreak, ledger.StatusStale, ledger.StatusNoAnchor,
 		ledger.StatusNeedsRefresh, "<odd>"}
-	for n := range 300 {
-		r := Report{Date: text(), GeneratedAt: text(), RunID: text(), Valid: rng.IntN(2) == 0,
-			Summary: Summary{Accounts: rng.IntN(9), OK: rng.IntN(9), Timing: rng.IntN(9), Break: rng.IntN(9), Stale: rng.IntN(9),
-				NoAnchor: rng.IntN(9), NeedsRefresh: rng.IntN(9)}}
+	r := Report{Date: text(), GeneratedAt: text(), RunID: text(), Valid: rng.IntN(2) == 0,
+		Summary: Summary{Accounts: rng.IntN(9), OK: rng.IntN(9), Timing: rng.IntN(9), Break: rng.IntN(9), Stale: rng.IntN(9),
+			NoAnchor: rng.IntN(9), NeedsRefresh: rng.IntN(9)}}
+	for range rng.IntN(3) {
+		r.Problems = append(r.Problems, text())
+	}
+	for range rng.IntN(3) {
+		r.Totals = append(r.Totals, Total{Currency: text(), Kind: text(), Accounts: rng.IntN(99), LedgerBalance: amount(),
+			ReportedCurrent: amount(), Difference: amount(), PendingTotal: amount()})
+	}
+	for range rng.IntN(6) {
+		a := Account{BusinessID: text(), AccountID: text(), Currency: []string{"USD", "JPY", "BTC", "XXX", text()}[rng.IntN(5)],
+			OpeningBalance: amount(), LedgerBalance: amount(), ReportedCurrent: ptr(), Difference: ptr(), PendingTotal: amount(),
+			Status: statuses[rng.IntN(len(statuses))], Name: text(), Mask: text(), Kind: text(), TokenStatus: text(),
+			TokenReason: ptr(), ReportedAt: ptr(), DifferenceSince: ptr(), CandidatesSince: ptr(), PendingCount: rng.IntN(5) - 1}
 		for range rng.IntN(3) {
-			r.Problems = append(r.Problems, text())
+			a.Candidates = append(a.Candidates, Candidate{Source: text(), EntryID: text(), EntryKind: text(), TransactionID: text(),
+				Date: text(), Name: text(), MerchantName: text(), Amount: amount(), Pending: rng.IntN(2) == 0,
+				Removed: rng.IntN(2) == 0, RecordedAt: text()})
 		}
 		for range rng.IntN(3) {
-			r.Totals = append(r.Totals, Total{Currency: text(), Kind: text(), Accounts: rng.IntN(99), LedgerBalance: amount(),
-				ReportedCurrent: amount(), Difference: amount(), PendingTotal: amount()})
+			a.Pending = append(a.Pending, Pending{TransactionID: text(), Date: text(), Name: text(), MerchantName: text(),
+				Amount: amount(), AgeBusinessDays: rng.IntN(30), Aged: rng.IntN(2) == 0, Anomaly: rng.IntN(2) == 0})
 		}
-		for range rng.IntN(6) {
-			a := Account{BusinessID: text(), AccountID: text(), Currency: []string{"USD", "JPY", "BTC", "XXX", text()}[rng.IntN(5)],
-				OpeningBalance: amount(), LedgerBalance: amount(), ReportedCurrent: ptr(), Difference: ptr(), PendingTotal: amount(),
-				Status: statuses[rng.IntN(len(statuses))], Name: text(), Mask: text(), Kind: text(), TokenStatus: text(),
-				TokenReason: ptr(), ReportedAt: ptr(), DifferenceSince: ptr(), CandidatesSince: ptr(), PendingCount: rng.IntN(5) - 1}
-			for range rng.IntN(3) {
-				a.Candidates = append(a.Candidates, Candidate{Source: text(), EntryID: text(), EntryKind: text(), TransactionID: text(),
-					Date: text(), Name: text(), MerchantName: text(), Amount: amount(), Pending: rng.IntN(2) == 0,
-					Removed: rng.IntN(2) == 0, RecordedAt: text()})
-			}
-			for range rng.IntN(3) {
-				a.Pending = append(a.Pending, Pending{TransactionID: text(), Date: text(), Name: text(), MerchantName: text(),
-					Amount: amount(), AgeBusinessDays: rng.IntN(30), Aged: rng.IntN(2) == 0, Anomaly: rng.IntN(2) == 0})
-			}
-			for range rng.IntN(32) {
-				p := Point{Date: text(), GeneratedAt: text(), Ledger: amount(), Status: text()}
-				if rng.IntN(4) > 0 {
-					s := amount()
-					if rng.IntN(2) == 0 {
-						s = p.Ledger
-					}
-					p.Reported = &s
+		for range rng.IntN(32) {
+			p := Point{Date: text(), GeneratedAt: text(), Ledger: amount(), Status: text()}
+			if rng.IntN(4) > 0 {
+				s := amount()
+				if rng.IntN(2) == 0 {
+					s = p.Ledger
 				}
-				a.Chart = append(a.Chart, p)
+				p.Reported = &s
 			}
-			r.Accounts = append(r.Accounts, a)
+			a.Chart = append(a.Chart, p)
 		}
-		for range rng.IntN(3) {
-			r.VanishedHolds = append(r.VanishedHolds, Hold{BusinessID: text(), AccountID: text(), TransactionID: text(), Date: text(),
-				Name: text(), MerchantName: text(), Amount: amount(), Currency: text(), RemovedAt: text()})
-		}
-		for range rng.IntN(3) {
-			r.Suspense = append(r.Suspense, Suspense{BusinessID: text(), Currency: text(), Total: amount(), Entries: rng.IntN(99),
-				OldestDate: text(), OldestAgeBusinessDays: rng.IntN(99)})
-		}
-		for range rng.IntN(3) {
-			r.TrialBalance = append(r.TrialBalance, TrialBalance{Currency: text(), Lines: rng.IntN(99), Sum: amount(), OK: rng.IntN(2) == 0})
-		}
-		for range rng.IntN(3) {
-			r.OpeningChecks = append(r.OpeningChecks, OpeningCheck{BusinessID: text(), AccountID: text(), Version: rng.IntN(4),
-				Live: rng.IntN(3), Versions: rng.IntN(4), LiveEntryID: text(), OK: rng.IntN(2) == 0})
-		}
+		r.Accounts = append(r.Accounts, a)
+	}
+	for range rng.IntN(3) {
+		r.VanishedHolds = append(r.VanishedHolds, Hold{BusinessID: text(), AccountID: text(), TransactionID: text(), Date: text(),
+			Name: text(), MerchantName: text(), Amount: amount(), Currency: text(), RemovedAt: text()})
+	}
+	for range rng.IntN(3) {
+		r.Suspense = append(r.Suspense, Suspense{BusinessID: text(), Currency: text(), Total: amount(), Entries: rng.IntN(99),
+			OldestDate: text(), OldestAgeBusinessDays: rng.IntN(99)})
+	}
+	for range rng.IntN(3) {
+		r.TrialBalance = append(r.TrialBalance, TrialBalance{Currency: text(), Lines: rng.IntN(99), Sum: amount(), OK: rng.IntN(2) == 0})
+	}
+	for range rng.IntN(3) {
+		r.OpeningChecks = append(r.OpeningChecks, OpeningCheck{BusinessID: text(), AccountID: text(), Version: rng.IntN(4),
+			Live: rng.IntN(3), Versions: rng.IntN(4), LiveEntryID: text(), OK: rng.IntN(2) == 0})
+	}
+	return r
+}
+
+func TestHTMLMatchesTemplate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for n := range 300 {
+		r := randomReport(rng)
 		got, err := HTML(r)
 		if err != nil {
 			t.Fatal(err)

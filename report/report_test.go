@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -306,4 +307,35 @@ func TestStageCommitAbort(t *testing.T) {
 	}
 	var none *Staged
 	none.Abort()
+}
+
+// Marshal puts json.Marshal's bytes together from parts; they must be the
+// same bytes, and the file indented from them must be Encode's.
+func TestMarshalMatchesEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	reports := []Report{sample(), {Date: "2026-11-27"}}
+	for range 300 {
+		reports = append(reports, randomReport(rng))
+	}
+	for n, r := range reports {
+		got, err := Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.normalize()
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("report %d: Marshal differs from json.Marshal\n%s", n, firstDifference(got, want))
+		}
+		encoded, err := Encode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if file := indent(got); !bytes.Equal(file, encoded) {
+			t.Fatalf("report %d: the file indented from Marshal differs from Encode\n%s", n, firstDifference(file, encoded))
+		}
+	}
 }

@@ -434,18 +434,28 @@ func (p *chartParser) literal(s string) error {
 }
 
 func (p *chartParser) integer() (int64, error) {
+	neg := p.peek() == '-'
+	if neg {
+		p.i++
+	}
 	start := p.i
-	if p.peek() == '-' {
-		p.i++
-	}
+	var n uint64
 	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		if n > (1<<63)/10 {
+			return 0, p.errorf("integer out of range")
+		}
+		n = n*10 + uint64(p.b[p.i]-'0')
 		p.i++
 	}
-	n, err := strconv.ParseInt(string(p.b[start:p.i]), 10, 64)
-	if err != nil {
+	switch {
+	case p.i == start:
 		return 0, p.errorf("want an integer")
+	case neg && n <= 1<<63:
+		return -int64(n), nil
+	case !neg && n < 1<<63:
+		return int64(n), nil
 	}
-	return n, nil
+	return 0, p.errorf("integer out of range")
 }
 
 // text reads a JSON string as SQLite's json_quote writes it: the bytes of

@@ -176,3 +176,19 @@ func TestSaveReconciliationWithIsAllOrNothing(t *testing.T) {
 		t.Fatalf("%d runs and %d rows after the failures, want 1 and 2", runs, n)
 	}
 }
+
+func TestChartParserIntegers(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "-0": 0, "7": 7, "-7": -7, "9223372036854775807": 9223372036854775807,
+		"-9223372036854775808": -9223372036854775808} {
+		p := chartParser{b: []byte(in)}
+		if got, err := p.integer(); err != nil || got != want || p.i != len(in) {
+			t.Errorf("%s: %d %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "-", "x", "9223372036854775808", "-9223372036854775809", "99999999999999999999"} {
+		p := chartParser{b: []byte(in)}
+		if got, err := p.integer(); err == nil {
+			t.Errorf("%s: %d, want an error", in, got)
+		}
+	}
+}
