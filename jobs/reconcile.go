@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"bankfeed/ledger"
@@ -80,54 +81,72 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 	if runID == "" {
 		runID = newReconcileID(at)
 	}
-	r, rows, err := compute(ctx, st, at, date, runID)
+	rec, err := startCompute(ctx, st, at, date, runID)
 	if err != nil {
 		return report.Report{}, nil, err
 	}
+	r, rows := rec.report, rec.rows
 	var files []string
 	if o.Dir != "" {
 		files = report.FileNames(o.Dir, date)
 	}
-	run := store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at, Counts: r.Counts(), Dir: o.Dir,
-		Files: files, Valid: r.Valid}
+	run := store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at, Counts: rec.counts, Dir: o.Dir,
+		Files: files, Valid: rec.valid}
 	// The report is encoded once, compact, as the run's detail; the JSON
-	// file is indented from the same bytes. Everything after compute runs
-	// at once: the encoding; the run's rows going into the database (which
-	// waits for the detail only at the end); the files rendered and staged
-	// beside their names. They are put in place only once the run is
-	// stored. r is normalized (Finish), so all of them only read it.
-	encode := sync.OnceValues(func() ([]byte, error) { return report.Marshal(r) })
-	go encode()
+	// file is indented from the same bytes. From here everything runs at
+	// once: the accounts, nearly all of the report, are encoded while the
+	// suspense totals are still being read; the run's rows go into the
+	// database (which waits for the detail only at the end); the files are
+	// rendered and staged beside their names once the report is complete,
+	// and put in place only once the run is stored. The report is read,
+	// never written, by all of them but the one that completes it.
+	accounts := sync.OnceValues(func() ([]byte, error) { return report.MarshalAccounts(r.Accounts) })
+	go accounts()
+	encode := sync.OnceValues(func() ([]byte, error) {
+		if err := rec.wait(); err != nil {
+			return nil, err
+		}
+		b, err := accounts()
+		if err != nil {
+			return nil, err
+		}
+		return report.MarshalWith(*r, b)
+	})
 	saved := make(chan error, 1)
 	go func() { saved <- st.SaveReconciliationWith(ctx, run, rows, encode) }()
+	if err := rec.wait(); err != nil {
+		<-saved
+		return report.Report{}, nil, err
+	}
+	go encode()
 	var staged *report.Staged
 	var fileErr error
 	if o.Dir != "" {
 		var rendered report.Files
-		if rendered, fileErr = report.Render(r, encode); fileErr == nil {
+		if rendered, fileErr = report.Render(*r, encode); fileErr == nil {
 			staged, fileErr = rendered.Stage(o.Dir)
 		}
 	}
 	if _, err := encode(); err != nil {
 		<-saved
 		staged.Abort()
-		return r, nil, err
+		return *r, nil, err
 	}
 	if err := <-saved; err != nil {
 		staged.Abort()
-		return r, nil, fmt.Errorf("store reconciliation: %w", err)
+		return *r, nil, fmt.Errorf("store reconciliation: %w", err)
 	}
 	if fileErr != nil {
-		return r, nil, fmt.Errorf("write reconciliation report: %w", fileErr)
+		return *r, nil, fmt.Errorf("write reconciliation report: %w", fileErr)
 	}
 	if staged == nil {
-		return r, nil, outcome(r)
+		return *r, nil, outcome(*r)
 	}
 	paths, err := staged.Commit()
 	if err != nil {
-		return r, paths, fmt.Errorf("write reconciliation report: %w", err)
+		return *r, paths, fmt.Errorf("write reconciliation report: %w", err)
 	}
-	return r, paths, outcome(r)
+	return *r, paths, outcome(*r)
 }
 
 func write(dir string, r report.Report) ([]string, error) {
@@ -211,71 +230,138 @@ type reconData struct {
 	candidates []store.Candidate
 	pending    []store.PendingItem
 	vanished   []store.PendingItem
-	suspense   []store.SuspenseLine
 	trial      []store.CurrencySum
 	openings   []store.OpeningCheck
 }
 
-func compute(ctx context.Context, st *store.Store, at time.Time, date, runID string) (report.Report, []store.Reconciliation, error) {
+// computation is a reconcile whose report is all there but for its
+// suspense totals, which are still being read: wait completes it.
+type computation struct {
+	report *report.Report
+	rows   []store.Reconciliation
+	counts map[string]int // the report's, which the suspense does not change
+	valid  bool
+	done   chan struct{} // closed once the suspense is in the report, or failed
+	err    error         // set before done is closed
+}
+
+func (c *computation) wait() error {
+	<-c.done
+	return c.err
+}
+
+// startCompute reads everything a reconcile needs, on one snapshot, in
+// three read transactions at once, each a pass over a large table: the
+// bank accounts' journal lines (with the candidates and the opening
+// checks), the chart history (with the pending items, vanished holds and
+// the trial balance), and the suspense lines, the longest. It returns once
+// the first two are read and the report is built from them, so the
+// caller can start on it while the suspense is still being read.
+func startCompute(ctx context.Context, st *store.Store, at time.Time, date, runID string) (*computation, error) {
 	var d reconData
 	results := map[store.AcctCur]ledger.ReconResult{}
 	windows := map[store.AcctCur]store.CandidateWindow{}
-	// Three groups of queries, each in its own transaction on the same
-	// snapshot, run at once: each is a pass over a large table (the bank
-	// accounts' journal lines, the chart's history, the suspense lines).
-	// Each group writes only its own fields of d.
-	err := st.ReadTogether(ctx, func(rt *store.ReadTx) error {
-		var err error
-		if d.positions, err = rt.ReconPositions(); err != nil {
-			return fmt.Errorf("ledger positions: %w", err)
+	var aErr, bErr error
+	var pending atomic.Int32
+	pending.Store(2)
+	abDone := make(chan struct{}) // closed when the first two groups are read
+	doneOne := func() {
+		if pending.Add(-1) == 0 {
+			close(abDone)
 		}
-		var ws []store.CandidateWindow
-		for _, p := range d.positions {
-			k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
-			res := ledger.Reconcile(reconInput(p, at))
-			results[k] = res
-			if res.Difference == nil || *res.Difference == 0 {
-				continue
-			}
-			if from := cleanSince(p); from != nil {
-				w := store.CandidateWindow{AccountID: p.AccountID, Currency: p.Currency, From: *from, To: at}
-				windows[k] = w
-				ws = append(ws, w)
-			}
-		}
-		if d.candidates, err = rt.Candidates(ws); err != nil {
-			return fmt.Errorf("candidates: %w", err)
-		}
-		if d.pending, err = rt.PendingItems(); err != nil {
-			return fmt.Errorf("pending items: %w", err)
-		}
-		if d.vanished, err = rt.VanishedHolds(at.Add(-VanishedHoldWindow)); err != nil {
-			return fmt.Errorf("vanished holds: %w", err)
-		}
-		if d.openings, err = rt.OpeningChecks(); err != nil {
-			return fmt.Errorf("opening checks: %w", err)
-		}
-		return nil
-	}, func(rt *store.ReadTx) error {
-		var err error
-		if d.history, err = rt.ChartHistory(ChartPoints - 1); err != nil {
-			return fmt.Errorf("reconciliation history: %w", err)
-		}
-		return nil
-	}, func(rt *store.ReadTx) error {
-		var err error
-		if d.suspense, err = rt.Suspense(); err != nil {
-			return fmt.Errorf("suspense: %w", err)
-		}
-		if d.trial, err = rt.TrialBalance(); err != nil {
-			return fmt.Errorf("trial balance: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return report.Report{}, nil, err
 	}
-	return build(d, results, windows, at, date, runID)
+	readDone := make(chan struct{})
+	var readErr error
+	var suspense []store.SuspenseLine // read last, beside the report being built
+	// Each group writes only its own fields of d.
+	go func() {
+		defer close(readDone)
+		readErr = st.ReadTogether(ctx, func(rt *store.ReadTx) error {
+			defer doneOne()
+			aErr = readAccounts(rt, &d, results, windows, at)
+			return aErr
+		}, func(rt *store.ReadTx) error {
+			defer doneOne()
+			bErr = readHistory(rt, &d, at)
+			return bErr
+		}, func(rt *store.ReadTx) error {
+			var err error
+			if suspense, err = rt.Suspense(); err != nil {
+				return fmt.Errorf("suspense: %w", err)
+			}
+			return nil
+		})
+	}()
+	// Read one after another (a read-only store), a failed group stops the
+	// rest, and the first two may never both be done.
+	select {
+	case <-abDone:
+	case <-readDone:
+	}
+	if aErr != nil || bErr != nil {
+		<-readDone
+		return nil, readErr
+	}
+	r, rows, err := build(d, results, windows, at, date, runID)
+	if err != nil {
+		<-readDone
+		return nil, err
+	}
+	c := &computation{report: &r, rows: rows, counts: r.Counts(), valid: r.Valid, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		<-readDone
+		if c.err = readErr; c.err == nil {
+			c.err = addSuspense(c.report, suspense, date)
+		}
+	}()
+	return c, nil
+}
+
+func readAccounts(rt *store.ReadTx, d *reconData, results map[store.AcctCur]ledger.ReconResult,
+	windows map[store.AcctCur]store.CandidateWindow, at time.Time) error {
+	var err error
+	if d.positions, err = rt.ReconPositions(); err != nil {
+		return fmt.Errorf("ledger positions: %w", err)
+	}
+	var ws []store.CandidateWindow
+	for _, p := range d.positions {
+		k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
+		res := ledger.Reconcile(reconInput(p, at))
+		results[k] = res
+		if res.Difference == nil || *res.Difference == 0 {
+			continue
+		}
+		if from := cleanSince(p); from != nil {
+			w := store.CandidateWindow{AccountID: p.AccountID, Currency: p.Currency, From: *from, To: at}
+			windows[k] = w
+			ws = append(ws, w)
+		}
+	}
+	if d.candidates, err = rt.Candidates(ws); err != nil {
+		return fmt.Errorf("candidates: %w", err)
+	}
+	if d.openings, err = rt.OpeningChecks(); err != nil {
+		return fmt.Errorf("opening checks: %w", err)
+	}
+	return nil
+}
+
+func readHistory(rt *store.ReadTx, d *reconData, at time.Time) error {
+	var err error
+	if d.history, err = rt.ChartHistory(ChartPoints - 1); err != nil {
+		return fmt.Errorf("reconciliation history: %w", err)
+	}
+	if d.pending, err = rt.PendingItems(); err != nil {
+		return fmt.Errorf("pending items: %w", err)
+	}
+	if d.vanished, err = rt.VanishedHolds(at.Add(-VanishedHoldWindow)); err != nil {
+		return fmt.Errorf("vanished holds: %w", err)
+	}
+	if d.trial, err = rt.TrialBalance(); err != nil {
+		return fmt.Errorf("trial balance: %w", err)
+	}
+	return nil
 }
 
 func reconInput(p store.ReconPosition, at time.Time) ledger.ReconInput {
@@ -503,23 +589,29 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 			TransactionID: h.TransactionID, Date: h.Date, Name: h.Name, MerchantName: h.MerchantName,
 			Amount: ledger.Format(p.Kind.Natural(-h.Amount), cur), Currency: h.Currency, RemovedAt: removed})
 	}
-	for _, s := range d.suspense {
-		cur, err := ledger.Resolve(s.Currency)
-		if err != nil {
-			return r, nil, fmt.Errorf("suspense: %w", err)
-		}
-		line := report.Suspense{BusinessID: s.BusinessID, Currency: s.Currency, Total: ledger.Format(s.Total, cur), Entries: s.Entries, OldestDate: s.Oldest}
-		if s.Oldest != "" {
-			if line.OldestAgeBusinessDays, err = ledger.BusinessDaysBetween(s.Oldest, date); err != nil {
-				return r, nil, fmt.Errorf("suspense: %w", err)
-			}
-		}
-		r.Suspense = append(r.Suspense, line)
-	}
 	if err := r.Finish(); err != nil {
 		return r, nil, err
 	}
 	return r, rows, nil
+}
+
+// addSuspense completes a finished report with what waits in suspense:
+// nothing else in the report depends on it.
+func addSuspense(r *report.Report, lines []store.SuspenseLine, date string) error {
+	for _, s := range lines {
+		cur, err := ledger.Resolve(s.Currency)
+		if err != nil {
+			return fmt.Errorf("suspense: %w", err)
+		}
+		line := report.Suspense{BusinessID: s.BusinessID, Currency: s.Currency, Total: ledger.Format(s.Total, cur), Entries: s.Entries, OldestDate: s.Oldest}
+		if s.Oldest != "" {
+			if line.OldestAgeBusinessDays, err = ledger.BusinessDaysBetween(s.Oldest, date); err != nil {
+				return fmt.Errorf("suspense: %w", err)
+			}
+		}
+		r.Suspense = append(r.Suspense, line)
+	}
+	return nil
 }
 
 func newReconcileID(at time.Time) string {

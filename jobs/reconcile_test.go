@@ -825,3 +825,38 @@ func TestReconcileQueriesAgreeWithPlainSQL(t *testing.T) {
 		t.Errorf("trial balance %+v", r.TrialBalance)
 	}
 }
+
+// The suspense totals are read beside everything else: when they fail,
+// nothing of the run is stored and no file is written.
+func TestReconcileSuspenseFailureStoresNothing(t *testing.T) {
+	e := newRecEnv(t)
+	ctx := context.Background()
+	_, tok := seedChecking(e.env)
+	e.put("biz1", tok)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+	before, _ := os.ReadDir(e.dir)
+	// A suspense account in a currency bankfeed does not know, with a line.
+	now := e.now.Format(time.RFC3339)
+	for _, q := range []string{
+		`INSERT INTO ledger_accounts(business_id, code, kind, currency) VALUES ('biz1', 'Suspense:Uncategorized', 'expense', 'Q1Z')`,
+		`INSERT INTO journal_entries(id, business_id, kind, date, version, created_at) VALUES ('odd', 'biz1', 'txn', '2026-11-20', 1, '` + now + `')`,
+		`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
+		 SELECT 'odd', 1, id, 'USD', 0 FROM ledger_accounts WHERE currency = 'Q1Z'`,
+	} {
+		if err := e.store.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.advance(24 * time.Hour)
+	if _, _, err := e.reconcileDate(""); err == nil || !strings.Contains(err.Error(), "suspense") {
+		t.Fatalf("err = %v, want the suspense failure", err)
+	}
+	after, _ := os.ReadDir(e.dir)
+	if len(after) != len(before) {
+		t.Errorf("files before %d, after %d", len(before), len(after))
+	}
+	if _, err := e.store.StoredReportFor(ctx, e.now.Format(time.DateOnly)); !errors.Is(err, store.ErrNoReport) {
+		t.Errorf("a run was stored for the failed day: %v", err)
+	}
+}

@@ -171,8 +171,8 @@ type Suspense struct {
 // the totals, and turns nil lists into empty ones so that the JSON always
 // has arrays. Call it once the fields are set, before storing or writing.
 func (r *Report) Finish() error {
-	sort.SliceStable(r.Accounts, func(i, j int) bool {
-		a, b := r.Accounts[i], r.Accounts[j]
+	less := func(i, j int) bool {
+		a, b := &r.Accounts[i], &r.Accounts[j]
 		if a.BusinessID != b.BusinessID {
 			return a.BusinessID < b.BusinessID
 		}
@@ -180,7 +180,11 @@ func (r *Report) Finish() error {
 			return a.AccountID < b.AccountID
 		}
 		return a.Currency < b.Currency
-	})
+	}
+	// Accounts usually come in order already; then nothing is moved.
+	if !sort.SliceIsSorted(r.Accounts, less) {
+		sort.SliceStable(r.Accounts, less)
+	}
 	r.Summary = Summarize(r.Accounts)
 	totals, err := totalsOf(r.Accounts)
 	if err != nil {
@@ -400,15 +404,45 @@ func Encode(r Report) ([]byte, error) {
 
 // Marshal returns the report as compact JSON, the form it is stored in:
 // it decodes to the same report as the file, in about half the bytes.
+func Marshal(r Report) ([]byte, error) {
+	r.normalize()
+	accounts, err := MarshalAccounts(r.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	return MarshalWith(r, accounts)
+}
+
+// MarshalAccounts encodes accounts as Marshal writes them between the
+// brackets of the report's accounts list. It only reads them: give it the
+// accounts of a finished (normalized) report, and it can run while the
+// rest of the report is being put together.
 //
-// It is json.Marshal's output, put together from parts: the accounts one
-// by one, then the rest of the report around them. json.Marshal of the
+// Marshal is json.Marshal's output put together from parts: the accounts
+// one by one, then the rest of the report around them. json.Marshal of the
 // whole report doubled its buffer up to 64 MB and copied the result out;
 // each account here is encoded in encoding/json's pooled buffer and
 // appended to one buffer of about the right size.
-func Marshal(r Report) ([]byte, error) {
+func MarshalAccounts(accounts []Account) ([]byte, error) {
+	var out bytes.Buffer
+	out.Grow(len(accounts) * 4096)
+	enc := json.NewEncoder(&out) // Marshal's bytes, then a newline
+	for k := range accounts {
+		if k > 0 {
+			out.WriteByte(',')
+		}
+		if err := enc.Encode(&accounts[k]); err != nil {
+			return nil, err
+		}
+		out.Truncate(out.Len() - 1)
+	}
+	return out.Bytes(), nil
+}
+
+// MarshalWith is Marshal with the accounts already encoded by
+// MarshalAccounts(r.Accounts).
+func MarshalWith(r Report, accounts []byte) ([]byte, error) {
 	r.normalize()
-	accounts := r.Accounts
 	r.Accounts = []Account{}
 	rest, err := json.Marshal(r)
 	if err != nil {
@@ -421,19 +455,8 @@ func Marshal(r Report) ([]byte, error) {
 		return nil, fmt.Errorf("report JSON has no accounts field")
 	}
 	i += len(`"accounts":[`)
-	var out bytes.Buffer
-	out.Grow(len(rest) + len(accounts)*4096)
-	out.Write(rest[:i])
-	enc := json.NewEncoder(&out) // Marshal's bytes, then a newline
-	for k := range accounts {
-		if k > 0 {
-			out.WriteByte(',')
-		}
-		if err := enc.Encode(&accounts[k]); err != nil {
-			return nil, err
-		}
-		out.Truncate(out.Len() - 1)
-	}
-	out.Write(rest[i:])
-	return out.Bytes(), nil
+	out := make([]byte, 0, len(rest)+len(accounts))
+	out = append(out, rest[:i]...)
+	out = append(out, accounts...)
+	return append(out, rest[i:]...), nil
 }
