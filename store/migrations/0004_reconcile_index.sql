@@ -4,3 +4,7 @@
 -- is one contiguous range per account and never visits a table row, which
 -- are scattered one run apart across the table.
 CREATE INDEX reconciliations_chart ON reconciliations(account_id, currency, id, report_date, generated_at, expected, reported, status);
+-- It begins with reconciliations_account's columns and serves its seeks
+-- (an account's newest reconciliation): one index fewer to keep up on
+-- every row a run inserts.
+DROP INDEX reconciliations_account;
