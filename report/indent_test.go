@@ -70,6 +70,11 @@ func TestIndentMatchesEncodingJSON(t *testing.T) {
 	}
 	check(sample())
 	check(Report{})
+	var deep any = "x"
+	for range 40 {
+		deep = []any{map[string]any{"k": deep}}
+	}
+	check(deep)
 }
 
 func FuzzIndent(f *testing.F) {
@@ -89,6 +94,42 @@ func FuzzIndent(f *testing.F) {
 			if got := indent(compact); !bytes.Equal(got, want.Bytes()) {
 				t.Fatalf("indent(%s)\n got %q\nwant %q", compact, got, want.Bytes())
 			}
+		}
+	})
+}
+
+// appendString must write every string exactly as json.Marshal does.
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	check := func(s string) {
+		t.Helper()
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	}
+	for c := range 256 {
+		check(string([]byte{byte(c)}))
+		check("a" + string([]byte{byte(c)}) + "é")
+	}
+	for _, s := range []string{"", "\u2028\u2029", "\xe2\x80", "\xe2\x80\xa8", "\xed\xa0\x80", "\xf4\x90\x80\x80", "😀", "\ufffd", "<&>"} {
+		check(s)
+	}
+	for range 20000 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		check(string(b))
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	f.Add("a\u2028<\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
 		}
 	})
 }

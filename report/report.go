@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"bankfeed/ledger"
 )
@@ -379,12 +380,24 @@ func stringEnd(b []byte, start int) int {
 }
 
 func newline(dst []byte, depth int) []byte {
-	dst = append(dst, '\n')
-	for range depth {
+	if depth < len(newlines) {
+		return append(dst, newlines[depth]...)
+	}
+	dst = append(dst, newlines[len(newlines)-1]...)
+	for range depth - len(newlines) + 1 {
 		dst = append(dst, ' ', ' ')
 	}
 	return dst
 }
+
+// newlines[d] is a newline and the indentation of depth d.
+var newlines = func() []string {
+	out := make([]string, 16)
+	for d := range out {
+		out[d] = "\n" + strings.Repeat("  ", d)
+	}
+	return out
+}()
 
 // Decode reads a report stored as JSON, indented or compact.
 func Decode(b []byte) (Report, error) {
@@ -418,25 +431,17 @@ func Marshal(r Report) ([]byte, error) {
 // accounts of a finished (normalized) report, and it can run while the
 // rest of the report is being put together.
 //
-// Marshal is json.Marshal's output put together from parts: the accounts
-// one by one, then the rest of the report around them. json.Marshal of the
-// whole report doubled its buffer up to 64 MB and copied the result out;
-// each account here is encoded in encoding/json's pooled buffer and
-// appended to one buffer of about the right size.
+// Marshal is json.Marshal's output put together from parts: the accounts,
+// written by appendAccount, then the rest of the report around them.
 func MarshalAccounts(accounts []Account) ([]byte, error) {
-	var out bytes.Buffer
-	out.Grow(len(accounts) * 4096)
-	enc := json.NewEncoder(&out) // Marshal's bytes, then a newline
+	out := make([]byte, 0, len(accounts)*4096)
 	for k := range accounts {
 		if k > 0 {
-			out.WriteByte(',')
+			out = append(out, ',')
 		}
-		if err := enc.Encode(&accounts[k]); err != nil {
-			return nil, err
-		}
-		out.Truncate(out.Len() - 1)
+		out = appendAccount(out, &accounts[k])
 	}
-	return out.Bytes(), nil
+	return out, nil
 }
 
 // MarshalWith is Marshal with the accounts already encoded by
