@@ -454,6 +454,25 @@ func formatMinor(n int64, c ledger.Currency) string {
 
 func strp(s string) *string { return &s }
 
+// amountCache keeps the last two amounts formatted (a chart's ledger and
+// reported balances), each as one string that the points share.
+type amountCache struct {
+	n     [2]int64
+	s     [2]*string
+	older int
+}
+
+func (c *amountCache) format(n int64, f func(int64) string) *string {
+	for i, s := range c.s {
+		if s != nil && c.n[i] == n {
+			return s
+		}
+	}
+	i := c.older
+	c.n[i], c.s[i], c.older = n, strp(f(n)), 1-i
+	return c.s[i]
+}
+
 func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows map[store.AcctCur]store.CandidateWindow,
 	at time.Time, date, runID string) (report.Report, []store.Reconciliation, error) {
 	r := report.Report{Date: date, GeneratedAt: rfc(at), RunID: runID, Valid: true}
@@ -536,10 +555,14 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 		if len(hist) >= ChartPoints {
 			hist = hist[len(hist)-ChartPoints+1:]
 		}
+		// A balance seldom moves every day: a point's amounts are formatted
+		// once and shared with the points after it while they stay the same.
+		var amounts amountCache
 		for _, h := range hist {
-			pt := report.Point{Date: h.ReportDate, GeneratedAt: stamps.rfc(h.GeneratedAt), Ledger: f(h.Expected), Status: h.Status}
+			pt := report.Point{Date: h.ReportDate, GeneratedAt: stamps.rfc(h.GeneratedAt), Status: h.Status}
+			pt.Ledger = *amounts.format(h.Expected, f)
 			if h.HasReported {
-				pt.Reported = strp(f(h.Reported))
+				pt.Reported = amounts.format(h.Reported, f)
 			}
 			a.Chart = append(a.Chart, pt)
 		}
