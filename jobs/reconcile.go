@@ -81,25 +81,44 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 	if runID == "" {
 		runID = newReconcileID(at)
 	}
-	rec, err := startCompute(ctx, st, at, date, runID)
+	// From here everything runs at once. The run's rows go into the
+	// database as soon as the ledger positions are read, and the run waits
+	// there, in its transaction, for the rest. The report is built once
+	// the positions and the chart history are read; its accounts, nearly
+	// all of it, are encoded while the suspense totals are still being
+	// read; the rest is encoded around them (once, compact: the run's
+	// detail, from which the JSON file is indented). The files are
+	// rendered and staged beside their names once the report is complete,
+	// and put in place only once the run is stored. All of them only read
+	// the report but the one that completes it.
+	head := store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at}
+	completed := make(chan struct{}) // complete may be called
+	var complete func() (store.ReportRun, error)
+	saved := make(chan error, 1)
+	var saving atomic.Bool
+	startSave := func(rows []store.Reconciliation) {
+		saving.Store(true)
+		go func() {
+			saved <- st.SaveReconciliationWith(ctx, head, rows, func() (store.ReportRun, error) {
+				<-completed
+				return complete()
+			})
+		}()
+	}
+	// abandon ends a save that was started, with err.
+	abandon := func(err error) {
+		if saving.Load() {
+			complete = func() (store.ReportRun, error) { return store.ReportRun{}, err }
+			close(completed)
+			<-saved
+		}
+	}
+	rec, err := startCompute(ctx, st, at, date, runID, startSave)
 	if err != nil {
+		abandon(err)
 		return report.Report{}, nil, err
 	}
-	r, rows := rec.report, rec.rows
-	var files []string
-	if o.Dir != "" {
-		files = report.FileNames(o.Dir, date)
-	}
-	run := store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at, Counts: rec.counts, Dir: o.Dir,
-		Files: files, Valid: rec.valid}
-	// The report is encoded once, compact, as the run's detail; the JSON
-	// file is indented from the same bytes. From here everything runs at
-	// once: the accounts, nearly all of the report, are encoded while the
-	// suspense totals are still being read; the run's rows go into the
-	// database (which waits for the detail only at the end); the files are
-	// rendered and staged beside their names once the report is complete,
-	// and put in place only once the run is stored. The report is read,
-	// never written, by all of them but the one that completes it.
+	r := rec.report
 	accounts := sync.OnceValues(func() ([]byte, error) { return report.MarshalAccounts(r.Accounts) })
 	go accounts()
 	encode := sync.OnceValues(func() ([]byte, error) {
@@ -112,8 +131,19 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 		}
 		return report.MarshalWith(*r, b)
 	})
-	saved := make(chan error, 1)
-	go func() { saved <- st.SaveReconciliationWith(ctx, run, rows, encode) }()
+	var files []string
+	if o.Dir != "" {
+		files = report.FileNames(o.Dir, date)
+	}
+	complete = func() (store.ReportRun, error) {
+		detail, err := encode() // after rec.wait: the report is complete
+		if err != nil {
+			return store.ReportRun{}, err
+		}
+		return store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at, Counts: r.Counts(), Dir: o.Dir,
+			Files: files, Valid: r.Valid, Detail: detail}, nil
+	}
+	close(completed)
 	if err := rec.wait(); err != nil {
 		<-saved
 		return report.Report{}, nil, err
@@ -231,17 +261,14 @@ type reconData struct {
 	pending    []store.PendingItem
 	vanished   []store.PendingItem
 	trial      []store.CurrencySum
-	openings   []store.OpeningCheck
 }
 
 // computation is a reconcile whose report is all there but for its
-// suspense totals, which are still being read: wait completes it.
+// opening checks and suspense totals, which are still being read: wait
+// completes it.
 type computation struct {
 	report *report.Report
-	rows   []store.Reconciliation
-	counts map[string]int // the report's, which the suspense does not change
-	valid  bool
-	done   chan struct{} // closed once the suspense is in the report, or failed
+	done   chan struct{} // closed once the checks are in the report, or failed
 	err    error         // set before done is closed
 }
 
@@ -257,7 +284,8 @@ func (c *computation) wait() error {
 // the trial balance), and the suspense lines, the longest. It returns once
 // the first two are read and the report is built from them, so the
 // caller can start on it while the suspense is still being read.
-func startCompute(ctx context.Context, st *store.Store, at time.Time, date, runID string) (*computation, error) {
+func startCompute(ctx context.Context, st *store.Store, at time.Time, date, runID string,
+	onRows func([]store.Reconciliation)) (*computation, error) {
 	var d reconData
 	results := map[store.AcctCur]ledger.ReconResult{}
 	windows := map[store.AcctCur]store.CandidateWindow{}
@@ -272,13 +300,15 @@ func startCompute(ctx context.Context, st *store.Store, at time.Time, date, runI
 	}
 	readDone := make(chan struct{})
 	var readErr error
-	var suspense []store.SuspenseLine // read last, beside the report being built
+	// Read by the third group, beside the report being built.
+	var suspense []store.SuspenseLine
+	var openings []store.OpeningCheck
 	// Each group writes only its own fields of d.
 	go func() {
 		defer close(readDone)
 		readErr = st.ReadTogether(ctx, func(rt *store.ReadTx) error {
 			defer doneOne()
-			aErr = readAccounts(rt, &d, results, windows, at)
+			aErr = readAccounts(rt, &d, results, windows, at, date, runID, onRows)
 			return aErr
 		}, func(rt *store.ReadTx) error {
 			defer doneOne()
@@ -288,6 +318,9 @@ func startCompute(ctx context.Context, st *store.Store, at time.Time, date, runI
 			var err error
 			if suspense, err = rt.Suspense(); err != nil {
 				return fmt.Errorf("suspense: %w", err)
+			}
+			if openings, err = rt.OpeningChecks(); err != nil {
+				return fmt.Errorf("opening checks: %w", err)
 			}
 			return nil
 		})
@@ -302,24 +335,24 @@ func startCompute(ctx context.Context, st *store.Store, at time.Time, date, runI
 		<-readDone
 		return nil, readErr
 	}
-	r, rows, err := build(d, results, windows, at, date, runID)
+	r, err := build(&d, results, windows, at, date, runID)
 	if err != nil {
 		<-readDone
 		return nil, err
 	}
-	c := &computation{report: &r, rows: rows, counts: r.Counts(), valid: r.Valid, done: make(chan struct{})}
+	c := &computation{report: &r, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		<-readDone
 		if c.err = readErr; c.err == nil {
-			c.err = addSuspense(c.report, suspense, date)
+			c.err = addChecks(c.report, suspense, openings, date)
 		}
 	}()
 	return c, nil
 }
 
 func readAccounts(rt *store.ReadTx, d *reconData, results map[store.AcctCur]ledger.ReconResult,
-	windows map[store.AcctCur]store.CandidateWindow, at time.Time) error {
+	windows map[store.AcctCur]store.CandidateWindow, at time.Time, date, runID string, onRows func([]store.Reconciliation)) error {
 	var err error
 	if d.positions, err = rt.ReconPositions(); err != nil {
 		return fmt.Errorf("ledger positions: %w", err)
@@ -338,11 +371,9 @@ func readAccounts(rt *store.ReadTx, d *reconData, results map[store.AcctCur]ledg
 			ws = append(ws, w)
 		}
 	}
+	onRows(reconRows(d.positions, results, at, date, runID))
 	if d.candidates, err = rt.Candidates(ws); err != nil {
 		return fmt.Errorf("candidates: %w", err)
-	}
-	if d.openings, err = rt.OpeningChecks(); err != nil {
-		return fmt.Errorf("opening checks: %w", err)
 	}
 	return nil
 }
@@ -473,8 +504,8 @@ func (c *amountCache) format(n int64, f func(int64) string) *string {
 	return c.s[i]
 }
 
-func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows map[store.AcctCur]store.CandidateWindow,
-	at time.Time, date, runID string) (report.Report, []store.Reconciliation, error) {
+func build(d *reconData, results map[store.AcctCur]ledger.ReconResult, windows map[store.AcctCur]store.CandidateWindow,
+	at time.Time, date, runID string) (report.Report, error) {
 	r := report.Report{Date: date, GeneratedAt: rfc(at), RunID: runID, Valid: true}
 	byAcct := map[int64]store.ReconPosition{}
 	cands := map[store.AcctCur][]store.Candidate{}
@@ -487,7 +518,6 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 		k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
 		pend[k] = append(pend[k], p)
 	}
-	rows := make([]store.Reconciliation, 0, len(d.positions))
 	stamps := stampCache{}
 	r.Accounts = make([]report.Account, 0, len(d.positions))
 	for _, p := range d.positions {
@@ -495,13 +525,10 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 		k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
 		cur, err := ledger.Resolve(p.Currency)
 		if err != nil {
-			return r, nil, fmt.Errorf("account %s: %w", p.PlaidAccountID, err)
+			return r, fmt.Errorf("account %s: %w", p.PlaidAccountID, err)
 		}
 		res := results[k]
 		f := func(n int64) string { return formatMinor(n, cur) }
-		row := store.Reconciliation{RunID: runID, ReportDate: date, AccountID: p.AccountID, Currency: p.Currency,
-			Opening: p.Opening, Expected: p.Balance, Difference: res.Difference, PendingTotal: p.PendingTotal,
-			Status: string(res.Status), GeneratedAt: at}
 		a := report.Account{BusinessID: p.BusinessID, AccountID: p.PlaidAccountID, Currency: p.Currency,
 			OpeningBalance: f(p.Opening), LedgerBalance: f(p.Balance), PendingTotal: f(p.PendingTotal), Status: res.Status,
 			Name: p.Name, Mask: p.Mask, Kind: string(p.Kind), TokenStatus: p.TokenStatus, PendingCount: p.PendingCount}
@@ -509,25 +536,13 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 			a.TokenReason = strp(p.TokenReason)
 		}
 		if s := p.Snapshot; s != nil && s.Currency == p.Currency {
-			rep := s.Current
-			row.Reported, row.SnapshotID = &rep, s.ID
-			a.ReportedCurrent, a.ReportedAt = strp(f(rep)), strp(rfc(s.TakenAt))
+			a.ReportedCurrent, a.ReportedAt = strp(f(s.Current)), strp(rfc(s.TakenAt))
 		}
 		if res.Difference != nil {
 			a.Difference = strp(f(*res.Difference))
 		}
 		if !res.NonZeroSince.IsZero() {
-			since := res.NonZeroSince
-			row.NonZeroSince, a.DifferenceSince = &since, strp(rfc(since))
-		}
-		// The clean point moves to now when the books agree, and is
-		// carried forward while they do not.
-		switch {
-		case res.Difference != nil && *res.Difference == 0:
-			now := at
-			row.CleanAt = &now
-		default:
-			row.CleanAt = cleanSince(p)
+			a.DifferenceSince = strp(rfc(res.NonZeroSince))
 		}
 		if w, ok := windows[k]; ok {
 			a.CandidatesSince = strp(rfc(w.From))
@@ -544,7 +559,7 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 		for _, it := range pend[k] {
 			age, err := ledger.BusinessDaysBetween(it.Date, date)
 			if err != nil {
-				return r, nil, fmt.Errorf("pending %s: %w", it.TransactionID, err)
+				return r, fmt.Errorf("pending %s: %w", it.TransactionID, err)
 			}
 			aged, anomaly := ledger.PendingAge(age)
 			a.Pending = append(a.Pending, report.Pending{TransactionID: it.TransactionID, Date: it.Date, Name: it.Name,
@@ -571,28 +586,17 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 			a.Chart = a.Chart[len(a.Chart)-ChartPoints:]
 		}
 		r.Accounts = append(r.Accounts, a)
-		rows = append(rows, row)
 	}
 	for _, tb := range d.trial {
 		cur, err := ledger.Resolve(tb.Currency)
 		if err != nil {
-			return r, nil, fmt.Errorf("trial balance: %w", err)
+			return r, fmt.Errorf("trial balance: %w", err)
 		}
 		ok := tb.Sum == 0
 		r.TrialBalance = append(r.TrialBalance, report.TrialBalance{Currency: tb.Currency, Lines: tb.Lines, Sum: ledger.Format(tb.Sum, cur), OK: ok})
 		if !ok {
 			r.Valid = false
 			r.Problems = append(r.Problems, fmt.Sprintf("the journal does not balance in %s: debits - credits = %s", tb.Currency, ledger.Format(tb.Sum, cur)))
-		}
-	}
-	for _, oc := range d.openings {
-		ok := oc.Live == 1 && oc.LiveEntryID == ledger.OpeningEntryID(oc.PlaidAccountID, oc.Version)
-		r.OpeningChecks = append(r.OpeningChecks, report.OpeningCheck{BusinessID: oc.BusinessID, AccountID: oc.PlaidAccountID,
-			Version: oc.Version, Live: oc.Live, Versions: oc.Versions, LiveEntryID: oc.LiveEntryID, OK: ok})
-		if !ok {
-			r.Valid = false
-			r.Problems = append(r.Problems, fmt.Sprintf("account %s of business %s has %d live opening entries (want exactly one, %s)",
-				oc.PlaidAccountID, oc.BusinessID, oc.Live, ledger.OpeningEntryID(oc.PlaidAccountID, oc.Version)))
 		}
 	}
 	for _, h := range d.vanished {
@@ -602,7 +606,7 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 		}
 		cur, err := ledger.Resolve(h.Currency)
 		if err != nil {
-			return r, nil, fmt.Errorf("vanished hold %s: %w", h.TransactionID, err)
+			return r, fmt.Errorf("vanished hold %s: %w", h.TransactionID, err)
 		}
 		removed := ""
 		if h.RemovedAt != nil {
@@ -613,15 +617,58 @@ func build(d reconData, results map[store.AcctCur]ledger.ReconResult, windows ma
 			Amount: ledger.Format(p.Kind.Natural(-h.Amount), cur), Currency: h.Currency, RemovedAt: removed})
 	}
 	if err := r.Finish(); err != nil {
-		return r, nil, err
+		return r, err
 	}
-	return r, rows, nil
+	return r, nil
 }
 
-// addSuspense completes a finished report with what waits in suspense:
-// nothing else in the report depends on it.
-func addSuspense(r *report.Report, lines []store.SuspenseLine, date string) error {
-	for _, s := range lines {
+// reconRows are the rows a run stores: one per account and currency, as
+// reconciled, with the clean point its next run starts from.
+func reconRows(positions []store.ReconPosition, results map[store.AcctCur]ledger.ReconResult, at time.Time,
+	date, runID string) []store.Reconciliation {
+	rows := make([]store.Reconciliation, 0, len(positions))
+	for _, p := range positions {
+		res := results[store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}]
+		row := store.Reconciliation{RunID: runID, ReportDate: date, AccountID: p.AccountID, Currency: p.Currency,
+			Opening: p.Opening, Expected: p.Balance, Difference: res.Difference, PendingTotal: p.PendingTotal,
+			Status: string(res.Status), GeneratedAt: at}
+		if s := p.Snapshot; s != nil && s.Currency == p.Currency {
+			rep := s.Current
+			row.Reported, row.SnapshotID = &rep, s.ID
+		}
+		if !res.NonZeroSince.IsZero() {
+			since := res.NonZeroSince
+			row.NonZeroSince = &since
+		}
+		// The clean point moves to now when the books agree, and is
+		// carried forward while they do not.
+		switch {
+		case res.Difference != nil && *res.Difference == 0:
+			now := at
+			row.CleanAt = &now
+		default:
+			row.CleanAt = cleanSince(p)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// addChecks completes a finished report with what the third group read:
+// the opening checks (which may make the report invalid) and what waits
+// in suspense. Nothing else in the report depends on them.
+func addChecks(r *report.Report, suspense []store.SuspenseLine, openings []store.OpeningCheck, date string) error {
+	for _, oc := range openings {
+		ok := oc.Live == 1 && oc.LiveEntryID == ledger.OpeningEntryID(oc.PlaidAccountID, oc.Version)
+		r.OpeningChecks = append(r.OpeningChecks, report.OpeningCheck{BusinessID: oc.BusinessID, AccountID: oc.PlaidAccountID,
+			Version: oc.Version, Live: oc.Live, Versions: oc.Versions, LiveEntryID: oc.LiveEntryID, OK: ok})
+		if !ok {
+			r.Valid = false
+			r.Problems = append(r.Problems, fmt.Sprintf("account %s of business %s has %d live opening entries (want exactly one, %s)",
+				oc.PlaidAccountID, oc.BusinessID, oc.Live, ledger.OpeningEntryID(oc.PlaidAccountID, oc.Version)))
+		}
+	}
+	for _, s := range suspense {
 		cur, err := ledger.Resolve(s.Currency)
 		if err != nil {
 			return fmt.Errorf("suspense: %w", err)

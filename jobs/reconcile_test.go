@@ -860,3 +860,38 @@ func TestReconcileSuspenseFailureStoresNothing(t *testing.T) {
 		t.Errorf("a run was stored for the failed day: %v", err)
 	}
 }
+
+// The run's rows go into the database while the rest is still being read:
+// a read that fails after that (here the trial balance, whose sum
+// overflows) still leaves nothing stored and no file written.
+func TestReconcileReadFailureAfterRowsStoresNothing(t *testing.T) {
+	e := newRecEnv(t)
+	ctx := context.Background()
+	_, tok := seedChecking(e.env)
+	e.put("biz1", tok)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+	before, _ := os.ReadDir(e.dir)
+	now := e.now.Format(time.RFC3339)
+	for _, q := range []string{
+		`INSERT INTO ledger_accounts(business_id, code, kind, currency) VALUES ('biz1', 'Equity:Huge', 'equity', 'USD')`,
+		`INSERT INTO journal_entries(id, business_id, kind, date, version, created_at) VALUES ('huge', 'biz1', 'txn', '2026-11-20', 1, '` + now + `')`,
+		`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
+		 SELECT 'huge', n, id, 'USD', 9000000000000000000 FROM ledger_accounts, (SELECT 1 AS n UNION ALL SELECT 2) WHERE code = 'Equity:Huge'`,
+	} {
+		if err := e.store.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.advance(24 * time.Hour)
+	if _, _, err := e.reconcileDate(""); err == nil || !strings.Contains(err.Error(), "trial balance") {
+		t.Fatalf("err = %v, want the trial balance's failure", err)
+	}
+	after, _ := os.ReadDir(e.dir)
+	if len(after) != len(before) {
+		t.Errorf("files before %d, after %d", len(before), len(after))
+	}
+	if _, err := e.store.StoredReportFor(ctx, e.now.Format(time.DateOnly)); !errors.Is(err, store.ErrNoReport) {
+		t.Errorf("a run was stored for the failed day: %v", err)
+	}
+}

@@ -915,31 +915,21 @@ type ReportRun struct {
 
 // SaveReconciliation appends a run and its rows in one transaction.
 func (s *Store) SaveReconciliation(ctx context.Context, run ReportRun, rows []Reconciliation) error {
-	return s.SaveReconciliationWith(ctx, run, rows, func() ([]byte, error) { return run.Detail, nil })
+	return s.SaveReconciliationWith(ctx, run, rows, func() (ReportRun, error) { return run, nil })
 }
 
-// SaveReconciliationWith is SaveReconciliation with the run's Detail handed
-// over by detail, which is called once the rows are written: the caller
-// can encode the report while they are. The rows go in before their run,
-// so their reference to it is checked at commit (defer_foreign_keys, which
-// SQLite turns off again when the transaction ends).
-func (s *Store) SaveReconciliationWith(ctx context.Context, run ReportRun, rows []Reconciliation, detail func() ([]byte, error)) error {
-	counts, err := json.Marshal(run.Counts)
-	if err != nil {
-		return err
-	}
-	files := run.Files
-	if files == nil {
-		files = []string{}
-	}
-	fb, err := json.Marshal(files)
-	if err != nil {
-		return err
-	}
-	conflict := fmt.Errorf("%w: reconcile run %s is already recorded", ErrConflict, run.RunID)
+// SaveReconciliationWith is SaveReconciliation with the run handed over by
+// complete, which is called once the rows are written: the caller can
+// finish the report, and encode its Detail, while they are. head names the
+// run as its rows record it (RunID, ReportDate, GeneratedAt); complete must
+// return the same. The rows go in before their run, so their reference to
+// it is checked at commit (defer_foreign_keys, which SQLite turns off
+// again when the transaction ends).
+func (s *Store) SaveReconciliationWith(ctx context.Context, head ReportRun, rows []Reconciliation, complete func() (ReportRun, error)) error {
+	conflict := fmt.Errorf("%w: reconcile run %s is already recorded", ErrConflict, head.RunID)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM report_runs WHERE run_id = ?`, run.RunID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM report_runs WHERE run_id = ?`, head.RunID).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -962,18 +952,33 @@ func (s *Store) SaveReconciliationWith(ctx context.Context, run ReportRun, rows 
 			if rc.SnapshotID != 0 {
 				snap = sql.NullInt64{Int64: rc.SnapshotID, Valid: true}
 			}
-			if _, err := st.ExecContext(ctx, run.RunID, run.ReportDate, rc.AccountID, snap, rc.Currency, rc.Opening, rc.Expected,
+			if _, err := st.ExecContext(ctx, head.RunID, head.ReportDate, rc.AccountID, snap, rc.Currency, rc.Opening, rc.Expected,
 				nullInt(rc.Reported), nullInt(rc.Difference), rc.PendingTotal, rc.Status, nullTime(rc.NonZeroSince), nullTime(rc.CleanAt),
-				ts(run.GeneratedAt)); err != nil {
+				ts(head.GeneratedAt)); err != nil {
 				return fmt.Errorf("reconciliation of account %d: %w", rc.AccountID, err)
 			}
 		}
-		d, err := detail()
+		run, err := complete()
+		if err != nil {
+			return err
+		}
+		if run.RunID != head.RunID || run.ReportDate != head.ReportDate || !run.GeneratedAt.Equal(head.GeneratedAt) {
+			return fmt.Errorf("reconcile run %s: its rows were written for run %s", run.RunID, head.RunID)
+		}
+		counts, err := json.Marshal(run.Counts)
+		if err != nil {
+			return err
+		}
+		files := run.Files
+		if files == nil {
+			files = []string{}
+		}
+		fb, err := json.Marshal(files)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_runs(run_id, report_date, generated_at, counts, dir, files, valid, detail)
-			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid, string(d)); err != nil {
+			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid, string(run.Detail)); err != nil {
 			if isUnique(err) {
 				return conflict
 			}

@@ -150,13 +150,21 @@ func TestSaveReconciliationWithIsAllOrNothing(t *testing.T) {
 	run := ReportRun{RunID: "r1", ReportDate: "2026-11-27", GeneratedAt: at, Valid: true}
 	rows := []Reconciliation{{AccountID: 1, Currency: "USD", Status: "ok"}, {AccountID: 2, Currency: "USD", Status: "break"}}
 	boom := errors.New("encoding failed")
-	if err := st.SaveReconciliationWith(ctx, run, rows, func() ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+	if err := st.SaveReconciliationWith(ctx, run, rows, func() (ReportRun, error) { return ReportRun{}, boom }); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the detail's error", err)
 	}
 	if runs, n := count(); runs != 0 || n != 0 {
 		t.Fatalf("a failed detail left %d runs and %d rows", runs, n)
 	}
-	if err := st.SaveReconciliationWith(ctx, run, rows, func() ([]byte, error) { return []byte(`{}`), nil }); err != nil {
+	other := run
+	other.RunID = "r9"
+	if err := st.SaveReconciliationWith(ctx, run, rows, func() (ReportRun, error) { return other, nil }); err == nil {
+		t.Fatal("rows written for one run were stored under another")
+	}
+	if runs, n := count(); runs != 0 || n != 0 {
+		t.Fatalf("a mismatched run left %d runs and %d rows", runs, n)
+	}
+	if err := st.SaveReconciliationWith(ctx, run, rows, func() (ReportRun, error) { run.Detail = []byte(`{}`); return run, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if runs, n := count(); runs != 1 || n != 2 {
