@@ -152,10 +152,7 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 	var staged *report.Staged
 	var fileErr error
 	if o.Dir != "" {
-		var rendered report.Files
-		if rendered, fileErr = report.Render(*r, encode); fileErr == nil {
-			staged, fileErr = rendered.Stage(o.Dir)
-		}
+		staged, fileErr = report.RenderStaged(*r, encode, o.Dir)
 	}
 	if _, err := encode(); err != nil {
 		<-saved

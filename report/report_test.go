@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -337,5 +338,36 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 		if file := indent(got); !bytes.Equal(file, encoded) {
 			t.Fatalf("report %d: the file indented from Marshal differs from Encode\n%s", n, firstDifference(file, encoded))
 		}
+	}
+}
+
+func TestRenderStaged(t *testing.T) {
+	dir := t.TempDir()
+	r := sample()
+	want, err := Render(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compact, _ := Marshal(r)
+	s, err := RenderStaged(r, func() ([]byte, error) { return compact, nil }, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := s.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range [][]byte{want.JSON, want.CSV, want.HTML} {
+		if got, _ := os.ReadFile(paths[i]); !bytes.Equal(got, b) {
+			t.Errorf("%s differs from Render's", paths[i])
+		}
+	}
+	// A file that fails to render leaves no staged file behind.
+	other := t.TempDir()
+	if _, err := RenderStaged(r, func() ([]byte, error) { return nil, errors.New("no") }, other); err == nil || !strings.Contains(err.Error(), "report json") {
+		t.Fatalf("err = %v", err)
+	}
+	if ents, _ := os.ReadDir(other); len(ents) != 0 {
+		t.Fatalf("left %d files", len(ents))
 	}
 }

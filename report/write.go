@@ -3,12 +3,14 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"bankfeed/ledger"
 )
@@ -64,6 +66,57 @@ func Render(r Report, encoded func() ([]byte, error)) (Files, error) {
 		return Files{}, fmt.Errorf("report html: %w", htmlErr)
 	}
 	return f, nil
+}
+
+// RenderStaged renders r's three files and stages them in dir as Stage
+// does, each file written out as soon as it is rendered, beside the
+// rendering of the others. encoded is as for Render.
+func RenderStaged(r Report, encoded func() ([]byte, error), dir string) (*Staged, error) {
+	if !ledger.ValidDate(r.Date) {
+		return nil, fmt.Errorf("report date %q is not YYYY-MM-DD", r.Date)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("report folder: %w", err)
+	}
+	r.normalize() // before the goroutines read r, never beside them
+	s := &Staged{dir: dir, names: FileNames(dir, r.Date), tmp: make([]string, 3)}
+	render := [3]func() ([]byte, error){
+		func() ([]byte, error) {
+			if encoded == nil {
+				return encodeJSON(r)
+			}
+			compact, err := encoded()
+			if err != nil {
+				return nil, err
+			}
+			return indent(compact), nil
+		},
+		func() ([]byte, error) { return CSV(r) },
+		func() ([]byte, error) { return HTML(r) },
+	}
+	what := [3]string{"report json", "report csv", "report html"}
+	var errs [3]error
+	var wg sync.WaitGroup
+	for i := range render {
+		wg.Go(func() {
+			b, err := render[i]()
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", what[i], err)
+				return
+			}
+			s.tmp[i], errs[i] = writeTemp(s.names[i], b)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		for _, t := range s.tmp {
+			if t != "" {
+				os.Remove(t)
+			}
+		}
+		return nil, err
+	}
+	return s, nil
 }
 
 // WriteFiles writes reconciliation-<date>.json, .csv and .html into dir
