@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -328,9 +329,25 @@ func encodeJSON(r Report) ([]byte, error) {
 // space outside strings, so this copies strings whole and only lays out
 // the punctuation between them (TestIndentMatchesEncodingJSON).
 func indent(compact []byte) []byte {
-	dst := make([]byte, 0, len(compact)*7/4)
+	var out bytes.Buffer
+	out.Grow(len(compact) * 7 / 4)
+	indentTo(&out, compact) // a bytes.Buffer does not fail
+	return out.Bytes()
+}
+
+// indentTo writes indent(compact) to w a megabyte at a time, so the file
+// (68 MB at 10,000 accounts) is never held whole.
+func indentTo(w io.Writer, compact []byte) error {
+	const flushAt = 1 << 20
+	dst := make([]byte, 0, flushAt+4096)
 	depth, open := 0, false // open: a { or [ whose first member is not laid out yet
 	for i := 0; i < len(compact); i++ {
+		if len(dst) >= flushAt {
+			if _, err := w.Write(dst); err != nil {
+				return err
+			}
+			dst = dst[:0]
+		}
 		c := compact[i]
 		if open && c != '}' && c != ']' {
 			open = false
@@ -361,7 +378,8 @@ func indent(compact []byte) []byte {
 			dst = append(dst, c)
 		}
 	}
-	return append(dst, '\n')
+	_, err := w.Write(append(dst, '\n'))
+	return err
 }
 
 // stringEnd returns the index just past the JSON string that starts at

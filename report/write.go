@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -85,11 +86,7 @@ func RenderStaged(r Report, encoded func() ([]byte, error), dir string) (*Staged
 			if encoded == nil {
 				return encodeJSON(r)
 			}
-			compact, err := encoded()
-			if err != nil {
-				return nil, err
-			}
-			return indent(compact), nil
+			return encoded() // indented on its way to the file
 		},
 		func() ([]byte, error) { return CSV(r) },
 		func() ([]byte, error) { return HTML(r) },
@@ -104,7 +101,11 @@ func RenderStaged(r Report, encoded func() ([]byte, error), dir string) (*Staged
 				errs[i] = fmt.Errorf("%s: %w", what[i], err)
 				return
 			}
-			s.tmp[i], errs[i] = writeTemp(s.names[i], b)
+			write := func(w io.Writer) error { _, err := w.Write(b); return err }
+			if i == 0 && encoded != nil {
+				write = func(w io.Writer) error { return indentTo(w, b) }
+			}
+			s.tmp[i], errs[i] = writeTempWith(s.names[i], write)
 		})
 	}
 	wg.Wait()
@@ -198,7 +199,12 @@ func (s *Staged) Abort() {
 }
 
 // writeTemp writes b to a new temporary file beside path and fsyncs it.
-func writeTemp(path string, b []byte) (name string, err error) {
+func writeTemp(path string, b []byte) (string, error) {
+	return writeTempWith(path, func(w io.Writer) error { _, err := w.Write(b); return err })
+}
+
+// writeTempWith is writeTemp with the content written by write.
+func writeTempWith(path string, write func(io.Writer) error) (name string, err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
@@ -209,7 +215,7 @@ func writeTemp(path string, b []byte) (name string, err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err = f.Write(b); err != nil {
+	if err = write(f); err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = f.Chmod(0o644); err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/sync/errgroup"
 
@@ -978,7 +979,7 @@ func (s *Store) SaveReconciliationWith(ctx context.Context, head ReportRun, rows
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_runs(run_id, report_date, generated_at, counts, dir, files, valid, detail)
-			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid, string(run.Detail)); err != nil {
+			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid, detailText(run.Detail)); err != nil {
 			if isUnique(err) {
 				return conflict
 			}
@@ -987,6 +988,12 @@ func (s *Store) SaveReconciliationWith(ctx context.Context, head ReportRun, rows
 		return nil
 	})
 }
+
+// detailText hands the detail to SQLite as TEXT (the column is STRICT
+// TEXT; []byte would bind a BLOB) without copying tens of megabytes into a
+// string first: the driver copies the bytes while it binds them, and
+// nothing changes them meanwhile.
+func detailText(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
