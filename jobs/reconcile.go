@@ -119,17 +119,14 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 		return report.Report{}, nil, err
 	}
 	r := rec.report
-	accounts := sync.OnceValues(func() ([]byte, error) { return report.MarshalAccounts(r.Accounts) })
+	accounts := sync.OnceValue(func() report.EncodedAccounts { return report.MarshalAccounts(r.Date, r.GeneratedAt, r.Accounts) })
 	go accounts()
 	encode := sync.OnceValues(func() ([]byte, error) {
 		if err := rec.wait(); err != nil {
 			return nil, err
 		}
-		b, err := accounts()
-		if err != nil {
-			return nil, err
-		}
-		return report.MarshalWith(*r, b)
+		acc := accounts()
+		return report.MarshalWith(*r, &acc)
 	})
 	var files []string
 	if o.Dir != "" {

@@ -437,34 +437,64 @@ func Encode(r Report) ([]byte, error) {
 // it decodes to the same report as the file, in about half the bytes.
 func Marshal(r Report) ([]byte, error) {
 	r.normalize()
-	accounts, err := MarshalAccounts(r.Accounts)
-	if err != nil {
-		return nil, err
-	}
-	return MarshalWith(r, accounts)
+	acc := MarshalAccounts(r.Date, r.GeneratedAt, r.Accounts)
+	return MarshalWith(r, &acc)
 }
 
-// MarshalAccounts encodes accounts as Marshal writes them between the
-// brackets of the report's accounts list. It only reads them: give it the
-// accounts of a finished (normalized) report, and it can run while the
-// rest of the report is being put together.
+// EncodedAccounts is a report's JSON up to the end of its accounts,
+// encoded ahead of the rest of it.
+type EncodedAccounts struct {
+	b    []byte
+	head int // where the accounts begin
+}
+
+// MarshalAccounts encodes a finished (normalized) report's accounts ahead
+// of the rest of it: it reads only the date, time and accounts given, so it
+// can run while the rest of the report is being put together. MarshalWith
+// completes the JSON.
 //
 // Marshal is json.Marshal's output put together from parts: the accounts,
-// written by appendAccount, then the rest of the report around them.
-func MarshalAccounts(accounts []Account) ([]byte, error) {
-	out := make([]byte, 0, len(accounts)*4096)
+// written by appendAccount (two halves at once when there are many), then
+// the rest of the report after them, in the same buffer.
+func MarshalAccounts(date, generatedAt string, accounts []Account) EncodedAccounts {
+	b := make([]byte, 0, 64<<10+len(accounts)*4096)
+	b = append(b, `{"date":`...)
+	b = appendString(b, date)
+	b = append(b, `,"generated_at":`...)
+	b = appendString(b, generatedAt)
+	b = append(b, `,"accounts":[`...)
+	acc := EncodedAccounts{head: len(b)}
+	if len(accounts) < 1000 {
+		acc.b = appendAccounts(b, accounts)
+		return acc
+	}
+	half := len(accounts) / 2
+	var second []byte
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		second = appendAccounts(make([]byte, 0, (len(accounts)-half)*4096), accounts[half:])
+	}()
+	b = appendAccounts(b, accounts[:half])
+	<-done
+	acc.b = append(append(b, ','), second...)
+	return acc
+}
+
+func appendAccounts(b []byte, accounts []Account) []byte {
 	for k := range accounts {
 		if k > 0 {
-			out = append(out, ',')
+			b = append(b, ',')
 		}
-		out = appendAccount(out, &accounts[k])
+		b = appendAccount(b, &accounts[k])
 	}
-	return out, nil
+	return b
 }
 
 // MarshalWith is Marshal with the accounts already encoded by
-// MarshalAccounts(r.Accounts).
-func MarshalWith(r Report, accounts []byte) ([]byte, error) {
+// MarshalAccounts(r.Date, r.GeneratedAt, r.Accounts). It completes the
+// JSON in acc's buffer, which it uses up.
+func MarshalWith(r Report, acc *EncodedAccounts) ([]byte, error) {
 	r.normalize()
 	r.Accounts = []Account{}
 	rest, err := json.Marshal(r)
@@ -478,8 +508,13 @@ func MarshalWith(r Report, accounts []byte) ([]byte, error) {
 		return nil, fmt.Errorf("report JSON has no accounts field")
 	}
 	i += len(`"accounts":[`)
-	out := make([]byte, 0, len(rest)+len(accounts))
-	out = append(out, rest[:i]...)
-	out = append(out, accounts...)
+	if acc.b == nil {
+		return nil, fmt.Errorf("report accounts already used")
+	}
+	out := acc.b
+	acc.b = nil
+	if !bytes.Equal(out[:acc.head], rest[:i]) {
+		return nil, fmt.Errorf("report accounts were encoded for another report")
+	}
 	return append(out, rest[i:]...), nil
 }

@@ -371,3 +371,27 @@ func TestRenderStaged(t *testing.T) {
 		t.Fatalf("left %d files", len(ents))
 	}
 }
+
+// Many accounts are encoded in two halves at once; the bytes are still
+// json.Marshal's.
+func TestMarshalManyAccounts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	var r Report
+	for len(r.Accounts) < 2501 {
+		r.Accounts = append(r.Accounts, randomReport(rng).Accounts...)
+	}
+	r.Date, r.GeneratedAt = "2026-11-27", "2026-11-27T02:00:00Z"
+	got, err := Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.normalize()
+	want, _ := json.Marshal(r)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Marshal differs from json.Marshal\n%s", firstDifference(got, want))
+	}
+	acc := MarshalAccounts("2026-11-28", r.GeneratedAt, r.Accounts)
+	if _, err := MarshalWith(r, &acc); err == nil {
+		t.Fatal("accounts encoded for another date were accepted")
+	}
+}
