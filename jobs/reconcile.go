@@ -118,6 +118,10 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 		abandon(err)
 		return report.Report{}, nil, err
 	}
+	if !saving.Load() {
+		// The positions are read before anything else can succeed.
+		return report.Report{}, nil, errors.New("reconcile: the run's rows were never handed over")
+	}
 	r := rec.report
 	accounts := sync.OnceValue(func() report.EncodedAccounts { return report.MarshalAccounts(r.Date, r.GeneratedAt, r.Accounts) })
 	go accounts()
