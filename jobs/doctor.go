@@ -105,6 +105,13 @@ func checkJournal(ctx context.Context, st *store.Store, journal []ledger.Entry, 
 	for _, id := range bare {
 		f.add("journal", "entry %s has no lines", id)
 	}
+	drift, err := st.BalanceDrift(ctx)
+	if err != nil {
+		return fmt.Errorf("doctor: %w", err)
+	}
+	for _, d := range drift {
+		f.add("balances", "%s", d)
+	}
 	return nil
 }
 

@@ -219,6 +219,20 @@ func TestDoctorFindsCorruptions(t *testing.T) {
 		},
 		want: "journal: entry does not balance: bad:1 is off by 1 minor units of USD",
 	}, {
+		name: "running balance edited behind the trigger's back",
+		corrupt: func(t *testing.T, e *env, chk string) {
+			sqlExec(t, e, `UPDATE ledger_balances SET amount = amount + 5 WHERE ledger_account_id = (SELECT id FROM ledger_accounts WHERE code = ?)`, ledger.Suspense)
+		},
+		want: "balances: ledger account 2 (biz1 Suspense:Uncategorized, USD): running balance",
+		only: "balances: ",
+	}, {
+		name: "a running balance lost",
+		corrupt: func(t *testing.T, e *env, chk string) {
+			sqlExec(t, e, `DELETE FROM ledger_balances WHERE ledger_account_id = (SELECT id FROM ledger_accounts WHERE code = ?)`, ledger.Suspense)
+		},
+		want: "Suspense:Uncategorized, USD) has 14 lines summing to 148505 and no running balance",
+		only: "balances: ",
+	}, {
 		name: "balanced, reversed, but never in any page",
 		corrupt: func(t *testing.T, e *env, chk string) {
 			ghost, err := ledger.PostTransaction(chk, "ghost", 1, "2026-10-05", ledger.Money{Minor: 500, Currency: usd})

@@ -44,7 +44,7 @@ var planQueries = []planQuery{
 		FROM bank_transactions WHERE account_id = ? AND removed = 0 AND currency = ?`, args: []any{1, "USD"}},
 	{name: "ledger balances (Store.LedgerBalances)", sql: `
 	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency,
-	       COALESCE((SELECT SUM(l.amount) FROM journal_lines l WHERE l.ledger_account_id = la.id), 0),
+	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = la.id), 0),
 	       a.opening_version > 0, COALESCE(a.opening_minor, 0),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 0 AND b.currency = la.currency),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency),
@@ -81,7 +81,7 @@ var planQueries = []planQuery{
 	  WHERE a.kind IS NOT NULL
 	)
 	SELECT p.id,
-	       COALESCE((SELECT SUM(l.amount) FROM journal_lines l WHERE l.ledger_account_id = p.la_id), 0),
+	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = p.la_id), 0),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
 	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
 	       COALESCE(t.status, 'removed'), bs.id, bs.current, anc.taken_at, pr.id
@@ -104,10 +104,7 @@ var planQueries = []planQuery{
 	GROUP BY a.id
 	ORDER BY a.business_id, a.plaid_account_id`},
 	{name: "trial balance (ReadTx.TrialBalance)",
-		sql:  `SELECT SUM(amount) FILTER (WHERE currency = ?1), COUNT(*) FILTER (WHERE currency = ?1), COUNT(*) FILTER (WHERE currency NOT IN (?1)) FROM journal_lines`,
-		args: []any{"USD"}, fullScanOK: "journal_lines"},
-	{name: "trial balance, a line in an unknown currency (ReadTx.trialBalanceGrouped)",
-		sql: `SELECT currency, SUM(amount), COUNT(*) FROM journal_lines GROUP BY currency ORDER BY currency`, fullScanOK: "journal_lines"},
+		sql: `SELECT currency, SUM(amount), SUM(lines) FROM ledger_balances GROUP BY currency HAVING SUM(lines) > 0 ORDER BY currency`},
 	{name: "chart history (ReadTx.ChartHistory)", sql: `
 	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
 	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
@@ -118,16 +115,20 @@ var planQueries = []planQuery{
 	                               ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0))
 	FROM k`, args: []any{28}, wantIndex: "COVERING INDEX reconciliations_chart"},
 	{name: "suspense (ReadTx.Suspense)", sql: `
-	SELECT la.business_id, la.currency, s.total, s.entries, s.oldest
-	FROM ledger_accounts la JOIN (
-	  SELECT l.ledger_account_id AS id, COALESCE(SUM(l.amount), 0) AS total,
-	         COUNT(CASE WHEN e.kind = 'txn' AND e.id NOT IN (SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL) THEN 1 END) AS entries,
-	         COALESCE(MIN(CASE WHEN e.kind = 'txn' AND e.id NOT IN (SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL) THEN e.date END), '') AS oldest
-	  FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-	  WHERE l.ledger_account_id IN (SELECT id FROM ledger_accounts WHERE code = ?1)
-	  GROUP BY l.ledger_account_id
-	) s ON s.id = la.id
-	ORDER BY la.business_id, la.currency`, args: []any{"Suspense:Uncategorized"}},
+	SELECT s.business_id, s.currency, s.total, s.live,
+	       CASE WHEN s.live > 0 THEN COALESCE((
+	         SELECT MIN((SELECT e.date FROM journal_entries e
+	                     WHERE e.account_id = ba.account_id AND e.kind = 'txn'
+	                       AND NOT EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses = e.id)
+	                       AND EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = e.id AND l.ledger_account_id = s.id)
+	                     ORDER BY e.date LIMIT 1))
+	         FROM (SELECT DISTINCT account_id FROM ledger_accounts
+	               WHERE business_id = s.business_id AND account_id IS NOT NULL) ba), '') ELSE '' END
+	FROM (SELECT la.id, la.business_id, la.currency, SUM(lb.amount) AS total, SUM(lb.live_txns) AS live
+	      FROM ledger_accounts la JOIN ledger_balances lb ON lb.ledger_account_id = la.id
+	      WHERE la.code = ?1
+	      GROUP BY la.id) s
+	ORDER BY s.business_id, s.currency`, args: []any{"Suspense:Uncategorized"}, wantIndex: "journal_entries_account (account_id=? AND kind=?)"},
 }
 
 // watched are the tables that grow with history: a full SCAN of one of

@@ -875,10 +875,12 @@ func TestReconcileReadFailureAfterRowsStoresNothing(t *testing.T) {
 	before, _ := os.ReadDir(e.dir)
 	now := e.now.Format(time.RFC3339)
 	for _, q := range []string{
-		`INSERT INTO ledger_accounts(business_id, code, kind, currency) VALUES ('biz1', 'Equity:Huge', 'equity', 'USD')`,
+		`INSERT INTO ledger_accounts(business_id, code, kind, currency) VALUES ('biz1', 'Equity:Huge', 'equity', 'USD'), ('biz1', 'Equity:Huger', 'equity', 'USD')`,
 		`INSERT INTO journal_entries(id, business_id, kind, date, version, created_at) VALUES ('huge', 'biz1', 'txn', '2026-11-20', 1, '` + now + `')`,
+		// One line on each account: each running balance fits in 64 bits,
+		// their sum does not.
 		`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
-		 SELECT 'huge', n, id, 'USD', 9000000000000000000 FROM ledger_accounts, (SELECT 1 AS n UNION ALL SELECT 2) WHERE code = 'Equity:Huge'`,
+		 SELECT 'huge', id, id, 'USD', 9000000000000000000 FROM ledger_accounts WHERE code LIKE 'Equity:Huge%'`,
 	} {
 		if err := e.store.Exec(ctx, q); err != nil {
 			t.Fatal(err)

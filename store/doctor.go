@@ -131,6 +131,56 @@ func (s *Store) EntriesWithoutLines(ctx context.Context) ([]string, error) {
 	return ids, Classify(rows.Err())
 }
 
+// BalanceDrift compares every running balance (ledger_balances) with the
+// journal lines it stands for, and describes each ledger account and
+// currency where the two differ or one is missing. The trigger that keeps
+// them moves both in one statement, so any line here means the database
+// was edited around it.
+func (s *Store) BalanceDrift(ctx context.Context) ([]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `
+	WITH want AS (
+	  SELECT l.ledger_account_id AS la, l.currency AS cur, SUM(l.amount) AS amount, COUNT(*) AS lines,
+	         SUM(CASE WHEN e.kind = 'txn' THEN 1 WHEN e.kind = 'reversal' AND o.kind = 'txn' THEN -1 ELSE 0 END) AS live
+	  FROM journal_lines l
+	  LEFT JOIN journal_entries e ON e.id = l.entry_id
+	  LEFT JOIN journal_entries o ON o.id = e.reverses
+	  GROUP BY l.ledger_account_id, l.currency)
+	SELECT COALESCE(w.la, b.ledger_account_id), COALESCE(w.cur, b.currency), COALESCE(la.business_id, '?'), COALESCE(la.code, '?'),
+	       w.la IS NOT NULL, b.ledger_account_id IS NOT NULL,
+	       COALESCE(w.amount, 0), COALESCE(w.lines, 0), COALESCE(w.live, 0),
+	       COALESCE(b.amount, 0), COALESCE(b.lines, 0), COALESCE(b.live_txns, 0)
+	FROM want w FULL OUTER JOIN ledger_balances b ON b.ledger_account_id = w.la AND b.currency = w.cur
+	LEFT JOIN ledger_accounts la ON la.id = COALESCE(w.la, b.ledger_account_id)
+	WHERE w.la IS NULL OR b.ledger_account_id IS NULL
+	   OR w.amount != b.amount OR w.lines != b.lines OR w.live != b.live_txns
+	ORDER BY 1, 2`)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int64
+		var cur, biz, code string
+		var hasLines, hasBalance bool
+		var wantAmount, wantLines, wantLive, amount, lines, live int64
+		if err := rows.Scan(&id, &cur, &biz, &code, &hasLines, &hasBalance, &wantAmount, &wantLines, &wantLive, &amount, &lines, &live); err != nil {
+			return nil, Classify(err)
+		}
+		what := fmt.Sprintf("ledger account %d (%s %s, %s)", id, biz, code, cur)
+		switch {
+		case !hasBalance:
+			out = append(out, fmt.Sprintf("%s has %d lines summing to %d and no running balance", what, wantLines, wantAmount))
+		case !hasLines:
+			out = append(out, fmt.Sprintf("%s has a running balance of %d over %d lines and no lines", what, amount, lines))
+		default:
+			out = append(out, fmt.Sprintf("%s: running balance %d over %d lines (%d live transactions), the lines say %d over %d (%d live)",
+				what, amount, lines, live, wantAmount, wantLines, wantLive))
+		}
+	}
+	return out, Classify(rows.Err())
+}
+
 // PostingState is what the bank said about a transaction and what bankfeed
 // believes it posted for it.
 type PostingState struct {

@@ -28,7 +28,7 @@ type LedgerBalance struct {
 func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]LedgerBalance, error) {
 	rows, err := s.rdb.QueryContext(ctx, `
 	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency,
-	       COALESCE((SELECT SUM(l.amount) FROM journal_lines l WHERE l.ledger_account_id = la.id), 0),
+	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = la.id), 0),
 	       a.opening_version > 0, COALESCE(a.opening_minor, 0),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 0 AND b.currency = la.currency),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency),

@@ -190,7 +190,7 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	  WHERE a.kind IS NOT NULL
 	)
 	SELECT p.business_id, p.id, p.plaid_account_id, p.name, COALESCE(p.mask,''), p.kind, p.currency, p.cur,
-	       COALESCE((SELECT SUM(l.amount) FROM journal_lines l WHERE l.ledger_account_id = p.la_id), 0),
+	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = p.la_id), 0),
 	       p.opening_version, COALESCE(p.opening_minor, 0), anc.taken_at,
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
 	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
@@ -731,12 +731,11 @@ type SuspenseLine struct {
 	Oldest     string // YYYY-MM-DD; "" when no live entry remains
 }
 
-// Suspense sums Suspense:Uncategorized per business and currency in one
-// pass. A business has one suspense ledger account per currency, so the
-// lines are grouped by ledger account in the order of its index, with no
-// sort of every line; an entry counts as live when nothing reverses it,
-// checked against the few reversed ids SQLite gathers once rather than by a
-// seek per line.
+// Suspense reads Suspense:Uncategorized per business and currency: the
+// total and the count of live entries from the running balances, and the
+// date of the oldest live entry by a walk, per posted account of the
+// business, over its txn entries in date order that stops at the first one
+// no reversal undoes. Nothing here reads the lines of settled history.
 func (r *ReadTx) Suspense() ([]SuspenseLine, error) {
 	rows, err := r.tx.QueryContext(r.ctx, suspenseSQL, ledger.Suspense)
 	if err != nil {
@@ -756,16 +755,20 @@ func (r *ReadTx) Suspense() ([]SuspenseLine, error) {
 }
 
 const suspenseSQL = `
-	SELECT la.business_id, la.currency, s.total, s.entries, s.oldest
-	FROM ledger_accounts la JOIN (
-	  SELECT l.ledger_account_id AS id, COALESCE(SUM(l.amount), 0) AS total,
-	         COUNT(CASE WHEN e.kind = 'txn' AND e.id NOT IN (SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL) THEN 1 END) AS entries,
-	         COALESCE(MIN(CASE WHEN e.kind = 'txn' AND e.id NOT IN (SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL) THEN e.date END), '') AS oldest
-	  FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-	  WHERE l.ledger_account_id IN (SELECT id FROM ledger_accounts WHERE code = ?1)
-	  GROUP BY l.ledger_account_id
-	) s ON s.id = la.id
-	ORDER BY la.business_id, la.currency`
+	SELECT s.business_id, s.currency, s.total, s.live,
+	       CASE WHEN s.live > 0 THEN COALESCE((
+	         SELECT MIN((SELECT e.date FROM journal_entries e
+	                     WHERE e.account_id = ba.account_id AND e.kind = 'txn'
+	                       AND NOT EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses = e.id)
+	                       AND EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = e.id AND l.ledger_account_id = s.id)
+	                     ORDER BY e.date LIMIT 1))
+	         FROM (SELECT DISTINCT account_id FROM ledger_accounts
+	               WHERE business_id = s.business_id AND account_id IS NOT NULL) ba), '') ELSE '' END
+	FROM (SELECT la.id, la.business_id, la.currency, SUM(lb.amount) AS total, SUM(lb.live_txns) AS live
+	      FROM ledger_accounts la JOIN ledger_balances lb ON lb.ledger_account_id = la.id
+	      WHERE la.code = ?1
+	      GROUP BY la.id) s
+	ORDER BY s.business_id, s.currency`
 
 // CurrencySum is one currency's sum of every journal line.
 type CurrencySum struct {
@@ -775,62 +778,12 @@ type CurrencySum struct {
 }
 
 // TrialBalance sums every journal line per currency, inside the read
-// transaction; each sum must be zero. GROUP BY currency would sort all the
-// lines; instead one scan sums the lines of each currency a ledger account
-// is kept in. A line in any other currency (which only a damaged journal
-// has) sends it back to the sorting query, so such a line is still summed
-// and reported.
+// transaction; each sum must be zero. It adds up the running balances, one
+// row per ledger account and currency, which move with every line
+// inserted (doctor checks them against the lines themselves).
 func (r *ReadTx) TrialBalance() ([]CurrencySum, error) {
-	var curs []string
-	if err := r.scanStrings(&curs, `SELECT DISTINCT currency FROM ledger_accounts ORDER BY currency`); err != nil {
-		return nil, err
-	}
-	q, args := trialBalanceSQL(curs)
-	vals := make([]any, 0, 2*len(curs)+1)
-	sums := make([]sql.NullInt64, len(curs))
-	counts := make([]int, len(curs))
-	for i := range curs {
-		vals = append(vals, &sums[i], &counts[i])
-	}
-	var other int
-	vals = append(vals, &other)
-	if err := r.tx.QueryRowContext(r.ctx, q, args...).Scan(vals...); err != nil {
-		return nil, err
-	}
-	if other > 0 {
-		return r.trialBalanceGrouped()
-	}
-	var out []CurrencySum
-	for i, c := range curs {
-		if counts[i] > 0 {
-			out = append(out, CurrencySum{Currency: c, Sum: sums[i].Int64, Lines: counts[i]})
-		}
-	}
-	return out, nil
-}
-
-// trialBalanceSQL is the one-scan trial balance over the given currencies
-// (sorted): a sum and a count per currency, then the count of lines in none.
-func trialBalanceSQL(curs []string) (string, []any) {
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	args := make([]any, len(curs))
-	in := make([]string, len(curs))
-	for i, c := range curs {
-		p := fmt.Sprintf("?%d", i+1)
-		fmt.Fprintf(&b, "SUM(amount) FILTER (WHERE currency = %s), COUNT(*) FILTER (WHERE currency = %s), ", p, p)
-		args[i], in[i] = c, p
-	}
-	if len(curs) == 0 {
-		b.WriteString("COUNT(*) FROM journal_lines")
-	} else {
-		fmt.Fprintf(&b, "COUNT(*) FILTER (WHERE currency NOT IN (%s)) FROM journal_lines", strings.Join(in, ", "))
-	}
-	return b.String(), args
-}
-
-func (r *ReadTx) trialBalanceGrouped() ([]CurrencySum, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT currency, SUM(amount), COUNT(*) FROM journal_lines GROUP BY currency ORDER BY currency`)
+	rows, err := r.tx.QueryContext(r.ctx, `SELECT currency, SUM(amount), SUM(lines) FROM ledger_balances
+		GROUP BY currency HAVING SUM(lines) > 0 ORDER BY currency`)
 	if err != nil {
 		return nil, err
 	}
@@ -844,22 +797,6 @@ func (r *ReadTx) trialBalanceGrouped() ([]CurrencySum, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-func (r *ReadTx) scanStrings(dst *[]string, q string, args ...any) error {
-	rows, err := r.tx.QueryContext(r.ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return err
-		}
-		*dst = append(*dst, s)
-	}
-	return rows.Err()
 }
 
 // OpeningCheck counts an anchored account's opening entries.
