@@ -59,6 +59,11 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		*dir = d
 	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
+	} else if _, err := os.Stat(filepath.Join(*dir, "bankfeed.db")); err == nil {
+		// Its tokens and cursors belong to the bank of an earlier demo,
+		// which lived only as long as that process: syncing them against
+		// a new one fails.
+		return usagef("--dir %s: already holds the database of an earlier demo, whose bank is gone; remove it or pick another --dir", *dir)
 	}
 	srv, tokens := plaidfake.Demo()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -191,6 +191,16 @@ func TestDemo(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("report files: %v", files)
 	}
+	// A second demo in the same folder would sync the first one's cursors
+	// against a new bank: it says so and touches nothing.
+	db, _ := os.ReadFile(filepath.Join(dir, "bankfeed.db"))
+	r = bf(t, map[string]string{}, "demo", "--dir", dir)
+	if r.code != 2 || !strings.Contains(r.stderr, "already holds the database of an earlier demo") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("second demo: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "bankfeed.db")); !bytes.Equal(db, again) {
+		t.Error("the second demo changed the first one's database")
+	}
 }
 
 // TestSIGTERMStopsARun sends SIGTERM to a real bankfeed process that waits
