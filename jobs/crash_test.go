@@ -152,6 +152,9 @@ func TestKilledMidSyncConverges(t *testing.T) {
 		converge()
 		for k := 0; k < killPoints(); k++ {
 			e.srv.AddTxn(plaidfake.Txn{AccountID: card, Amount: "2.22", Date: "2026-10-06", Name: "k"})
+			// One in, one out: any number of kill points has a
+			// transaction to remove.
+			ids = append(ids, e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "0.42", Date: "2026-10-06", Name: "k"}))
 			e.srv.RemoveTxn(ids[0])
 			ids = ids[1:]
 			e.killAtRandom(rng)
