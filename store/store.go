@@ -60,6 +60,10 @@ func dsn(path string, o Options, write bool) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL")
+	// Every statement stays prepared on its connection across rows and
+	// transactions: a run of small updates (one per token) otherwise
+	// re-parsed each statement in every transaction.
+	q.Set("_stmt_cache_size", "128")
 	if write {
 		q.Set("_txlock", "immediate")
 		// The writer inserts journal rows keyed by Plaid's ids, which land

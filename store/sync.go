@@ -85,7 +85,6 @@ func (s *Store) AbandonUpdate(ctx context.Context, updateID int64, reason string
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	return s.inTx(ctx, func(stx *sql.Tx) error {
 		tx := &Tx{tx: stx, ctx: ctx, s: s, ledgerAccts: map[ledgerKey]int64{}, now: ts(s.Now())}
-		defer tx.close()
 		return fn(tx)
 	})
 }
@@ -97,40 +96,14 @@ type Tx struct {
 	s           *Store
 	now         string
 	ledgerAccts map[ledgerKey]int64
-	stmts       map[string]*sql.Stmt
 }
 
 type ledgerKey struct{ business, code, currency string }
 
-func (t *Tx) close() {
-	for _, st := range t.stmts {
-		st.Close()
-	}
-}
-
-// stmt prepares a statement once per transaction: a page of 500 rows
-// reuses it instead of re-parsing SQL per row.
-func (t *Tx) stmt(q string) (*sql.Stmt, error) {
-	if st, ok := t.stmts[q]; ok {
-		return st, nil
-	}
-	if t.stmts == nil {
-		t.stmts = map[string]*sql.Stmt{}
-	}
-	st, err := t.tx.PrepareContext(t.ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	t.stmts[q] = st
-	return st, nil
-}
-
+// exec runs a statement; the writer connection's statement cache
+// (_stmt_cache_size) keeps it prepared across rows and transactions.
 func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(q)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(t.ctx, args...)
+	return t.tx.ExecContext(t.ctx, q, args...)
 }
 
 // Token re-reads a token inside the transaction, to check that nobody
@@ -233,12 +206,9 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 }
 
 func (t *Tx) accountByPlaidID(plaidID string) (Account, error) {
-	st, err := t.stmt(`SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE plaid_account_id = ?`)
-	if err != nil {
-		return Account{}, err
-	}
-	return scanAccount(st.QueryRowContext(t.ctx, plaidID))
+	q := `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
+		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE plaid_account_id = ?`
+	return scanAccount(t.tx.QueryRowContext(t.ctx, q, plaidID))
 }
 
 func scanAccount(r scanner) (Account, error) {
@@ -311,11 +281,8 @@ func scanBankTxn(r scanner) (BankTxn, error) {
 
 // BankTxn finds a transaction by Plaid id; ok is false when unknown.
 func (t *Tx) BankTxn(transactionID string) (b BankTxn, ok bool, err error) {
-	st, err := t.stmt(`SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id = ?`)
-	if err != nil {
-		return BankTxn{}, false, err
-	}
-	b, err = scanBankTxn(st.QueryRowContext(t.ctx, transactionID))
+	q := `SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id = ?`
+	b, err = scanBankTxn(t.tx.QueryRowContext(t.ctx, q, transactionID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return BankTxn{}, false, nil
 	}
@@ -334,11 +301,8 @@ func (t *Tx) BankTxns(transactionIDs []string) (map[string]BankTxn, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := t.stmt(`SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id IN (SELECT value FROM json_each(?))`)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(t.ctx, string(ids))
+	q := `SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id IN (SELECT value FROM json_each(?))`
+	rows, err := t.tx.QueryContext(t.ctx, q, string(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -457,11 +421,8 @@ func (t *Tx) ledgerAccount(businessID string, accountID int64, l ledger.Line) (i
 		return id, nil
 	}
 	var id int64
-	st, err := t.stmt(`SELECT id FROM ledger_accounts WHERE business_id = ? AND code = ? AND currency = ?`)
-	if err != nil {
-		return 0, err
-	}
-	err = st.QueryRowContext(t.ctx, businessID, l.Account, l.Currency).Scan(&id)
+	q := `SELECT id FROM ledger_accounts WHERE business_id = ? AND code = ? AND currency = ?`
+	err := t.tx.QueryRowContext(t.ctx, q, businessID, l.Account, l.Currency).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		kind, acct := ledgerKindOf(l.Account), sql.NullInt64{}
 		if kind == "" {
@@ -547,12 +508,9 @@ func (t *Tx) SetOpening(accountID int64, version int, date string, minor int64, 
 
 // AccountByID reads an account inside the transaction.
 func (t *Tx) AccountByID(id int64) (Account, error) {
-	st, err := t.stmt(`SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE id = ?`)
-	if err != nil {
-		return Account{}, err
-	}
-	return scanAccount(st.QueryRowContext(t.ctx, id))
+	q := `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
+		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE id = ?`
+	return scanAccount(t.tx.QueryRowContext(t.ctx, q, id))
 }
 
 // PostedStats sums an account's live posted transactions in its own
