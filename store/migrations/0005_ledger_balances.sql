@@ -44,3 +44,11 @@ END;
 -- index served it serves.
 DROP INDEX journal_entries_account;
 CREATE INDEX journal_entries_account ON journal_entries(account_id, kind, date);
+
+-- Two indexes of version 2 were meant for the candidates' time windows,
+-- but those compare instants through julianday(), which no index can
+-- serve: SQLite only ever used their account_id prefix, which other
+-- indexes lead with too. Each cost a B-tree insert per journal entry and
+-- per bank transaction (and an update on every change of one).
+DROP INDEX journal_entries_account_created;
+DROP INDEX bank_transactions_account_updated;
