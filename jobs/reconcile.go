@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -132,12 +133,26 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 		acc := accounts()
 		return report.MarshalWith(*r, &acc)
 	})
+	// The run's detail is stored without the charts: their points are rows
+	// of the reconciliations table already, and rebuilt from it when a past
+	// date is rendered again (fillCharts).
+	stored := sync.OnceValues(func() ([]byte, error) {
+		if err := rec.wait(); err != nil {
+			return nil, err
+		}
+		bare := slices.Clone(r.Accounts)
+		for i := range bare {
+			bare[i].Chart = []report.Point{}
+		}
+		acc := report.MarshalAccounts(r.Date, r.GeneratedAt, bare)
+		return report.MarshalWith(*r, &acc)
+	})
 	var files []string
 	if o.Dir != "" {
 		files = report.FileNames(o.Dir, date)
 	}
 	complete = func() (store.ReportRun, error) {
-		detail, err := encode() // after rec.wait: the report is complete
+		detail, err := stored() // after rec.wait: the report is complete
 		if err != nil {
 			return store.ReportRun{}, err
 		}
@@ -217,6 +232,9 @@ func rerender(ctx context.Context, st *store.Store, date, dir string) (report.Re
 	}
 	if err := agree(r, sr); err != nil {
 		return r, nil, fmt.Errorf("%w: reconciliation of %s (run %s): %v", store.ErrCorrupt, date, sr.Run.RunID, err)
+	}
+	if err := fillCharts(ctx, st, &r, sr); err != nil {
+		return r, nil, err
 	}
 	paths, err := write(dir, r)
 	if err != nil {
@@ -502,6 +520,54 @@ func (c *amountCache) format(n int64, f func(int64) string) *string {
 	return c.s[i]
 }
 
+// chartPoints appends stored reconciliations to a chart. A balance seldom
+// moves every day: a point's amounts are formatted once and shared with
+// the points after it while they stay the same.
+func chartPoints(dst []report.Point, hist []store.ChartPoint, f func(int64) string, stamps stampCache) []report.Point {
+	var amounts amountCache
+	for _, h := range hist {
+		pt := report.Point{Date: h.ReportDate, GeneratedAt: stamps.rfc(h.GeneratedAt), Status: h.Status}
+		pt.Ledger = *amounts.format(h.Expected, f)
+		if h.HasReported {
+			pt.Reported = amounts.format(h.Reported, f)
+		}
+		dst = append(dst, pt)
+	}
+	return dst
+}
+
+// fillCharts gives a stored report back its charts, which a run does not
+// store in its detail (they are three quarters of it, and every point is
+// a row of the reconciliations table): each account's chart is rebuilt
+// from the last reconciliations up to the run's own row, exactly the
+// points the run drew. A run stored with its charts keeps them.
+func fillCharts(ctx context.Context, st *store.Store, r *report.Report, sr store.StoredReport) error {
+	if !slices.ContainsFunc(r.Accounts, func(a report.Account) bool { return len(a.Chart) == 0 }) {
+		return nil
+	}
+	hist, err := st.RunCharts(ctx, sr.Run.RunID, ChartPoints)
+	if err != nil {
+		return fmt.Errorf("reconciliation history of run %s: %w", sr.Run.RunID, err)
+	}
+	stamps := stampCache{}
+	for i := range r.Accounts {
+		a, rc := &r.Accounts[i], sr.Rows[i]
+		if len(a.Chart) > 0 {
+			continue
+		}
+		cur, err := ledger.Resolve(rc.Currency)
+		if err != nil {
+			return err
+		}
+		h := hist[store.AcctCur{AccountID: rc.AccountID, Currency: rc.Currency}]
+		if len(h) == 0 || h[len(h)-1].ID != rc.ID {
+			return fmt.Errorf("%w: reconciliation of account %s in run %s has no chart point of its own", store.ErrCorrupt, rc.PlaidAccountID, sr.Run.RunID)
+		}
+		a.Chart = chartPoints(make([]report.Point, 0, len(h)), h, func(n int64) string { return formatMinor(n, cur) }, stamps)
+	}
+	return nil
+}
+
 func build(d *reconData, results map[store.AcctCur]ledger.ReconResult, windows map[store.AcctCur]store.CandidateWindow,
 	at time.Time, date, runID string) (report.Report, error) {
 	r := report.Report{Date: date, GeneratedAt: rfc(at), RunID: runID, Valid: true}
@@ -568,17 +634,7 @@ func build(d *reconData, results map[store.AcctCur]ledger.ReconResult, windows m
 		if len(hist) >= ChartPoints {
 			hist = hist[len(hist)-ChartPoints+1:]
 		}
-		// A balance seldom moves every day: a point's amounts are formatted
-		// once and shared with the points after it while they stay the same.
-		var amounts amountCache
-		for _, h := range hist {
-			pt := report.Point{Date: h.ReportDate, GeneratedAt: stamps.rfc(h.GeneratedAt), Status: h.Status}
-			pt.Ledger = *amounts.format(h.Expected, f)
-			if h.HasReported {
-				pt.Reported = amounts.format(h.Reported, f)
-			}
-			a.Chart = append(a.Chart, pt)
-		}
+		a.Chart = chartPoints(a.Chart, hist, f, stamps)
 		a.Chart = append(a.Chart, report.Point{Date: date, GeneratedAt: rfc(at), Reported: a.ReportedCurrent, Ledger: a.LedgerBalance, Status: string(res.Status)})
 		if len(a.Chart) > ChartPoints {
 			a.Chart = a.Chart[len(a.Chart)-ChartPoints:]

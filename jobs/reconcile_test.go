@@ -527,8 +527,29 @@ func firstDiff(got, want []byte) string {
 
 func TestReconcilePastDateIsRenderedAgainIdentically(t *testing.T) {
 	e, chk, _ := goldenWorld(t)
+	// Two nights before day 1 and a rerun on day 1 itself: day 1's charts
+	// have four points, rebuilt from the table when it is rendered again,
+	// and the later runs must not leak into them.
+	for i := range 2 {
+		e.reconcile(false)
+		e.advance(24 * time.Hour)
+		e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: fmt.Sprintf("%d.25", i+3), Date: "2026-11-2" + fmt.Sprint(i+1), Name: "Night"})
+		e.run("all")
+	}
+	e.reconcile(false)
+	e.advance(time.Minute)
 	r1 := e.reconcile(false)
 	day1 := r1.Date
+	if n := len(r1.Accounts[0].Chart); n != 4 {
+		t.Fatalf("day 1 chart has %d points, want 4", n)
+	}
+	sr, err := e.store.StoredReportFor(context.Background(), day1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if detail := string(sr.Run.Detail); strings.Contains(detail, `"chart":[{`) || !strings.Contains(detail, `"chart":[]`) {
+		t.Errorf("the stored detail carries the charts")
+	}
 	files := map[string][]byte{}
 	for _, ext := range []string{"json", "csv", "html"} {
 		b, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-"+day1+"."+ext))

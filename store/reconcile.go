@@ -291,6 +291,28 @@ func (r *ReadTx) ChartHistory(n int) (map[AcctCur][]ChartPoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanCharts(rows, n)
+}
+
+// RunCharts returns, for every row of a stored run, the last n
+// reconciliations of its account and currency up to and including that
+// row, oldest first: the charts of that run's report, rebuilt. The table
+// is append-only, so they are the points the run drew, whenever asked.
+func (s *Store) RunCharts(ctx context.Context, runID string, n int) (map[AcctCur][]ChartPoint, error) {
+	var out map[AcctCur][]ChartPoint
+	err := s.Read(ctx, func(r *ReadTx) error {
+		rows, err := r.tx.QueryContext(ctx, runChartsSQL, n-1, runID)
+		if err != nil {
+			return err
+		}
+		out, err = scanCharts(rows, n)
+		return err
+	})
+	return out, err
+}
+
+// scanCharts reads (account, currency, JSON array of points) rows.
+func scanCharts(rows *sql.Rows, n int) (map[AcctCur][]ChartPoint, error) {
 	defer rows.Close()
 	out := map[AcctCur][]ChartPoint{}
 	p := chartParser{texts: map[string]string{}}
@@ -327,6 +349,14 @@ const chartHistorySQL = `
 	         AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
 	                               ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0))
 	FROM k`
+
+const runChartsSQL = `
+	SELECT k.account_id, k.currency,
+	       (SELECT json_group_array(json_array(r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status))
+	        FROM reconciliations r WHERE r.account_id = k.account_id AND r.currency = k.currency AND r.id <= k.id
+	         AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.currency
+	                               AND r2.id <= k.id ORDER BY r2.id DESC LIMIT 1 OFFSET ?1), 0))
+	FROM reconciliations k WHERE k.run_id = ?2`
 
 // chartParser reads the arrays chartHistorySQL builds:
 // [[id, report_date, generated_at, expected, reported or null, status], ...].
