@@ -71,8 +71,8 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 	cmd, log, done := startServe(t, env)
 	start := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	<-done // every line read: Wait closes the pipe, losing what is left in it
 	err := cmd.Wait()
-	<-done
 	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("serve took %s to stop", took)
 	}
@@ -100,8 +100,8 @@ func TestServeSecondSignalExitsAtOnce(t *testing.T) {
 	cmd, log, done := startServe(t, env)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	<-done // every line read: Wait closes the pipe, losing what is left in it
 	err := cmd.Wait()
-	<-done
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
 		t.Fatalf("exit %v, want %d\n%s", err, exitInterrupted, log)
 	}
