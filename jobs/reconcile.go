@@ -85,13 +85,14 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 	// From here everything runs at once. The run's rows go into the
 	// database as soon as the ledger positions are read, and the run waits
 	// there, in its transaction, for the rest. The report is built once
-	// the positions and the chart history are read; its accounts, nearly
-	// all of it, are encoded while the suspense totals are still being
-	// read; the rest is encoded around them (once, compact: the run's
-	// detail, from which the JSON file is indented). The files are
-	// rendered and staged beside their names once the report is complete,
-	// and put in place only once the run is stored. All of them only read
-	// the report but the one that completes it.
+	// the positions and the chart history are read. When files are
+	// written, its accounts, nearly all of the JSON file, are encoded while
+	// the suspense totals are still being read, and the rest around them
+	// (compact, indented on its way to the file). The run's detail is
+	// encoded apart, without the charts. The files are rendered and staged
+	// beside their names once the report is complete, and put in place
+	// only once the run is stored. All of them only read the report but
+	// the one that completes it.
 	head := store.ReportRun{RunID: runID, ReportDate: date, GeneratedAt: at}
 	completed := make(chan struct{}) // complete may be called
 	var complete func() (store.ReportRun, error)
@@ -125,7 +126,9 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 	}
 	r := rec.report
 	accounts := sync.OnceValue(func() report.EncodedAccounts { return report.MarshalAccounts(r.Date, r.GeneratedAt, r.Accounts) })
-	go accounts()
+	if o.Dir != "" {
+		go accounts()
+	}
 	encode := sync.OnceValues(func() ([]byte, error) {
 		if err := rec.wait(); err != nil {
 			return nil, err
@@ -164,16 +167,11 @@ func Reconcile(ctx context.Context, st *store.Store, o ReconcileOptions) (report
 		<-saved
 		return report.Report{}, nil, err
 	}
-	go encode()
+	go stored()
 	var staged *report.Staged
 	var fileErr error
 	if o.Dir != "" {
 		staged, fileErr = report.RenderStaged(*r, encode, o.Dir)
-	}
-	if _, err := encode(); err != nil {
-		<-saved
-		staged.Abort()
-		return *r, nil, err
 	}
 	if err := <-saved; err != nil {
 		staged.Abort()

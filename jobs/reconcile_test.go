@@ -849,44 +849,35 @@ func TestReconcileQueriesAgreeWithPlainSQL(t *testing.T) {
 }
 
 // The suspense totals are read beside everything else: when they fail,
-// nothing of the run is stored and no file is written.
+// nothing is stored and no file is written.
 func TestReconcileSuspenseFailureStoresNothing(t *testing.T) {
-	e := newRecEnv(t)
-	ctx := context.Background()
-	_, tok := seedChecking(e.env)
-	e.put("biz1", tok)
-	e.run("all")
-	allOK(t, e.reconcile(false))
-	before, _ := os.ReadDir(e.dir)
 	// A suspense account in a currency bankfeed does not know, with a line.
-	now := e.now.Format(time.RFC3339)
-	for _, q := range []string{
+	reconcileFailsStoringNothing(t, "suspense",
 		`INSERT INTO ledger_accounts(business_id, code, kind, currency) VALUES ('biz1', 'Suspense:Uncategorized', 'expense', 'Q1Z')`,
-		`INSERT INTO journal_entries(id, business_id, kind, date, version, created_at) VALUES ('odd', 'biz1', 'txn', '2026-11-20', 1, '` + now + `')`,
+		`INSERT INTO journal_entries(id, business_id, kind, date, version, created_at) VALUES ('odd', 'biz1', 'txn', '2026-11-20', 1, '{now}')`,
 		`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
-		 SELECT 'odd', 1, id, 'USD', 0 FROM ledger_accounts WHERE currency = 'Q1Z'`,
-	} {
-		if err := e.store.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.advance(24 * time.Hour)
-	if _, _, err := e.reconcileDate(""); err == nil || !strings.Contains(err.Error(), "suspense") {
-		t.Fatalf("err = %v, want the suspense failure", err)
-	}
-	after, _ := os.ReadDir(e.dir)
-	if len(after) != len(before) {
-		t.Errorf("files before %d, after %d", len(before), len(after))
-	}
-	if _, err := e.store.StoredReportFor(ctx, e.now.Format(time.DateOnly)); !errors.Is(err, store.ErrNoReport) {
-		t.Errorf("a run was stored for the failed day: %v", err)
-	}
+		 SELECT 'odd', 1, id, 'USD', 0 FROM ledger_accounts WHERE currency = 'Q1Z'`)
 }
 
 // The run's rows go into the database while the rest is still being read:
 // a read that fails after that (here the trial balance, whose sum
 // overflows) still leaves nothing stored and no file written.
 func TestReconcileReadFailureAfterRowsStoresNothing(t *testing.T) {
+	reconcileFailsStoringNothing(t, "trial balance",
+		`INSERT INTO ledger_accounts(business_id, code, kind, currency) VALUES ('biz1', 'Equity:Huge', 'equity', 'USD'), ('biz1', 'Equity:Huger', 'equity', 'USD')`,
+		`INSERT INTO journal_entries(id, business_id, kind, date, version, created_at) VALUES ('huge', 'biz1', 'txn', '2026-11-20', 1, '{now}')`,
+		// One line on each account: each running balance fits in 64 bits,
+		// their sum does not.
+		`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
+		 SELECT 'huge', id, id, 'USD', 9000000000000000000 FROM ledger_accounts WHERE code LIKE 'Equity:Huge%'`)
+}
+
+// reconcileFailsStoringNothing reconciles a sound ledger once, damages it
+// with the statements ({now} in them is the current time),
+// and checks that the next day's reconcile fails naming want, stores no
+// run and writes no file.
+func reconcileFailsStoringNothing(t *testing.T, want string, damage ...string) {
+	t.Helper()
 	e := newRecEnv(t)
 	ctx := context.Background()
 	_, tok := seedChecking(e.env)
@@ -895,21 +886,14 @@ func TestReconcileReadFailureAfterRowsStoresNothing(t *testing.T) {
 	allOK(t, e.reconcile(false))
 	before, _ := os.ReadDir(e.dir)
 	now := e.now.Format(time.RFC3339)
-	for _, q := range []string{
-		`INSERT INTO ledger_accounts(business_id, code, kind, currency) VALUES ('biz1', 'Equity:Huge', 'equity', 'USD'), ('biz1', 'Equity:Huger', 'equity', 'USD')`,
-		`INSERT INTO journal_entries(id, business_id, kind, date, version, created_at) VALUES ('huge', 'biz1', 'txn', '2026-11-20', 1, '` + now + `')`,
-		// One line on each account: each running balance fits in 64 bits,
-		// their sum does not.
-		`INSERT INTO journal_lines(entry_id, line_no, ledger_account_id, currency, amount)
-		 SELECT 'huge', id, id, 'USD', 9000000000000000000 FROM ledger_accounts WHERE code LIKE 'Equity:Huge%'`,
-	} {
-		if err := e.store.Exec(ctx, q); err != nil {
+	for _, q := range damage {
+		if err := e.store.Exec(ctx, strings.ReplaceAll(q, "{now}", now)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e.advance(24 * time.Hour)
-	if _, _, err := e.reconcileDate(""); err == nil || !strings.Contains(err.Error(), "trial balance") {
-		t.Fatalf("err = %v, want the trial balance's failure", err)
+	if _, _, err := e.reconcileDate(""); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want the %s failure", err, want)
 	}
 	after, _ := os.ReadDir(e.dir)
 	if len(after) != len(before) {

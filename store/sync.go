@@ -206,10 +206,14 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 }
 
 func (t *Tx) accountByPlaidID(plaidID string) (Account, error) {
-	q := `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE plaid_account_id = ?`
+	q := accountSelect + `plaid_account_id = ?`
 	return scanAccount(t.tx.QueryRowContext(t.ctx, q, plaidID))
 }
+
+// accountSelect reads an account row as scanAccount scans it; a WHERE
+// clause completes it.
+const accountSelect = `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
+		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE `
 
 func scanAccount(r scanner) (Account, error) {
 	var a Account
@@ -508,8 +512,7 @@ func (t *Tx) SetOpening(accountID int64, version int, date string, minor int64, 
 
 // AccountByID reads an account inside the transaction.
 func (t *Tx) AccountByID(id int64) (Account, error) {
-	q := `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE id = ?`
+	q := accountSelect + `id = ?`
 	return scanAccount(t.tx.QueryRowContext(t.ctx, q, id))
 }
 
