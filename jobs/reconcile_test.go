@@ -903,3 +903,43 @@ func reconcileFailsStoringNothing(t *testing.T, want string, damage ...string) {
 		t.Errorf("a run was stored for the failed day: %v", err)
 	}
 }
+
+// Without a report folder the run is still stored, whole, and a later
+// rendering of that date into a folder gives the same files a run with a
+// folder writes.
+func TestReconcileWithoutFolderStoresTheRun(t *testing.T) {
+	e, _, _ := goldenWorld(t)
+	ctx := context.Background()
+	r, paths, err := jobs.Reconcile(ctx, e.store, jobs.ReconcileOptions{Location: time.UTC,
+		Now: func() time.Time { return e.now }, RunID: "no-folder"})
+	if err != nil || len(paths) != 0 {
+		t.Fatalf("reconcile without a folder: %v %v", err, paths)
+	}
+	sr, err := e.store.StoredReportFor(ctx, r.Date)
+	if err != nil || sr.Run.RunID != "no-folder" || len(sr.Rows) != len(r.Accounts) {
+		t.Fatalf("stored run: %v %+v", err, sr.Run)
+	}
+	// The same report rendered into a folder now, and re-rendered from the
+	// stored run the next day: the same bytes.
+	want, err := report.Render(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.advance(24 * time.Hour)
+	again, _, err := e.reconcileDate(r.Date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := report.Render(again, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		ext       string
+		got, want []byte
+	}{{"json", got.JSON, want.JSON}, {"csv", got.CSV, want.CSV}, {"html", got.HTML, want.HTML}} {
+		if !bytes.Equal(f.got, f.want) {
+			t.Errorf("%s differs when rendered from the stored run:\n%s", f.ext, firstDiff(f.got, f.want))
+		}
+	}
+}
