@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"bankfeed/ledger"
 	"bankfeed/plaidapi"
@@ -13,7 +14,7 @@ import (
 // account has both a complete sync and a reported current balance, anchors
 // its opening balance to it.
 func (r *Runner) balanceToken(ctx context.Context, tok store.Token, secret string, res *TokenResult) error {
-	acct, err := r.Plaid.Balance(ctx, secret)
+	acct, err := r.Plaid.Balance(ctx, secret, time.Time{})
 	if err != nil {
 		return err
 	}
