@@ -161,7 +161,7 @@ func (a *applier) account(pa plaidapi.Account) error {
 	}
 	acct, err := a.tx.EnsureAccount(a.businessID, a.tokenID, store.AccountInfo{
 		PlaidAccountID: pa.ID, Name: pa.Name, OfficialName: pa.OfficialName, Mask: pa.Mask,
-		Type: pa.Type, Subtype: pa.Subtype, Currency: pa.Currency.Code,
+		Type: pa.Type, Subtype: pa.Subtype, Currency: pa.Currency.Code, CurrencyExponent: pa.Currency.Exponent,
 	})
 	if err != nil {
 		return err

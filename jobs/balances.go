@@ -75,5 +75,5 @@ func anchor(tx *store.Tx, businessID string, a store.Account, current, snapshotI
 
 func accountInfo(a plaidapi.Account) store.AccountInfo {
 	return store.AccountInfo{PlaidAccountID: a.ID, Name: a.Name, OfficialName: a.OfficialName, Mask: a.Mask,
-		Type: a.Type, Subtype: a.Subtype, Currency: a.Currency.Code}
+		Type: a.Type, Subtype: a.Subtype, Currency: a.Currency.Code, CurrencyExponent: a.Currency.Exponent}
 }

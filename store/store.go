@@ -128,7 +128,7 @@ func Open(ctx context.Context, path string, key []byte, o Options) (*Store, erro
 		return nil, err
 	}
 	s.rdb.SetMaxOpenConns(4)
-	if err := s.checkKey(ctx); err != nil {
+	if err := s.checkKey(ctx, o.ReadOnly); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -212,11 +212,31 @@ func (s *Store) migrate(ctx context.Context, readOnly bool) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
+			if after := s.afterMigration(m.version); after != nil {
+				if err := after(ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", m.name, err)
+				}
+			}
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
 			return err
 		})
 		if err != nil {
 			return Classify(err)
+		}
+	}
+	return nil
+}
+
+// afterMigration is the Go half of a migration whose data SQL alone cannot
+// compute; it runs in the migration's transaction.
+func (s *Store) afterMigration(version int) func(context.Context, *sql.Tx) error {
+	switch version {
+	case 6:
+		return func(ctx context.Context, tx *sql.Tx) error {
+			if err := s.recordKeyID(ctx, tx); err != nil {
+				return err
+			}
+			return backfillExponents(ctx, tx)
 		}
 	}
 	return nil

@@ -154,6 +154,9 @@ type AccountInfo struct {
 	Type           string
 	Subtype        string
 	Currency       string
+	// CurrencyExponent scaled the account's amounts at ingestion; stored
+	// at first sight and used by every later conversion (see Cur).
+	CurrencyExponent int32
 }
 
 // Account is a Plaid account as stored.
@@ -179,9 +182,9 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 		if posted {
 			k = nullStr(string(kind))
 		}
-		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, kind, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName), nullStr(a.Mask), a.Type,
-			nullStr(a.Subtype), a.Currency, k, t.now, t.now)
+		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName), nullStr(a.Mask), a.Type,
+			nullStr(a.Subtype), a.Currency, a.CurrencyExponent, k, t.now, t.now)
 		if err != nil {
 			return Account{}, err
 		}
@@ -213,13 +216,13 @@ func (t *Tx) accountByPlaidID(plaidID string) (Account, error) {
 // accountSelect reads an account row as scanAccount scans it; a WHERE
 // clause completes it.
 const accountSelect = `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE `
+		currency, currency_exponent, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE `
 
 func scanAccount(r scanner) (Account, error) {
 	var a Account
 	var kind string
 	err := r.Scan(&a.ID, &a.BusinessID, &a.PlaidAccountID, &a.Name, &a.OfficialName, &a.Mask, &a.Type, &a.Subtype,
-		&a.Currency, &kind, &a.OpeningVersion, &a.OpeningDate, &a.OpeningMinor)
+		&a.Currency, &a.CurrencyExponent, &kind, &a.OpeningVersion, &a.OpeningDate, &a.OpeningMinor)
 	a.Kind = ledger.Kind(kind)
 	return a, err
 }
