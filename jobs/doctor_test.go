@@ -76,7 +76,7 @@ func richLedgerWith(t *testing.T, setup func(*env)) (e *env, chk, card string) {
 
 func doctor(t *testing.T, st *store.Store) jobs.DoctorReport {
 	t.Helper()
-	rep, err := jobs.Doctor(context.Background(), st)
+	rep, err := jobs.Doctor(context.Background(), st, 0)
 	if err != nil {
 		t.Fatalf("doctor: %v", err)
 	}
@@ -379,7 +379,7 @@ func openAndDoctorCorrupt(t *testing.T, path string) string {
 		return "open refused it: " + err.Error()
 	}
 	defer st.Close()
-	rep, err := jobs.Doctor(context.Background(), st)
+	rep, err := jobs.Doctor(context.Background(), st, 0)
 	if !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("doctor on a garbled file: %v, want ErrCorrupt (findings %q)", err, rep.Findings)
 	}
