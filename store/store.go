@@ -283,7 +283,9 @@ func Classify(err error) error {
 	if errors.Is(err, kind) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", kind, err)
+	// Both wrapped: callers branch on kind, and errors.As still finds the
+	// driver's sqlite3.Error (its extended code) for logs and tests.
+	return fmt.Errorf("%w: %w", kind, err)
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
