@@ -770,15 +770,10 @@ func BenchmarkReconcile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		groups := 0
-		for rows.Next() {
-			var id, sum int64
-			if err := rows.Scan(&id, &sum); err != nil {
-				b.Fatal(err)
-			}
-			groups++
+		groups, err := countGroups(rows)
+		if err != nil {
+			b.Fatal(err)
 		}
-		rows.Close()
 		ceil += time.Since(t0)
 		if groups < accounts {
 			b.Fatalf("ceiling saw %d ledger accounts", groups)
@@ -936,4 +931,18 @@ func BenchmarkIncrementalScaling(b *testing.B) {
 			b.ReportMetric(prod.Seconds()*1000/float64(tokens*b.N), "ms/token")
 		})
 	}
+}
+
+// countGroups reads the ceiling query to its end.
+func countGroups(rows *sql.Rows) (int, error) {
+	defer rows.Close()
+	groups := 0
+	for rows.Next() {
+		var id, sum int64
+		if err := rows.Scan(&id, &sum); err != nil {
+			return 0, err
+		}
+		groups++
+	}
+	return groups, rows.Err()
 }

@@ -73,6 +73,10 @@ func (s *Store) treeNames(ctx context.Context) map[string]string {
 			names[page] = name
 		}
 	}
+	if rows.Err() != nil {
+		// A damaged schema read part-way: names a table only where sure.
+		return map[string]string{}
+	}
 	return names
 }
 
