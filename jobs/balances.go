@@ -47,10 +47,7 @@ func (r *Runner) balanceToken(ctx context.Context, tok store.Token, secret strin
 }
 
 func anchor(tx *store.Tx, businessID string, a store.Account, current, snapshotID int64) error {
-	cur, err := ledger.Resolve(a.Currency)
-	if err != nil {
-		return err
-	}
+	cur := a.Cur()
 	sum, earliest, _, err := tx.PostedStats(a.ID, a.Currency)
 	if err != nil {
 		return err

@@ -183,7 +183,7 @@ func sqlExec(t *testing.T, e *env, q string, args ...any) {
 }
 
 func TestDoctorFindsCorruptions(t *testing.T) {
-	usd, _ := ledger.Resolve("USD")
+	usd, _ := ledger.ISO("USD")
 	cases := []struct {
 		name    string
 		corrupt func(t *testing.T, e *env, chk string)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"bankfeed/ledger"
@@ -52,4 +53,65 @@ func backfillExponents(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// exponentOf is SQL for the stored exponent of the currency in column
+// code, read from the account aliased acct when it is in that currency,
+// else from any account that is (a transaction in a currency other than
+// its account's). NULL (a scan error) when no account stores it.
+func exponentOf(code, acct string) string {
+	return `COALESCE(CASE WHEN ` + acct + `.currency = ` + code + ` THEN ` + acct + `.currency_exponent END,
+	       (SELECT x.currency_exponent FROM accounts x WHERE x.currency = ` + code + ` LIMIT 1))`
+}
+
+// Currencies reads every stored currency. A code stored with two
+// exponents would put two scales in one ledger currency: refused as
+// corrupt rather than summed.
+func (rt *ReadTx) Currencies() (ledger.Currencies, error) {
+	return readCurrencies(rt.ctx, rt.tx)
+}
+
+// Currencies is ReadTx.Currencies on its own snapshot.
+func (s *Store) Currencies(ctx context.Context) (ledger.Currencies, error) {
+	var cs ledger.Currencies
+	err := s.Read(ctx, func(rt *ReadTx) (err error) { cs, err = rt.Currencies(); return err })
+	return cs, err
+}
+
+func readCurrencies(ctx context.Context, tx *sql.Tx) (ledger.Currencies, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT currency, currency_exponent FROM accounts ORDER BY currency")
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	cs := ledger.Currencies{}
+	for rows.Next() {
+		var c ledger.Currency
+		if err := rows.Scan(&c.Code, &c.Exponent); err != nil {
+			return nil, Classify(err)
+		}
+		if prev, ok := cs[c.Code]; ok {
+			return nil, fmt.Errorf("%w: currency %s is stored with exponents %d and %d", ErrCorrupt, c.Code, prev.Exponent, c.Exponent)
+		}
+		cs[c.Code] = c
+	}
+	return cs, Classify(rows.Err())
+}
+
+// sameScale refuses a new account whose currency code is already stored
+// with another exponent (Plaid sending one code as ISO for one account and
+// as unofficial for another): the two would share ledger accounts of that
+// code with amounts at two scales.
+func (t *Tx) sameScale(a AccountInfo) error {
+	var e int32
+	err := t.tx.QueryRowContext(t.ctx, "SELECT currency_exponent FROM accounts WHERE currency = ? AND currency_exponent != ? LIMIT 1",
+		a.Currency, a.CurrencyExponent).Scan(&e)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("%w: account %s is in %s with %d decimal places, but other accounts keep %s with %d", ledger.ErrCurrency,
+		a.PlaidAccountID, a.Currency, a.CurrencyExponent, a.Currency, e)
 }

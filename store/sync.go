@@ -182,6 +182,9 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 		if posted {
 			k = nullStr(string(kind))
 		}
+		if err := t.sameScale(a); err != nil {
+			return Account{}, err
+		}
 		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName), nullStr(a.Mask), a.Type,
 			nullStr(a.Subtype), a.Currency, a.CurrencyExponent, k, t.now, t.now)
