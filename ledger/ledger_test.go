@@ -7,15 +7,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-func mustCur(t *testing.T, iso, unofficial string) Currency {
-	t.Helper()
-	c, err := LookupCurrency(iso, unofficial)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestLookupCurrency(t *testing.T) {
 	tests := []struct {
 		iso, unofficial string

@@ -25,15 +25,14 @@ var migrations embed.FS
 
 // Errors callers branch on.
 var (
-	ErrNotFound      = errors.New("not found")
-	ErrConflict      = errors.New("conflict")
-	ErrSchemaTooNew  = errors.New("database schema is newer than this bankfeed")
-	ErrWrongKey      = errors.New("BANKFEED_TOKEN_KEY does not decrypt the stored processor tokens")
-	ErrDiskFull      = errors.New("database or disk is full (free space, or move BANKFEED_DB to a larger disk)")
-	ErrReadOnly      = errors.New("database is read-only (make BANKFEED_DB and its folder writable by this user)")
-	ErrLocked        = errors.New("database is locked by another process (try again when it is done)")
-	ErrCorrupt       = errors.New("database file is corrupt or not a bankfeed database (check BANKFEED_DB; run bankfeed doctor, or restore a copy made by bankfeed backup)")
-	errAppendOnlyMsg = "append-only"
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("conflict")
+	ErrSchemaTooNew = errors.New("database schema is newer than this bankfeed")
+	ErrWrongKey     = errors.New("BANKFEED_TOKEN_KEY does not decrypt the stored processor tokens")
+	ErrDiskFull     = errors.New("database or disk is full (free space, or move BANKFEED_DB to a larger disk)")
+	ErrReadOnly     = errors.New("database is read-only (make BANKFEED_DB and its folder writable by this user)")
+	ErrLocked       = errors.New("database is locked by another process (try again when it is done)")
+	ErrCorrupt      = errors.New("database file is corrupt or not a bankfeed database (check BANKFEED_DB; run bankfeed doctor, or restore a copy made by bankfeed backup)")
 )
 
 // Store is the SQLite database. All writes go through one connection, so
@@ -147,12 +146,6 @@ func (s *Store) Close() error {
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
-
-// SchemaVersion is the number of the newest migration this build knows.
-func SchemaVersion() int {
-	ms, _ := loadMigrations()
-	return ms[len(ms)-1].version
-}
 
 type migration struct {
 	version int

@@ -113,13 +113,6 @@ func (t *Tx) Token(id int64) (Token, error) {
 	return scanToken(row)
 }
 
-// UpdateState reads an update's state.
-func (t *Tx) UpdateState(updateID int64) (string, error) {
-	var st string
-	err := t.tx.QueryRowContext(t.ctx, "SELECT state FROM sync_updates WHERE id = ?", updateID).Scan(&st)
-	return st, err
-}
-
 // Pages streams an update's logged pages in order, one at a time, so
 // applying an update needs memory for one page, not the whole history.
 func (t *Tx) Pages(updateID int64, fn func(PageMeta, []byte) error) error {

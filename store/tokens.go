@@ -371,14 +371,6 @@ func (s *Store) Reactivate(ctx context.Context, id int64) error {
 	})
 }
 
-// SetNextProbe postpones the next probe of a flagged token.
-func (s *Store) SetNextProbe(ctx context.Context, id int64, at time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE tokens SET next_probe_at = ? WHERE id = ?`, ts(at), id)
-		return err
-	})
-}
-
 // RecordTokenError notes a failure that did not flag the token.
 func (s *Store) RecordTokenError(ctx context.Context, id int64, code string) error {
 	now := ts(s.Now())
