@@ -1,7 +1,7 @@
 package config
 
 import (
-	"fmt"
+	"errors"
 	"strings"
 	"time"
 
@@ -15,18 +15,18 @@ import (
 func checkSchedule(spec string) (err error) {
 	// cron v3.0.1 panics on a time zone prefix with nothing after it.
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("is not a schedule (%v)", r)
+		if recover() != nil {
+			err = errors.New("a time zone prefix needs a schedule after it, such as CRON_TZ=Europe/Paris 0 3 * * *")
 		}
 	}()
 	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("is not a schedule (%v)", err)
+		return err
 	}
 	// cron silently runs an @every under a second (or negative) every
 	// second; that is never what anyone meant.
 	if d, ok := strings.CutPrefix(strings.TrimSpace(spec), "@every "); ok {
 		if n, err := time.ParseDuration(strings.TrimSpace(d)); err != nil || n < time.Second {
-			return fmt.Errorf("needs a duration of at least 1s after @every, such as @every 4h")
+			return errors.New("@every needs a duration of at least 1s, such as @every 4h")
 		}
 	}
 	return nil

@@ -36,7 +36,7 @@ func TestCheckSchedule(t *testing.T) {
 		"@every soon":            "failed to parse duration",
 		"@every 0s":              "at least 1s",
 		"@every -5m":             "at least 1s",
-		"TZ=UTC":                 "is not a schedule", // cron v3.0.1 panics on this one
+		"TZ=UTC":                 "needs a schedule after it", // cron v3.0.1 panics on this one
 		"CRON_TZ=Nope/X 0 * * *": "provided bad location Nope/X",
 		"":                       "empty spec string",
 	}
