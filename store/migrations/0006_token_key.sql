@@ -20,13 +20,15 @@ CREATE TABLE token_key (
 -- records it); one with no page left is filled in by Go after this file.
 ALTER TABLE accounts ADD COLUMN currency_exponent INTEGER CHECK (currency_exponent BETWEEN 0 AND 18);
 UPDATE accounts SET currency_exponent = (
-  SELECT json_extract(CAST(p.payload AS TEXT), '$.account.currency.exponent')
-  FROM tokens t
-  JOIN sync_updates u ON u.token_id = t.id
-  JOIN sync_pages p ON p.update_id = u.id
-  WHERE t.account_id = accounts.id
-    AND json_extract(CAST(p.payload AS TEXT), '$.account.id') = accounts.plaid_account_id
-    AND json_extract(CAST(p.payload AS TEXT), '$.account.currency.code') = accounts.currency
-  ORDER BY u.id DESC, p.seq DESC
+  SELECT json_extract(j, '$.account.currency.exponent') FROM (
+    -- a page that is not JSON (none should be) is skipped, not fatal
+    SELECT CASE WHEN json_valid(CAST(p.payload AS TEXT)) THEN CAST(p.payload AS TEXT) END AS j, u.id AS uid, p.seq AS seq
+    FROM tokens t
+    JOIN sync_updates u ON u.token_id = t.id
+    JOIN sync_pages p ON p.update_id = u.id
+    WHERE t.account_id = accounts.id)
+  WHERE json_extract(j, '$.account.id') = accounts.plaid_account_id
+    AND json_extract(j, '$.account.currency.code') = accounts.currency
+  ORDER BY uid DESC, seq DESC
   LIMIT 1
 );
