@@ -125,7 +125,7 @@ func (s *Store) recordKeyID(ctx context.Context, tx *sql.Tx) error {
 		return err
 	default:
 		if _, err := s.crypt.open(ct); err != nil {
-			return fmt.Errorf("%w: the stored processor tokens do not open with it; set the key used before, then run bankfeed once to record its id", ErrWrongKey)
+			return fmt.Errorf("%w; set it to the key they were sealed with (this upgrade then records that key's id)", ErrWrongKey)
 		}
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO token_key(one, key_id, recorded_at) VALUES (1, ?, ?)", s.crypt.keyID, ts(s.Now()))
