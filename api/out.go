@@ -119,10 +119,7 @@ func ListAccounts(ctx context.Context, st *store.Store, businessID string) ([]Ac
 	}
 	out := make([]AccountOut, 0, len(views))
 	for _, v := range views {
-		cur, err := ledger.Resolve(v.Currency)
-		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", v.PlaidAccountID, err)
-		}
+		cur := v.Cur()
 		out = append(out, AccountOut{
 			BusinessID:       v.BusinessID,
 			AccountID:        v.PlaidAccountID,
@@ -151,10 +148,7 @@ func ListLedgerBalances(ctx context.Context, st *store.Store, businessID string)
 	}
 	out := make([]LedgerBalanceOut, 0, len(bals))
 	for _, b := range bals {
-		cur, err := ledger.Resolve(b.Currency)
-		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", b.PlaidAccountID, err)
-		}
+		cur := b.Cur()
 		o := LedgerBalanceOut{
 			BusinessID:    b.BusinessID,
 			AccountID:     b.PlaidAccountID,

@@ -388,7 +388,7 @@ func (s *source) schedule(name string, dst *string) {
 		return
 	}
 	if err := checkSchedule(v.v); err != nil {
-		s.problem(v, "schedule %q %v; e.g. \"0 */4 * * *\" runs every 4 hours", v.v, err)
+		s.problem(v, "schedule %q: %v; e.g. \"0 */4 * * *\" runs every 4 hours", v.v, err)
 		return
 	}
 	*dst = v.v

@@ -161,7 +161,7 @@ func (a *applier) account(pa plaidapi.Account) error {
 	}
 	acct, err := a.tx.EnsureAccount(a.businessID, a.tokenID, store.AccountInfo{
 		PlaidAccountID: pa.ID, Name: pa.Name, OfficialName: pa.OfficialName, Mask: pa.Mask,
-		Type: pa.Type, Subtype: pa.Subtype, Currency: pa.Currency.Code,
+		Type: pa.Type, Subtype: pa.Subtype, Currency: pa.Currency.Code, CurrencyExponent: pa.Currency.Exponent,
 	})
 	if err != nil {
 		return err
@@ -266,9 +266,12 @@ func (a *applier) posts(b store.BankTxn) bool {
 }
 
 func (a *applier) post(b *store.BankTxn) error {
-	cur, err := ledger.Resolve(b.Currency)
-	if err != nil {
-		return fmt.Errorf("%w: transaction %s: %v", ErrBadPage, b.TransactionID, err)
+	// Journal lines carry the code and minor units only: the scale stays
+	// the stored one of the account's currency (a transaction in another
+	// currency keeps its own code).
+	cur := a.acct.Cur()
+	if b.Currency != cur.Code {
+		cur = ledger.Currency{Code: b.Currency}
 	}
 	v := b.EntryVersion + 1
 	e, err := ledger.PostTransaction(a.acct.PlaidAccountID, b.TransactionID, v, b.Date, ledger.Money{Minor: b.Amount, Currency: cur})
@@ -384,10 +387,7 @@ func (a *applier) finish() error {
 // so the opening shrinks by its effect. The old entry is reversed and a new
 // version posted, leaving exactly one live opening.
 func (a *applier) rederiveOpening() error {
-	cur, err := ledger.Resolve(a.acct.Currency)
-	if err != nil {
-		return err
-	}
+	cur := a.acct.Cur()
 	old, err := a.tx.Entry(ledger.OpeningEntryID(a.acct.PlaidAccountID, a.acct.OpeningVersion))
 	if err != nil {
 		return err

@@ -48,10 +48,7 @@ func (r *Runner) balanceToken(ctx context.Context, tok store.Token, secret strin
 }
 
 func anchor(tx *store.Tx, businessID string, a store.Account, current, snapshotID int64) error {
-	cur, err := ledger.Resolve(a.Currency)
-	if err != nil {
-		return err
-	}
+	cur := a.Cur()
 	sum, earliest, _, err := tx.PostedStats(a.ID, a.Currency)
 	if err != nil {
 		return err
@@ -76,5 +73,5 @@ func anchor(tx *store.Tx, businessID string, a store.Account, current, snapshotI
 
 func accountInfo(a plaidapi.Account) store.AccountInfo {
 	return store.AccountInfo{PlaidAccountID: a.ID, Name: a.Name, OfficialName: a.OfficialName, Mask: a.Mask,
-		Type: a.Type, Subtype: a.Subtype, Currency: a.Currency.Code}
+		Type: a.Type, Subtype: a.Subtype, Currency: a.Currency.Code, CurrencyExponent: a.Currency.Exponent}
 }

@@ -55,9 +55,10 @@ func (f *findings) add(check, format string, args ...any) {
 // fails integrity_check is reported as a finding and an error wrapping
 // store.ErrCorrupt, and nothing else is checked on it.
 //
-// Doctor holds the run lock so that no run moves the journal between the
-// checks' reads, which would show up as false findings.
-func Doctor(ctx context.Context, st *store.Store) (DoctorReport, error) {
+// Doctor holds the run lock (waiting at most lockWait, 0: until ctx ends)
+// so that no run moves the journal between the checks' reads, which would
+// show up as false findings.
+func Doctor(ctx context.Context, st *store.Store, lockWait time.Duration) (DoctorReport, error) {
 	var rep DoctorReport
 	var f findings
 	fileLines, err := st.CheckFile(ctx)
@@ -68,7 +69,7 @@ func Doctor(ctx context.Context, st *store.Store) (DoctorReport, error) {
 		rep.Findings = f.lines
 		return rep, fmt.Errorf("doctor %s: %w", st.Path(), err)
 	}
-	lock, err := store.LockRun(ctx, st.Path())
+	lock, err := store.LockRun(ctx, st.Path(), lockWait)
 	if err != nil {
 		return rep, err
 	}

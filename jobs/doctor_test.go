@@ -76,7 +76,7 @@ func richLedgerWith(t *testing.T, setup func(*env)) (e *env, chk, card string) {
 
 func doctor(t *testing.T, st *store.Store) jobs.DoctorReport {
 	t.Helper()
-	rep, err := jobs.Doctor(context.Background(), st)
+	rep, err := jobs.Doctor(context.Background(), st, 0)
 	if err != nil {
 		t.Fatalf("doctor: %v", err)
 	}
@@ -183,7 +183,7 @@ func sqlExec(t *testing.T, e *env, q string, args ...any) {
 }
 
 func TestDoctorFindsCorruptions(t *testing.T) {
-	usd, _ := ledger.Resolve("USD")
+	usd, _ := ledger.ISO("USD")
 	cases := []struct {
 		name    string
 		corrupt func(t *testing.T, e *env, chk string)
@@ -379,7 +379,7 @@ func openAndDoctorCorrupt(t *testing.T, path string) string {
 		return "open refused it: " + err.Error()
 	}
 	defer st.Close()
-	rep, err := jobs.Doctor(context.Background(), st)
+	rep, err := jobs.Doctor(context.Background(), st, 0)
 	if !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("doctor on a garbled file: %v, want ErrCorrupt (findings %q)", err, rep.Findings)
 	}

@@ -129,16 +129,8 @@ func (r *Runner) Run(ctx context.Context, job string) (Summary, error) {
 	if !ValidJob(job) {
 		return Summary{}, fmt.Errorf("unknown job %q: use sync, balances, reconcile, probe or all", job)
 	}
-	lctx, cancel := ctx, context.CancelFunc(func() {})
-	if r.LockWait > 0 {
-		lctx, cancel = context.WithTimeout(ctx, r.LockWait)
-	}
-	lock, err := store.LockRun(lctx, r.Store.Path())
-	cancel()
+	lock, err := store.LockRun(ctx, r.Store.Path(), r.LockWait)
 	if err != nil {
-		if ctx.Err() != nil {
-			return Summary{}, ctx.Err()
-		}
 		return Summary{}, err
 	}
 	defer lock.Unlock()

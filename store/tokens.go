@@ -148,6 +148,12 @@ func checkTokens(tokens []string, env string) error {
 }
 
 func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string, tokens []string) error {
+	// Fingerprints and seals both come from the key: under a key the
+	// database no longer records, a lookup would miss and a seal would
+	// write a token nobody can open.
+	if err := s.checkKeyID(ctx, tx); err != nil {
+		return err
+	}
 	now := ts(s.Now())
 	keep := map[int64]bool{}
 	for _, tok := range tokens {
@@ -189,28 +195,41 @@ func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string
 		}
 		keep[id] = true
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT id FROM tokens WHERE business_id = ? AND status != 'removed'", businessID)
+	drop, err := tokensToDrop(ctx, tx, businessID, keep)
 	if err != nil {
 		return err
 	}
-	var drop []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		if !keep[id] {
-			drop = append(drop, id)
-		}
-	}
-	rows.Close()
 	for _, id := range drop {
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'removed', removed_at = ?, updated_at = ? WHERE id = ?`, now, now, id); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tokensToDrop lists the business's live tokens that a replace does not
+// keep. A scan cut short is an error: it would leave active a token the
+// platform asked to remove.
+func tokensToDrop(ctx context.Context, tx *sql.Tx, businessID string, keep map[int64]bool) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM tokens WHERE business_id = ? AND status != 'removed'", businessID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var drop []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if !keep[id] {
+			drop = append(drop, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return drop, rows.Close()
 }
 
 // Business returns a business with its live tokens.
@@ -310,9 +329,16 @@ func (s *Store) Token(ctx context.Context, id int64) (Token, error) {
 
 // Reveal decrypts a token for the one call that sends it to Plaid.
 func (s *Store) Reveal(ctx context.Context, id int64) (string, error) {
+	// One statement, one snapshot: the key id read is the one the
+	// ciphertext was sealed under.
 	var ct []byte
-	if err := s.rdb.QueryRowContext(ctx, "SELECT ciphertext FROM tokens WHERE id = ?", id).Scan(&ct); err != nil {
+	var keyID string
+	err := s.rdb.QueryRowContext(ctx, "SELECT t.ciphertext, k.key_id FROM tokens t, token_key k WHERE t.id = ? AND k.one = 1", id).Scan(&ct, &keyID)
+	if err != nil {
 		return "", Classify(err)
+	}
+	if keyID != s.crypt.keyID {
+		return "", &WrongKeyError{Recorded: keyID, Have: s.crypt.keyID}
 	}
 	return s.crypt.open(ct)
 }
@@ -341,14 +367,6 @@ func (s *Store) Reactivate(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'active', reason = NULL, flagged_at = NULL, flag_request_id = NULL,
 			next_probe_at = NULL, updated_at = ? WHERE id = ? AND status = 'needs_refresh'`, now, id)
-		return err
-	})
-}
-
-// SetNextProbe postpones the next probe of a flagged token.
-func (s *Store) SetNextProbe(ctx context.Context, id int64, at time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE tokens SET next_probe_at = ? WHERE id = ?`, ts(at), id)
 		return err
 	})
 }
