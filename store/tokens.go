@@ -371,6 +371,15 @@ func (s *Store) Reactivate(ctx context.Context, id int64) error {
 	})
 }
 
+// SetNextProbe moves the next probe of a flagged token, e.g. forward to
+// now once the owner says the login is repaired.
+func (s *Store) SetNextProbe(ctx context.Context, id int64, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET next_probe_at = ? WHERE id = ?`, ts(at), id)
+		return err
+	})
+}
+
 // RecordTokenError notes a failure that did not flag the token.
 func (s *Store) RecordTokenError(ctx context.Context, id int64, code string) error {
 	now := ts(s.Now())
