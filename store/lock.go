@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -21,7 +22,7 @@ type RunLock struct{ f *os.File }
 // (0: until ctx ends). Waiting out wait is ErrLocked (exit status 4); ctx
 // ending first is ctx's error (an interrupt, not a lock).
 func LockRun(ctx context.Context, dbPath string, wait time.Duration) (*RunLock, error) {
-	f, err := os.OpenFile(dbPath+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(lockPath(dbPath), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("run lock: %w", err)
 	}
@@ -52,6 +53,21 @@ func LockRun(ctx context.Context, dbPath string, wait time.Duration) (*RunLock, 
 		case <-tick.C:
 		}
 	}
+}
+
+// lockPath names the lock beside the database's real file, so that two
+// paths to one database (a symlink, a symlinked folder) share one lock.
+// The database file itself cannot carry the lock: closing any descriptor
+// of it would drop SQLite's own POSIX locks held by this process.
+func lockPath(dbPath string) string {
+	if real, err := filepath.EvalSymlinks(dbPath); err == nil {
+		return real + ".lock"
+	}
+	// Not created yet: resolve its folder.
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(dbPath)); err == nil {
+		return filepath.Join(dir, filepath.Base(dbPath)) + ".lock"
+	}
+	return dbPath + ".lock"
 }
 
 // Unlock releases the lock.
