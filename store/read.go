@@ -119,7 +119,8 @@ type AccountView struct {
 	LastSyncedAt *time.Time
 }
 
-// Accounts lists accounts with their newest token and snapshot.
+// Accounts lists accounts with their newest token and pull-consistent
+// (sync) snapshot: a real-time balance is "in flight", not the account's.
 func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView, error) {
 	rows, err := s.rdb.QueryContext(ctx, `
 	SELECT a.id, a.business_id, a.plaid_account_id, a.name, COALESCE(a.official_name,''), COALESCE(a.mask,''), a.type, COALESCE(a.subtype,''),
@@ -129,7 +130,7 @@ func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView,
 	FROM accounts a
 	LEFT JOIN tokens t ON t.id = (SELECT id FROM tokens t2 WHERE t2.account_id = a.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
-	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id)
+	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id AND b2.source = 'sync')
 	WHERE (? = '' OR a.business_id = ?)
 	ORDER BY a.business_id, a.plaid_account_id`, businessID, businessID)
 	if err != nil {
