@@ -308,10 +308,11 @@ type step struct {
 
 // replaySteps orders updates and anchors as they were committed. Both carry
 // the time their transaction took inside SQLite's write lock, so time order
-// is commit order; where a coarse or stubbed clock makes times tie, the
-// journal's rowids still give commit order. An update that posted nothing
-// has no rowid and goes first among its ties: it cannot have read an
-// opening, and it can move an anchoring only through a zero-amount date.
+// is commit order; where a coarse or stubbed clock makes times tie, two
+// updates go in the order they began, and an update and an anchoring by
+// the journal's rowids. An update that posted nothing has no rowid and
+// goes first among its ties with an anchoring: such anchorings come from
+// databases older than version 7, whose updates never anchored.
 // Only the order within one account matters (an update reads the account's
 // opening; an anchoring sums its transactions).
 func replaySteps(ups []store.AppliedUpdate, anchors []store.Anchor) []step {
@@ -325,6 +326,12 @@ func replaySteps(ups []store.AppliedUpdate, anchors []store.Anchor) []step {
 	slices.SortStableFunc(steps, func(a, b step) int {
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
+		}
+		if a.update != nil && b.update != nil {
+			// An update that posts nothing may still anchor on what earlier
+			// updates posted: between updates, begin order is commit order
+			// (one token's updates never overlap).
+			return cmp.Compare(a.update.ID, b.update.ID)
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
