@@ -25,6 +25,9 @@ type TokenOut struct {
 	Reason       *string `json:"reason"`
 	AccountID    *string `json:"account_id"` // Plaid account id; null until the first sync names it
 	LastSyncedAt *string `json:"last_synced_at"`
+	// History follows Plaid's transactions_update_status: "not_ready",
+	// "initial" (recent ~30 days), "complete"; null before the first sync.
+	History *string `json:"history"`
 
 	FlaggedAt                *string `json:"flagged_at"`
 	FlagRequestID            *string `json:"flag_request_id"`
@@ -90,6 +93,7 @@ func tokenOut(t store.Token, now time.Time) TokenOut {
 		Reason:                str(t.Reason),
 		AccountID:             str(t.PlaidAccountID),
 		LastSyncedAt:          stamp(t.LastSyncedAt),
+		History:               str(t.History),
 		FlaggedAt:             stamp(t.FlaggedAt),
 		FlagRequestID:         str(t.FlagRequestID),
 		LastErrorCode:         str(t.LastErrorCode),
