@@ -537,4 +537,10 @@ func (a *applier) rederiveOpening() error {
 }
 
 // lastUpdated is balances.last_updated_datetime, nil when Plaid gave none.
-func lastUpdated(plaidapi.Account) *time.Time { return nil }
+func lastUpdated(a plaidapi.Account) *time.Time {
+	if a.LastUpdated.IsZero() {
+		return nil
+	}
+	t := a.LastUpdated.UTC()
+	return &t
+}

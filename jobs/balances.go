@@ -47,7 +47,7 @@ func (r *Runner) balanceToken(ctx context.Context, tok store.Token, secret strin
 		return err
 	}
 	res.BalanceCalls++
-	acct, err := r.Plaid.Balance(ctx, secret)
+	acct, err := r.Plaid.Balance(ctx, secret, now.Add(-realtimeWindow))
 	var pe *plaidapi.Error
 	if errors.As(err, &pe) && pe.Code == codeOutOfRange {
 		res.Code, res.RequestID = pe.Code, pe.RequestID

@@ -408,7 +408,7 @@ func rawCalls(tb testing.TB, c *plaidapi.Client, secrets, cursors []string, conc
 			if _, err := c.Sync(ctx, secrets[i], cursors[i], 500); err != nil {
 				return err
 			}
-			_, err := c.Balance(ctx, secrets[i])
+			_, err := c.Balance(ctx, secrets[i], time.Time{})
 			return err
 		})
 	}

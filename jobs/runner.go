@@ -22,7 +22,7 @@ import (
 // Plaid is what the jobs need from Plaid.
 type Plaid interface {
 	Sync(ctx context.Context, token, cursor string, count int) (plaidapi.Page, error)
-	Balance(ctx context.Context, token string) (plaidapi.Account, error)
+	Balance(ctx context.Context, token string, minLastUpdated time.Time) (plaidapi.Account, error)
 	Account(ctx context.Context, token string) (plaidapi.Account, error)
 }
 

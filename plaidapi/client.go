@@ -32,6 +32,7 @@ type Config struct {
 	MaxBody         int64                                            // response body limit in bytes (default 32 MiB)
 	HTTPClient      *http.Client                                     // optional; copied, and its Transport wrapped
 	Sleep           func(ctx context.Context, d time.Duration) error // optional, for tests
+	DaysRequested   int                                              // history Plaid keeps for a new Item, 1..730 (default 730)
 }
 
 const (
@@ -44,6 +45,8 @@ const (
 	backoffCap  = 30 * time.Second
 
 	maxCount = 500 // Plaid's upper bound for sync count
+
+	defaultDaysRequested = 730 // two years of books, Plaid's maximum
 )
 
 // Client calls Plaid's processor endpoints. It is safe for concurrent use;
@@ -55,6 +58,7 @@ type Client struct {
 	retryMax        int
 	retryMaxElapsed time.Duration
 	secret          string
+	daysRequested   int
 	setupErr        error // reported by every call, so New needs no error
 	calls           atomic.Int64
 }
@@ -74,7 +78,8 @@ func New(cfg Config) *Client {
 		retryMax:        cfg.RetryMax,
 		retryMaxElapsed: cfg.RetryMaxElapsed,
 		secret:          cfg.Secret,
-		setupErr:        checkBaseURL(cfg.BaseURL),
+		daysRequested:   cfg.DaysRequested,
+		setupErr:        errors.Join(checkBaseURL(cfg.BaseURL), checkDays(cfg.DaysRequested)),
 	}
 	if cfg.RatePerMin > 0 {
 		c.limiter = perMinute(cfg.RatePerMin)
@@ -110,7 +115,17 @@ func withDefaults(cfg Config) Config {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
 	}
+	if cfg.DaysRequested == 0 {
+		cfg.DaysRequested = defaultDaysRequested
+	}
 	return cfg
+}
+
+func checkDays(days int) error {
+	if days < 1 || days > 730 {
+		return fmt.Errorf("days requested %d is outside Plaid's 1..730", days)
+	}
+	return nil
 }
 
 func checkBaseURL(s string) error {
@@ -156,6 +171,7 @@ func (c *Client) Sync(ctx context.Context, token, cursor string, count int) (Pag
 	if cursor != "" {
 		req.SetCursor(cursor)
 	}
+	req.SetOptions(syncOptions(c.daysRequested))
 	var resp plaid.ProcessorTransactionsSyncResponse
 	httpResp, err := c.do(ctx, op, token, func(ctx context.Context) (hr *http.Response, err error) {
 		resp, hr, err = c.api.ProcessorTransactionsSync(ctx).ProcessorTransactionsSyncRequest(*req).Execute()
@@ -171,10 +187,29 @@ func (c *Client) Sync(ctx context.Context, token, cursor string, count int) (Pag
 	return page, nil
 }
 
-// Balance fetches the real-time balance (/processor/balance/get).
-func (c *Client) Balance(ctx context.Context, token string) (Account, error) {
+// syncOptions is a struct literal on purpose: plaid-go's
+// NewTransactionsSyncRequestOptions presets days_requested to 90 (and sends
+// explicit falses), which would cut a new Item's history to three months.
+// days_requested only counts on the call that initialises the Item; sending
+// it on every call costs nothing and needs no state.
+func syncOptions(days int) plaid.TransactionsSyncRequestOptions {
+	o := plaid.TransactionsSyncRequestOptions{}
+	o.SetDaysRequested(int32(days))
+	o.SetIncludeOriginalDescription(true)
+	return o
+}
+
+// Balance fetches the real-time balance (/processor/balance/get). A non-zero
+// minLastUpdated is sent as options.min_last_updated_datetime, which Capital
+// One (ins_128026) non-depository accounts require.
+func (c *Client) Balance(ctx context.Context, token string, minLastUpdated time.Time) (Account, error) {
 	const op = "balance"
 	req := plaid.NewProcessorBalanceGetRequest(token)
+	if !minLastUpdated.IsZero() {
+		o := plaid.ProcessorBalanceGetRequestOptions{}
+		o.SetMinLastUpdatedDatetime(minLastUpdated.UTC())
+		req.SetOptions(o)
+	}
 	var resp plaid.ProcessorBalanceGetResponse
 	httpResp, err := c.do(ctx, op, token, func(ctx context.Context) (hr *http.Response, err error) {
 		resp, hr, err = c.api.ProcessorBalanceGet(ctx).ProcessorBalanceGetRequest(*req).Execute()
@@ -207,6 +242,7 @@ func (c *Client) Account(ctx context.Context, token string) (Account, error) {
 	if err != nil {
 		return Account{}, c.rejected(op, token, httpResp, resp.RequestId, err)
 	}
+	acct.InstitutionID = resp.InstitutionId
 	return acct, nil
 }
 

@@ -183,7 +183,10 @@ func TestBalanceAndAccount(t *testing.T) {
 	// A card without a limit has no available balance: Plaid sends null.
 	id, tok := fake.AddAccount(plaidfake.Account{Type: "credit", Subtype: "credit card", Opening: "250.75", Mask: "0042", Name: "Card"})
 	c := newClient(t, url, nil)
-	for name, get := range map[string]func(context.Context, string) (Account, error){"balance": c.Balance, "account": c.Account} {
+	for name, get := range map[string]func(context.Context, string) (Account, error){
+		"balance": func(ctx context.Context, tok string) (Account, error) { return c.Balance(ctx, tok, time.Time{}) },
+		"account": c.Account,
+	} {
 		t.Run(name, func(t *testing.T) {
 			a, err := get(context.Background(), tok)
 			if err != nil {
@@ -246,7 +249,7 @@ func TestRetryGivesUp(t *testing.T) {
 
 	t.Run("RetryMax", func(t *testing.T) {
 		c := newClient(t, url, func(cfg *Config) { cfg.RetryMax = 3 })
-		_, err := c.Balance(context.Background(), tok)
+		_, err := c.Balance(context.Background(), tok, time.Time{})
 		e := asError(t, err, Transient, tok)
 		if e.Code != "INTERNAL_SERVER_ERROR" || e.HTTPStatus != 500 || e.Op != "balance" || e.RequestID == "" {
 			t.Errorf("error = %+v", e)
@@ -369,7 +372,7 @@ func TestHostileResponses(t *testing.T) {
 			case pathSync:
 				_, err = c.Sync(ctx, tok, cursor, 500)
 			case pathBalance:
-				_, err = c.Balance(ctx, tok)
+				_, err = c.Balance(ctx, tok, time.Time{})
 			case pathAccount:
 				_, err = c.Account(ctx, tok)
 			}
@@ -490,7 +493,7 @@ func TestCancelReturnsPromptly(t *testing.T) {
 				return sleepCtx(ctx, time.Hour)
 			}
 		})
-		_, err := c.Balance(ctx, tok)
+		_, err := c.Balance(ctx, tok, time.Time{})
 		e := asError(t, err, Transient, tok)
 		if !errors.Is(err, context.Canceled) || e.Code != "INTERNAL_SERVER_ERROR" || c.Calls() != 1 {
 			t.Errorf("error %v after %d calls", err, c.Calls())
@@ -574,5 +577,48 @@ func TestWrongSecretIsFatalAndNotLeaked(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), testSecret) {
 		t.Errorf("error leaks the secret: %v", err)
+	}
+}
+
+// The history states come through as pages: NOT_READY without an account
+// and without error, then the initial and historical updates.
+func TestHistoryStatesAndRequestOptions(t *testing.T) {
+	fake, url := newFake(t)
+	id, tok := fake.AddAccount(plaidfake.Account{Name: "Staged", Opening: "10.00", History: plaidfake.HistoryStaged})
+	fake.AddTxn(plaidfake.Txn{AccountID: id, Amount: "1.00", Date: time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly), Name: "recent"})
+	fake.AddTxn(plaidfake.Txn{AccountID: id, Amount: "2.00", Date: "2025-06-01", Name: "old"})
+	c := newClient(t, url, func(cfg *Config) { cfg.DaysRequested = 400 })
+	ctx := context.Background()
+
+	p, err := c.Sync(ctx, tok, "", 500)
+	if err != nil || p.Account.ID != "" || p.UpdateStatus != "NOT_READY" || p.NextCursor != "" || p.HasMore ||
+		len(p.Added) != 0 || p.RequestID == "" {
+		t.Fatalf("NOT_READY page %+v, %v", p, err)
+	}
+	if o := fake.LastSyncOptions(tok); o.DaysRequested != 400 || !o.IncludeOriginalDescription || fake.DaysRequested(id) != 400 {
+		t.Fatalf("options sent %+v, window %d", o, fake.DaysRequested(id))
+	}
+
+	fake.AdvanceHistory(id)
+	p, err = c.Sync(ctx, tok, "", 500)
+	if err != nil || p.Account.ID != id || p.UpdateStatus != "INITIAL_UPDATE_COMPLETE" || len(p.Added) != 1 ||
+		p.Added[0].OriginalDescription != "RECENT" {
+		t.Fatalf("INITIAL page %+v, %v", p, err)
+	}
+	fake.AdvanceHistory(id)
+	p, err = c.Sync(ctx, tok, p.NextCursor, 500)
+	if err != nil || p.UpdateStatus != "HISTORICAL_UPDATE_COMPLETE" || len(p.Added) != 1 || p.Added[0].Name != "old" {
+		t.Fatalf("HISTORICAL page %+v, %v", p, err)
+	}
+}
+
+func TestDaysRequestedOutOfRangeIsFatal(t *testing.T) {
+	_, url := newFake(t)
+	for _, days := range []int{-1, 731} {
+		c := newClient(t, url, func(cfg *Config) { cfg.DaysRequested = days })
+		_, err := c.Sync(context.Background(), "processor-sandbox-x", "", 500)
+		if ClassOf(err) != Fatal || !strings.Contains(err.Error(), "1..730") {
+			t.Errorf("days %d: %v", days, err)
+		}
 	}
 }

@@ -20,6 +20,9 @@ func convertPage(r plaid.ProcessorTransactionsSyncResponse, cursor string) (Page
 	if r.RequestId == "" {
 		return Page{}, fmt.Errorf("response has no request_id")
 	}
+	if notReady(r) {
+		return Page{RequestID: r.RequestId, UpdateStatus: string(r.TransactionsUpdateStatus)}, nil
+	}
 	acct, err := convertAccount(r.Account, r.RequestId)
 	if err != nil {
 		return Page{}, err
@@ -51,6 +54,15 @@ func convertPage(r plaid.ProcessorTransactionsSyncResponse, cursor string) (Page
 	}, nil
 }
 
+// notReady recognises Plaid's answer for an Item whose first pull is still
+// under way (status NOT_READY): no cursor, nothing in it, and account null,
+// which plaid-go turns into a zero AccountBase. Any other page without an
+// account is still refused.
+func notReady(r plaid.ProcessorTransactionsSyncResponse) bool {
+	return r.NextCursor == "" && !r.HasMore && len(r.Added) == 0 && len(r.Modified) == 0 && len(r.Removed) == 0 &&
+		r.Account.AccountId == ""
+}
+
 func convertAccount(a plaid.AccountBase, requestID string) (Account, error) {
 	if requestID == "" {
 		return Account{}, fmt.Errorf("response has no request_id")
@@ -71,6 +83,9 @@ func convertAccount(a plaid.AccountBase, requestID string) (Account, error) {
 		Type:         string(a.Type),
 		Currency:     cur,
 		RequestID:    requestID,
+	}
+	if t := b.LastUpdatedDatetime.Get(); t != nil {
+		out.LastUpdated = t.UTC()
 	}
 	if st := a.Subtype.Get(); st != nil {
 		out.Subtype = string(*st)

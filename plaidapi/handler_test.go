@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Cases plaidfake does not stage: hand-written Plaid-shaped answers.
@@ -65,12 +66,16 @@ func TestRequestShape(t *testing.T) {
 	if err := json.Unmarshal(b, &sent); err != nil {
 		t.Fatal(err)
 	}
-	// No cursor on the first call, no options (their constructor sends
-	// days_requested=90), and credentials only in headers.
-	for _, key := range []string{"cursor", "options", "client_id", "secret"} {
+	// No cursor on the first call, credentials only in headers, and only
+	// the options we set: plaid-go's constructor would add days_requested=90
+	// and explicit falses.
+	for _, key := range []string{"cursor", "client_id", "secret"} {
 		if _, ok := sent[key]; ok {
 			t.Errorf("request body has %q: %s", key, b)
 		}
+	}
+	if opts, _ := json.Marshal(sent["options"]); string(opts) != `{"days_requested":730,"include_original_description":true}` {
+		t.Errorf("request options = %s", opts)
 	}
 	if sent["count"] != 500.0 || sent["processor_token"] != testToken {
 		t.Errorf("request body = %s", b)
@@ -110,8 +115,11 @@ func TestResponsesWeRefuse(t *testing.T) {
 			syncBody(`{"transaction_id":"t9","account_id":"acc1","amount":1,"iso_currency_code":"EUR","date":"2026-02-03","authorized_date":"02/03/2026"}`, ""), Fatal, "authorized_date"},
 		{"removed without id", 200, "application/json", syncBody("", `{"account_id":"acc1"}`), Fatal, "removed entry 0 has no transaction_id"},
 		{"removed from another account", 200, "application/json", syncBody("", `{"transaction_id":"t7","account_id":"acc2"}`), Fatal, "removed transaction t7 belongs to account"},
-		{"null account", 200, "application/json",
-			`{"account":null,"added":[],"modified":[],"removed":[],"next_cursor":"","has_more":false,"request_id":"req-z"}`, Fatal, "no account.account_id"},
+		// NOT_READY is the only page allowed without an account.
+		{"null account with a cursor", 200, "application/json",
+			`{"account":null,"added":[],"modified":[],"removed":[],"next_cursor":"c9","has_more":false,"request_id":"req-z","transactions_update_status":"INITIAL_UPDATE_COMPLETE"}`, Fatal, "no account.account_id"},
+		{"null account with transactions", 200, "application/json",
+			`{"account":null,"added":[{"transaction_id":"t1","account_id":"acc1","amount":1,"iso_currency_code":"EUR","date":"2026-02-03"}],"modified":[],"removed":[],"next_cursor":"","has_more":false,"request_id":"req-z"}`, Fatal, "no account.account_id"},
 		{"over the limit by Content-Length", 200, "application/json", syncBody("", "") + strings.Repeat(" ", 2000), Fatal, "fatal (no response): response over 2048 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,7 +189,7 @@ func TestSecretsAreScrubbed(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		srv.Close()
 		c := newClient(t, srv.URL, func(cfg *Config) { cfg.RetryMax = 2 })
-		_, err := c.Balance(context.Background(), testToken)
+		_, err := c.Balance(context.Background(), testToken, time.Time{})
 		asError(t, err, Transient, testToken)
 		if c.Calls() != 2 {
 			t.Errorf("calls = %d, want 2", c.Calls())

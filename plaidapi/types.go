@@ -3,6 +3,7 @@ package plaidapi
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"bankfeed/ledger"
 )
@@ -71,7 +72,12 @@ type Account struct {
 	Current      *int64          `json:"current"`
 	Available    *int64          `json:"available"`
 	Limit        *int64          `json:"limit"`
-	RequestID    string          `json:"request_id"`
+	// LastUpdated is balances.last_updated_datetime (UTC), zero when Plaid
+	// sent none; Plaid sends it only for Capital One.
+	LastUpdated time.Time `json:"last_updated,omitzero"`
+	// InstitutionID comes only from Client.Account.
+	InstitutionID string `json:"institution_id,omitempty"`
+	RequestID     string `json:"request_id"`
 }
 
 // The raw page log is JSON, and ledger's types carry no tags. These shapes

@@ -49,7 +49,9 @@ type request struct {
 	Cursor         *string `json:"cursor"`
 	Count          *int    `json:"count"`
 	Options        *struct {
-		IncludeOriginalDescription *bool `json:"include_original_description"`
+		IncludeOriginalDescription *bool   `json:"include_original_description"`
+		DaysRequested              *int    `json:"days_requested"`
+		MinLastUpdated             *string `json:"min_last_updated_datetime"`
 	} `json:"options"`
 	ClientID string `json:"client_id"`
 	Secret   string `json:"secret"`
@@ -193,9 +195,9 @@ func wait(ctx context.Context, d time.Duration, release <-chan struct{}) bool {
 }
 
 type accountResp struct {
-	Account       wireAccount `json:"account"`
-	InstitutionID string      `json:"institution_id,omitempty"`
-	RequestID     string      `json:"request_id"`
+	Account       *wireAccount `json:"account"`
+	InstitutionID string       `json:"institution_id,omitempty"`
+	RequestID     string       `json:"request_id"`
 }
 
 // answer builds the normal response, then lets a data fault spoil it.
@@ -211,17 +213,19 @@ func (s *Server) answer(path string, req *request, rid string, kind FaultKind) (
 	if a.itemErr != "" {
 		return nil, plaidError(a.itemErr, "")
 	}
-	if path != pathSync {
-		r := &accountResp{Account: a.wire(), RequestID: rid}
-		if path == pathAccount {
-			r.InstitutionID = "ins_109508"
-		}
-		s.spoilBalances(&r.Account, kind)
+	switch path {
+	case pathBalance:
+		r := &accountResp{Account: a.wire(&a.sums, a.updated), RequestID: rid}
+		s.spoilBalances(r.Account, kind)
+		return r, nil
+	case pathAccount:
+		r := &accountResp{Account: s.pulledWire(a), InstitutionID: a.InstitutionID, RequestID: rid}
+		s.spoilBalances(r.Account, kind)
 		return r, nil
 	}
 	if kind == FaultEndless {
 		// Ahead of cursor parsing: the cursors it hands out are not real ones.
-		return &syncResp{Account: a.wire(), Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{}, HasMore: true,
+		return &syncResp{Account: s.pulledWire(a), Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{}, HasMore: true,
 			NextCursor: base64.StdEncoding.EncodeToString([]byte("pf1:endless:" + rid)),
 			RequestID:  rid, Status: "HISTORICAL_UPDATE_COMPLETE"}, nil
 	}
@@ -318,7 +322,7 @@ func stripFields(body []byte) []byte {
 // transaction, so clients must cap what they read rather than trust it.
 func writeHuge(w http.ResponseWriter, resp any, rid string) {
 	const limit = 64<<20 + 1<<16
-	acc, sample := wireAccount{}, wire(&Txn{AccountID: "huge", Amount: "1.00", Date: "2024-01-02", Name: "HUGE", PaymentChannel: "other", ISOCurrency: "USD"}, false)
+	acc, sample := &wireAccount{}, wire(&Txn{AccountID: "huge", Amount: "1.00", Date: "2024-01-02", Name: "HUGE", PaymentChannel: "other", ISOCurrency: "USD"}, false)
 	switch r := resp.(type) {
 	case *syncResp:
 		acc = r.Account
@@ -352,9 +356,10 @@ func writeHuge(w http.ResponseWriter, resp any, rid string) {
 
 func ptr[T any](v T) *T { return &v }
 
-func deref(p *string) string {
+func deref[T any](p *T) T {
+	var zero T
 	if p == nil {
-		return ""
+		return zero
 	}
 	return *p
 }

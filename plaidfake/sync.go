@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 type wireBalances struct {
@@ -71,7 +72,7 @@ type removedTxn struct {
 }
 
 type syncResp struct {
-	Account    wireAccount  `json:"account"`
+	Account    *wireAccount `json:"account"` // null while NOT_READY
 	Added      []wireTxn    `json:"added"`
 	Modified   []wireTxn    `json:"modified"`
 	Removed    []removedTxn `json:"removed"`
@@ -119,16 +120,35 @@ func wire(t *Txn, originalDescription bool) wireTxn {
 	return w
 }
 
-func (a *account) wire() wireAccount {
-	w := wireAccount{
+// wire shows the account with the balances sm, fetched from the bank at.
+func (a *account) wire(sm *sums, at time.Time) *wireAccount {
+	cur, avail := a.format(a.current(sm)), a.available(sm)
+	switch {
+	case a.NullCurrent:
+		// Plaid guarantees available when current is null.
+		avail, cur = cmp.Or(avail, cur), ""
+	case a.NullAvailable:
+		avail = ""
+	}
+	w := &wireAccount{
 		AccountID: a.ID, Mask: orNull(a.Mask), Name: a.Name, OfficialName: orNull(a.OfficialName),
 		Type: a.Type, Subtype: orNull(a.Subtype),
 		Balances: wireBalances{
-			Available: rawNum(a.available()), Current: rawNum(a.format(a.current())), Limit: rawNum(a.Limit),
+			Available: rawNum(avail), Current: rawNum(cur), Limit: rawNum(a.Limit),
 			ISOCurrency: orNull(a.ISOCurrency), UnofficialCurrency: orNull(a.UnofficialCurrency),
 		},
 	}
+	// Plaid returns last_updated_datetime only for Capital One.
+	if a.InstitutionID == capitalOne {
+		w.Balances.LastUpdated = ptr(at.UTC().Format(time.RFC3339))
+	}
 	return w
+}
+
+// pulledWire is the account as sync and /processor/account/get show it.
+func (s *Server) pulledWire(a *account) *wireAccount {
+	_, sm, at := s.view(a)
+	return a.wire(sm, at)
 }
 
 type changeKind int8
@@ -146,25 +166,57 @@ type change struct {
 	t    *Txn // state at the loop's end; nil when removed
 }
 
-// netChange lists what changed between two seqs the way Plaid reports it:
-// each transaction at most once, judged only by its states at both ends.
-// Loops reuse it page after page, which keeps a full sync O(total).
-func (a *account) netChange(from, to int64) []change {
-	key := [2]int64{from, to}
+type changeKey struct {
+	from, to int64
+	pf, pt   phase
+}
+
+// visible is the transaction as sync shows it in phase p: nil when it is
+// outside the days_requested window, or not yet delivered while the history
+// is only at its initial update. Both bounds are fixed once set, so
+// visibility changes only with a mutation or a phase.
+func (a *account) visible(t *Txn, p phase) *Txn {
+	if t == nil || a.windowFrom != "" && t.Date < a.windowFrom {
+		return nil
+	}
+	if p == phaseInitial && (t.LateHistory || t.Date < a.initialFrom) {
+		return nil
+	}
+	return t
+}
+
+// netChange lists what changed between two seqs (seen in phases pf and pt)
+// the way Plaid reports it: each transaction at most once, judged only by
+// its states at both ends. Loops reuse it page after page, which keeps a
+// full sync O(total).
+func (a *account) netChange(from, to int64, pf, pt phase) []change {
+	key := changeKey{from, to, pf, pt}
 	if c, ok := a.cache[key]; ok {
 		return c
 	}
-	i := sort.Search(len(a.log), func(i int) bool { return a.log[i].seq > from })
 	last := map[string]int64{}
-	for _, e := range a.log[i:] {
-		if e.seq > to {
-			break
+	if pf != pt {
+		// The historical update reveals transactions no mutation touched.
+		for id, vs := range a.hist {
+			for i := len(vs) - 1; i >= 0; i-- {
+				if vs[i].seq <= to {
+					last[id] = vs[i].seq
+					break
+				}
+			}
 		}
-		last[e.id] = e.seq
+	} else {
+		i := sort.Search(len(a.log), func(i int) bool { return a.log[i].seq > from })
+		for _, e := range a.log[i:] {
+			if e.seq > to {
+				break
+			}
+			last[e.id] = e.seq
+		}
 	}
 	out := make([]change, 0, len(last))
 	for id, seq := range last {
-		old, cur := a.at(id, from), a.at(id, to)
+		old, cur := a.visible(a.at(id, from), pf), a.visible(a.at(id, to), pt)
 		c := change{seq: seq, id: id, t: cur}
 		switch {
 		case old == nil && cur != nil:
@@ -180,18 +232,19 @@ func (a *account) netChange(from, to int64) []change {
 	}
 	slices.SortFunc(out, func(x, y change) int { return cmp.Or(cmp.Compare(x.seq, y.seq), strings.Compare(x.id, y.id)) })
 	if len(a.cache) >= 8 || a.cache == nil {
-		a.cache = map[[2]int64][]change{}
+		a.cache = map[changeKey][]change{}
 	}
 	a.cache[key] = out
 	return out
 }
 
 // cursor is where a client stands: base is the seq its last complete sync
-// reached; inside a loop (mid), to is the seq the loop started at and off
-// how many changes it has been given.
+// reached, seen in phase pb; inside a loop (mid), to and pt are the seq and
+// phase the loop started at and off how many changes it has been given.
 type cursor struct {
 	acct     string
 	base, to int64
+	pb, pt   phase
 	off      int
 	mid      bool
 }
@@ -201,7 +254,7 @@ func (c cursor) String() string {
 	if c.mid {
 		mid = 1
 	}
-	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "pf1|%d|%d|%d|%d|%s", mid, c.base, c.to, c.off, c.acct))
+	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "pf2|%d|%d|%d|%d|%d|%d|%s", mid, c.base, c.to, c.off, c.pb, c.pt, c.acct))
 }
 
 func parseCursor(s string) (c cursor, ok bool) {
@@ -210,15 +263,37 @@ func parseCursor(s string) (c cursor, ok bool) {
 		return c, false
 	}
 	var mid int
-	f := strings.SplitN(string(raw), "|", 6)
-	if len(f) != 6 || f[0] != "pf1" {
+	f := strings.SplitN(string(raw), "|", 8)
+	if len(f) != 8 || f[0] != "pf2" {
 		return c, false
 	}
-	if _, err := fmt.Sscanf(strings.Join(f[1:5], " "), "%d %d %d %d", &mid, &c.base, &c.to, &c.off); err != nil || mid > 1 {
+	if _, err := fmt.Sscanf(strings.Join(f[1:7], " "), "%d %d %d %d %d %d", &mid, &c.base, &c.to, &c.off, &c.pb, &c.pt); err != nil ||
+		mid > 1 || c.pb < phaseInitial || c.pb > phaseHistorical || c.pt < c.pb || c.pt > phaseHistorical {
 		return c, false
 	}
-	c.acct, c.mid = f[5], mid == 1
+	c.acct, c.mid = f[7], mid == 1
 	return c, true
+}
+
+// initItem fixes the history window as the Item's first sync call does.
+func (s *Server) initItem(a *account, req *request) *apiError {
+	var o SyncOptions
+	if req.Options != nil {
+		o.Sent = true
+		o.DaysRequested = deref(req.Options.DaysRequested)
+		o.IncludeOriginalDescription = deref(req.Options.IncludeOriginalDescription)
+		if d := req.Options.DaysRequested; d != nil && (*d < 1 || *d > 730) {
+			return plaidError("INVALID_FIELD", "days_requested must be between 1 and 730")
+		}
+	}
+	s.syncOpts[req.ProcessorToken] = o
+	if a.days == 0 {
+		a.days = cmp.Or(o.DaysRequested, 90)
+		if s.clock != nil {
+			a.windowFrom = s.now().AddDate(0, 0, -a.days).Format(time.DateOnly)
+		}
+	}
+	return nil
 }
 
 func (s *Server) sync(a *account, req *request, rid string) (*syncResp, *apiError) {
@@ -228,28 +303,37 @@ func (s *Server) sync(a *account, req *request, rid string) (*syncResp, *apiErro
 			return nil, plaidError("INVALID_FIELD", "count must be between 1 and 500")
 		}
 	}
-	c := cursor{acct: a.ID}
+	if pe := s.initItem(a, req); pe != nil {
+		return nil, pe
+	}
+	if a.phase == phaseNotReady {
+		// Plaid's answer while the Item's first pull is under way.
+		return &syncResp{Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{},
+			RequestID: rid, Status: a.phase.String()}, nil
+	}
+	seq, _, _ := s.view(a)
+	c := cursor{acct: a.ID, pb: a.phase}
 	if cur := deref(req.Cursor); cur != "" {
 		var ok bool
-		if c, ok = parseCursor(cur); !ok || c.acct != a.ID || c.base < 0 || c.base > a.seq ||
-			c.mid && (c.to < c.base || c.to > a.seq || c.off < 0) {
+		if c, ok = parseCursor(cur); !ok || c.acct != a.ID || c.base < 0 || c.base > seq || c.pt > a.phase ||
+			c.mid && (c.to < c.base || c.to > seq || c.off < 0) {
 			return nil, plaidError("INVALID_FIELD", "cursor is invalid or does not belong to this processor token")
 		}
 	}
 	if !c.mid {
-		c.to, c.off = a.seq, 0
-	} else if c.to != a.seq && s.checkMutation {
+		c.to, c.pt, c.off = seq, a.phase, 0
+	} else if (c.to != seq || c.pt != a.phase) && s.checkMutation {
 		return nil, plaidError("TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION",
 			"underlying transaction data changed since last page was fetched. Please restart pagination from last update.")
 	}
-	changes := a.netChange(c.base, c.to)
+	changes := a.netChange(c.base, c.to, c.pb, c.pt)
 	if c.off > len(changes) {
 		return nil, plaidError("INVALID_FIELD", "cursor is invalid or does not belong to this processor token")
 	}
 	end := min(c.off+count, len(changes))
-	r := &syncResp{Account: a.wire(), Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{},
-		RequestID: rid, Status: "HISTORICAL_UPDATE_COMPLETE"}
-	desc := req.Options != nil && req.Options.IncludeOriginalDescription != nil && *req.Options.IncludeOriginalDescription
+	r := &syncResp{Account: s.pulledWire(a), Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{},
+		RequestID: rid, Status: c.pt.String()}
+	desc := s.syncOpts[req.ProcessorToken].IncludeOriginalDescription
 	for _, ch := range changes[c.off:end] {
 		switch ch.kind {
 		case added:
@@ -261,9 +345,9 @@ func (s *Server) sync(a *account, req *request, rid string) (*syncResp, *apiErro
 		}
 	}
 	if r.HasMore = end < len(changes); r.HasMore {
-		r.NextCursor = cursor{acct: a.ID, base: c.base, to: c.to, off: end, mid: true}.String()
+		r.NextCursor = cursor{acct: a.ID, base: c.base, to: c.to, pb: c.pb, pt: c.pt, off: end, mid: true}.String()
 	} else {
-		r.NextCursor = cursor{acct: a.ID, base: c.to}.String()
+		r.NextCursor = cursor{acct: a.ID, base: c.to, pb: c.pt, pt: c.pt}.String()
 	}
 	return r, nil
 }

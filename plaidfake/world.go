@@ -36,6 +36,9 @@ type Server struct {
 	checkMutation bool
 	transientP    float64
 	rng           *rand.Rand
+	clock         func() time.Time // nil: time.Now, and no days_requested window
+	pulls         bool
+	syncOpts      map[string]SyncOptions
 }
 
 type Option func(*Server)
@@ -53,6 +56,27 @@ func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = 
 // against its own configuration.
 func WithEnv(env string) Option { return func(s *Server) { s.env = env } }
 
+// WithClock sets the fake's "now": the 30-day INITIAL_UPDATE_COMPLETE
+// window, last_updated_datetime, bank update and pull times, and rate-limit
+// windows all read it. It also switches on the days_requested window (see
+// DaysRequested): a window against the wall clock would make the worlds of
+// older tests, with their fixed dates, lose transactions as time passes.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock = now } }
+
+// WithPulls makes the fake lag behind the bank as Plaid does: world changes
+// (AddTxn, ModifyTxn, RemoveTxn, PostPending, AdjustBalance) reach sync, its
+// account.balances and /processor/account/get only after Pull or PullAll.
+// /processor/balance/get is real-time and always sees the bank now. Without
+// it every change is visible at once, as if Plaid pulled continuously.
+func WithPulls() Option { return func(s *Server) { s.pulls = true } }
+
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
 func New(opts ...Option) *Server {
 	s := &Server{
 		env:           "sandbox",
@@ -60,6 +84,7 @@ func New(opts ...Option) *Server {
 		tokens:        map[string]*token{},
 		txnAcct:       map[string]*account{},
 		calls:         map[callKey]int{},
+		syncOpts:      map[string]SyncOptions{},
 		release:       make(chan struct{}),
 		checkMutation: true,
 	}
@@ -78,7 +103,46 @@ type Account struct {
 	Opening                  string // natural-sign balance before the first transaction (credit: amount owed)
 	Limit                    string // "" = null
 	Available                string // "" = computed
+	History                  HistoryMode
+	// InstitutionID is reported by /processor/account/get (default
+	// "ins_109508"). "ins_128026" (Capital One) turns on its balance rule for
+	// non-depository accounts: /processor/balance/get needs
+	// options.min_last_updated_datetime, and balances carry
+	// last_updated_datetime.
+	InstitutionID string
+	// NullCurrent and NullAvailable send balances.current or .available as
+	// null, as some institutions do. Plaid never nulls both.
+	NullCurrent, NullAvailable bool
 }
+
+// HistoryMode is how an account's history becomes available to sync.
+type HistoryMode int
+
+const (
+	// HistoryReady: everything at once, HISTORICAL_UPDATE_COMPLETE from the
+	// first call.
+	HistoryReady HistoryMode = iota
+	// HistoryStaged: NOT_READY (account null, empty cursor) until the first
+	// AdvanceHistory; then INITIAL_UPDATE_COMPLETE with the last 30 days
+	// (less the Txn.LateHistory ones); after the second AdvanceHistory,
+	// HISTORICAL_UPDATE_COMPLETE with everything.
+	HistoryStaged
+)
+
+// phase is where an account's history stands; the order matters.
+type phase int8
+
+const (
+	phaseNotReady phase = iota
+	phaseInitial
+	phaseHistorical
+)
+
+var phaseNames = [...]string{"NOT_READY", "INITIAL_UPDATE_COMPLETE", "HISTORICAL_UPDATE_COMPLETE"}
+
+func (p phase) String() string { return phaseNames[p] }
+
+const capitalOne = "ins_128026"
 
 type Txn struct {
 	ID                              string // generated if empty
@@ -92,6 +156,10 @@ type Txn struct {
 	PaymentChannel                  string // "online" | "in store" | "other" (default)
 	PFCPrimary, PFCDetailed         string
 	ISOCurrency, UnofficialCurrency string // default: the account's
+	// LateHistory withholds the transaction from INITIAL_UPDATE_COMPLETE
+	// even when dated inside its 30 days: it arrives with the historical
+	// update, as Plaid's late history does. Only staged accounts look at it.
+	LateHistory bool
 }
 
 type token struct {
@@ -111,16 +179,42 @@ type logEntry struct {
 	id  string
 }
 
+// sums are the running totals that keep Current O(1) however large the
+// history.
+type sums struct{ posted, pending, adjust dec }
+
+func (s *sums) clone() sums {
+	var c sums
+	c.posted.add(s.posted, 1)
+	c.pending.add(s.pending, 1)
+	c.adjust.add(s.adjust, 1)
+	return c
+}
+
+// pull is what Plaid last fetched from the bank: sync and
+// /processor/account/get see the world as of seq, with these balances.
+type pull struct {
+	seq  int64
+	sums sums
+	at   time.Time
+}
+
 type account struct {
 	Account
-	itemErr string
-	seq     int64                // bumped by every transaction mutation
-	hist    map[string][]version // per transaction, ascending seq
-	log     []logEntry           // ascending seq: which ids each mutation touched
-	// Running sums keep Current O(1) however large the history.
-	posted, pending, adjust, opening, limit dec
-	scale                                   int // most decimals seen, so Current prints exactly
-	cache                                   map[[2]int64][]change
+	itemErr        string
+	seq            int64                // bumped by every transaction mutation
+	hist           map[string][]version // per transaction, ascending seq
+	log            []logEntry           // ascending seq: which ids each mutation touched
+	sums                                // the bank now
+	opening, limit dec
+	scale          int // most decimals seen, so Current prints exactly
+	cache          map[changeKey][]change
+	updated        time.Time // the bank's last change
+	pulled         pull      // what sync sees WithPulls
+	phase          phase
+	initialFrom    string // first date INITIAL_UPDATE_COMPLETE delivers
+	days           int    // days_requested fixed by the first sync; 0 before it
+	windowFrom     string // first date ever delivered; "" = no window
 }
 
 func (a *account) owesNaturally() bool { return a.Type == "credit" || a.Type == "loan" }
@@ -231,29 +325,29 @@ func (a *account) count(t *Txn, sign int) {
 	}
 }
 
-func (a *account) current() *dec {
+func (a *account) current(s *sums) *dec {
 	c := new(dec).add(a.opening, 1)
 	if a.owesNaturally() {
-		c.add(a.posted, 1)
+		c.add(s.posted, 1)
 	} else {
-		c.add(a.posted, -1)
+		c.add(s.posted, -1)
 	}
-	return c.add(a.adjust, 1)
+	return c.add(s.adjust, 1)
 }
 
 func (a *account) format(d *dec) string { return d.String(a.scale) }
 
 // available follows Plaid's definition: pending outflows reduce it and
 // pending inflows raise it.
-func (a *account) available() string {
+func (a *account) available(s *sums) string {
 	switch {
 	case a.Available != "":
 		return a.Available
 	case a.Type == "depository":
-		c := a.current()
-		return a.format(c.add(a.pending, -1))
+		c := a.current(s)
+		return a.format(c.add(s.pending, -1))
 	case a.Type == "credit" && a.Limit != "":
-		return a.format(new(dec).add(a.limit, 1).add(*a.current(), -1).add(a.pending, -1))
+		return a.format(new(dec).add(a.limit, 1).add(*a.current(s), -1).add(s.pending, -1))
 	}
 	return ""
 }
@@ -265,8 +359,9 @@ type edit struct {
 
 // record applies one mutation: every touched id gets a new version at the
 // next seq, so a cursor taken before it sees the net change.
-func (a *account) record(edits ...edit) {
+func (a *account) record(at time.Time, edits ...edit) {
 	a.seq++
+	a.updated = at
 	a.cache = nil
 	for _, e := range edits {
 		a.count(a.live(e.id), -1)
@@ -338,7 +433,15 @@ func (s *Server) addAccountLocked(acc Account) *account {
 		acc.ISOCurrency = "USD"
 	}
 	acc.Name = cmp.Or(acc.Name, strings.ToUpper(acc.Type[:1])+acc.Type[1:]+" account")
-	a := &account{Account: acc, hist: map[string][]version{}}
+	acc.InstitutionID = cmp.Or(acc.InstitutionID, "ins_109508")
+	if acc.NullCurrent && acc.NullAvailable {
+		panic(fmt.Sprintf("plaidfake: account %q: Plaid never nulls both current and available", acc.ID))
+	}
+	now := s.now()
+	a := &account{Account: acc, hist: map[string][]version{}, updated: now, pulled: pull{at: now}, phase: phaseHistorical}
+	if acc.History == HistoryStaged {
+		a.phase = phaseNotReady
+	}
 	a.addDec(&a.opening, cmp.Or(acc.Opening, "0"), 1)
 	if acc.Limit != "" {
 		a.addDec(&a.limit, acc.Limit, 1)
@@ -401,7 +504,7 @@ func (s *Server) AddTxn(t Txn) string {
 	defer s.mu.Unlock()
 	a := s.acct(t.AccountID)
 	p := s.prepare(t, a)
-	a.record(edit{p.ID, p})
+	a.record(s.now(), edit{p.ID, p})
 	return p.ID
 }
 
@@ -424,7 +527,7 @@ func (s *Server) ModifyTxn(id string, f func(*Txn)) {
 	if _, ok := parseDec(t.Amount); !ok {
 		panic(fmt.Sprintf("plaidfake: transaction %s: amount %q is not a plain decimal", id, t.Amount))
 	}
-	a.record(edit{id, &t})
+	a.record(s.now(), edit{id, &t})
 }
 
 // RemoveTxn removes a live transaction; removing one that is gone is a no-op.
@@ -432,7 +535,7 @@ func (s *Server) RemoveTxn(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a := s.txnAcct[id]; a != nil && a.live(id) != nil {
-		a.record(edit{id, nil})
+		a.record(s.now(), edit{id, nil})
 	}
 }
 
@@ -447,16 +550,106 @@ func (s *Server) PostPending(pendingID string, posted Txn, link bool) string {
 		posted.PendingTransactionID = pendingID
 	}
 	p := s.prepare(posted, a)
-	a.record(edit{pendingID, nil}, edit{p.ID, p})
+	a.record(s.now(), edit{pendingID, nil}, edit{p.ID, p})
 	return p.ID
 }
 
-// Current is the exact balance Plaid would report as balances.current.
+// Current is the bank's exact balance now: what the real-time
+// /processor/balance/get reports as balances.current.
 func (s *Server) Current(accountID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.acct(accountID)
-	return a.format(a.current())
+	return a.format(a.current(&a.sums))
+}
+
+// PulledCurrent is balances.current as of Plaid's last pull: what sync and
+// /processor/account/get report. Without WithPulls it equals Current.
+func (s *Server) PulledCurrent(accountID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.acct(accountID)
+	_, sm, _ := s.view(a)
+	return a.format(a.current(sm))
+}
+
+// view is the bank as Plaid last saw it: the seq sync reads up to, the
+// balances it reports, and when they were fetched.
+func (s *Server) view(a *account) (seq int64, sm *sums, at time.Time) {
+	if !s.pulls {
+		return a.seq, &a.sums, a.updated
+	}
+	return a.pulled.seq, &a.pulled.sums, a.pulled.at
+}
+
+// Pull makes Plaid fetch the account from the bank: everything that
+// happened so far becomes visible to sync and /processor/account/get.
+func (s *Server) Pull(accountID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pullLocked(s.acct(accountID))
+}
+
+// PullAll pulls every account.
+func (s *Server) PullAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.order {
+		s.pullLocked(a)
+	}
+}
+
+func (s *Server) pullLocked(a *account) {
+	a.pulled = pull{seq: a.seq, sums: a.sums.clone(), at: s.now()}
+}
+
+// AdvanceHistory moves a staged account's history one step:
+// NOT_READY -> INITIAL_UPDATE_COMPLETE (transactions dated in the 30 days
+// before now, less LateHistory ones) -> HISTORICAL_UPDATE_COMPLETE
+// (everything, delivered as added on the next sync from the stored cursor).
+func (s *Server) AdvanceHistory(accountID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.acct(accountID)
+	switch a.phase {
+	case phaseNotReady:
+		a.phase = phaseInitial
+		a.initialFrom = s.now().AddDate(0, 0, -30).Format(time.DateOnly)
+	case phaseInitial:
+		a.phase = phaseHistorical
+	}
+}
+
+// HistoryState is the account's transactions_update_status.
+func (s *Server) HistoryState(accountID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acct(accountID).phase.String()
+}
+
+// DaysRequested is the history window the account's first sync call fixed,
+// as Plaid fixes it when it initialises Transactions for the Item: the
+// request's options.days_requested, or 90 when it had none; 0 before any
+// sync. WithClock, transactions dated before now minus that many days are
+// never delivered for the account.
+func (s *Server) DaysRequested(accountID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acct(accountID).days
+}
+
+// SyncOptions is what a sync request asked for in its options.
+type SyncOptions struct {
+	Sent                       bool // the request had an options object
+	DaysRequested              int  // 0 when absent
+	IncludeOriginalDescription bool
+}
+
+// LastSyncOptions reports the options of the token's latest sync request.
+func (s *Server) LastSyncOptions(token string) SyncOptions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncOpts[token]
 }
 
 // AdjustBalance moves the reported balance without any transaction, to
@@ -466,6 +659,7 @@ func (s *Server) AdjustBalance(accountID, delta string) {
 	defer s.mu.Unlock()
 	a := s.acct(accountID)
 	a.addDec(&a.adjust, delta, 1)
+	a.updated = s.now()
 }
 
 // Txns lists the account's live transactions sorted by ID.
@@ -521,7 +715,7 @@ func (s *Server) Seed(accounts, txnsPerAccount int, seed int64) []string {
 				Name:      names[rng.IntN(len(names))],
 				Pending:   j >= txnsPerAccount-txnsPerAccount/50,
 			}, a)
-			a.record(edit{t.ID, t})
+			a.record(s.now(), edit{t.ID, t})
 		}
 	}
 	return toks
