@@ -162,7 +162,7 @@ func (a *app) plaidClient(cfg config.Config) *plaidapi.Client {
 	return plaidapi.New(plaidapi.Config{
 		BaseURL: cfg.PlaidURL(), ClientID: cfg.PlaidClientID, Secret: cfg.PlaidSecret.Reveal(),
 		Timeout: cfg.HTTPTimeout, RatePerMin: cfg.PlaidRatePerMin, RetryMax: cfg.RetryMax,
-		RetryMaxElapsed: cfg.RetryMaxElapsed,
+		RetryMaxElapsed: cfg.RetryMaxElapsed, DaysRequested: cfg.DaysRequested,
 	})
 }
 
