@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"bankfeed/plaidfake"
 
@@ -168,4 +169,113 @@ func TestPlaidExampleDecodes(t *testing.T) {
 		r.NextCursor == "" || r.HasMore || r.TransactionsUpdateStatus != "HISTORICAL_UPDATE_COMPLETE" {
 		t.Fatalf("decoded example: %+v", r)
 	}
+}
+
+// decodes insists plaid-go reads the body as the type Execute would.
+func decodes(t *testing.T, path string, status int, out []byte) {
+	t.Helper()
+	var v any
+	switch {
+	case status != 200:
+		v = &plaid.PlaidError{}
+	case path == "/processor/transactions/sync":
+		v = &plaid.ProcessorTransactionsSyncResponse{}
+	case path == "/processor/balance/get":
+		v = &plaid.ProcessorBalanceGetResponse{}
+	default:
+		v = &plaid.ProcessorAccountGetResponse{}
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Errorf("plaid-go cannot decode %s %d: %v\n%s", path, status, err, out)
+	}
+}
+
+// The behaviours that make the fake as unkind as Plaid answer in Plaid's
+// shape too, and plaid-go reads every one of them.
+func TestUnkindResponsesConformToPlaidSpec(t *testing.T) {
+	loadSpec(t)
+	clk := &clock{today}
+	h := newHarness(t, plaidfake.WithClock(clk.now), plaidfake.WithPulls(), plaidfake.WithRateLimit(2, time.Minute, true))
+	check := func(path string, body map[string]any, status int) []byte {
+		t.Helper()
+		out := conforms(t, h, path, body, status)
+		decodes(t, path, status, out)
+		return out
+	}
+	const sync, balance, account = "/processor/transactions/sync", "/processor/balance/get", "/processor/account/get"
+	staged, stagedTok := h.AddAccount(plaidfake.Account{Name: "Staged", Opening: "100.00", History: plaidfake.HistoryStaged})
+	h.AddTxn(plaidfake.Txn{AccountID: staged, Amount: "1.00", Date: daysAgo(1), Name: "recent"})
+	h.AddTxn(plaidfake.Txn{AccountID: staged, Amount: "2.00", Date: daysAgo(100), Name: "old"})
+	h.PullAll()
+	opts := map[string]any{"days_requested": 730, "include_original_description": true}
+	out := check(sync, map[string]any{"processor_token": stagedTok, "options": opts}, 200)
+	if !bytes.Contains(out, []byte(`"account":null`)) || !bytes.Contains(out, []byte(`"NOT_READY"`)) {
+		t.Errorf("NOT_READY: %s", out)
+	}
+	h.AdvanceHistory(staged)
+	var page struct {
+		NextCursor string `json:"next_cursor"`
+	}
+	out = check(sync, map[string]any{"processor_token": stagedTok, "options": opts}, 200)
+	json.Unmarshal(out, &page)
+	if !bytes.Contains(out, []byte(`"INITIAL_UPDATE_COMPLETE"`)) || !bytes.Contains(out, []byte(`"original_description":"RECENT"`)) {
+		t.Errorf("INITIAL: %s", out)
+	}
+	h.AdvanceHistory(staged)
+	clk.t = clk.t.Add(time.Minute) // a fresh rate window
+	out = check(sync, map[string]any{"processor_token": h.NewToken(staged), "cursor": page.NextCursor}, 200)
+	if !bytes.Contains(out, []byte(`"HISTORICAL_UPDATE_COMPLETE"`)) || !bytes.Contains(out, []byte(`"personal_finance_category":{"primary":"GENERAL_MERCHANDISE"`)) ||
+		!bytes.Contains(out, []byte(`"original_description":null`)) {
+		t.Errorf("HISTORICAL: %s", out)
+	}
+
+	// Capital One's card: balances with last_updated_datetime everywhere,
+	// and the real-time call refused without min_last_updated_datetime.
+	_, capTok := h.AddAccount(plaidfake.Account{Name: "Quicksilver", Type: "credit", Subtype: "credit card", Opening: "40.00",
+		Limit: "1000.00", InstitutionID: "ins_128026"})
+	h.PullAll()
+	stamp := `"last_updated_datetime":"` + clk.t.Format(time.RFC3339) + `"`
+	for _, path := range []string{sync, account} {
+		if out := check(path, map[string]any{"processor_token": capTok}, 200); !bytes.Contains(out, []byte(stamp)) {
+			t.Errorf("%s without %s: %s", path, stamp, out)
+		}
+	}
+	check(account, map[string]any{"processor_token": capTok}, 200)
+	if out := check(account, map[string]any{"processor_token": capTok}, 429); !bytes.Contains(out, []byte("ACCOUNTS_LIMIT")) {
+		t.Errorf("third account/get within the minute: %s", out)
+	}
+	check(balance, map[string]any{"processor_token": capTok}, 400)
+	if out := check(balance, map[string]any{"processor_token": capTok,
+		"options": map[string]any{"min_last_updated_datetime": clk.t.Add(-time.Hour).Format(time.RFC3339)}}, 200); !bytes.Contains(out, []byte(stamp)) {
+		t.Errorf("Capital One balance: %s", out)
+	}
+	clk.t = clk.t.Add(time.Minute) // a fresh rate window
+	if out := check(balance, map[string]any{"processor_token": capTok,
+		"options": map[string]any{"min_last_updated_datetime": clk.t.Add(time.Second).Format(time.RFC3339)}}, 400); !bytes.Contains(out, []byte("LAST_UPDATED_DATETIME_OUT_OF_RANGE")) {
+		t.Errorf("stale Capital One balance: %s", out)
+	}
+
+	// Nulls some institutions send, a code Plaid added yesterday.
+	_, nc := h.AddAccount(plaidfake.Account{Name: "No current", Opening: "5.00", NullCurrent: true})
+	_, na := h.AddAccount(plaidfake.Account{Name: "No available", Type: "credit", Opening: "5.00", Limit: "10.00", NullAvailable: true})
+	h.PullAll()
+	if out := check(balance, map[string]any{"processor_token": nc}, 200); !bytes.Contains(out, []byte(`"current":null`)) || bytes.Contains(out, []byte(`"available":null`)) {
+		t.Errorf("null current: %s", out)
+	}
+	if out := check(account, map[string]any{"processor_token": na}, 200); !bytes.Contains(out, []byte(`"available":null`)) || bytes.Contains(out, []byte(`"current":null`)) {
+		t.Errorf("null available: %s", out)
+	}
+	h.Inject(na, plaidfake.Fault{Kind: plaidfake.FaultPlaidError, Code: "SOME_NEW_CODE", Type: "INSTITUTION_ERROR"}, 1)
+	if out := check(sync, map[string]any{"processor_token": na}, 400); !bytes.Contains(out, []byte(`"error_type":"INSTITUTION_ERROR"`)) {
+		t.Errorf("unknown code: %s", out)
+	}
+
+	// Per-Item rate limit with Retry-After.
+	check(sync, map[string]any{"processor_token": nc}, 200)
+	check(sync, map[string]any{"processor_token": nc}, 200)
+	resp, out := h.post(sync, map[string]any{"processor_token": nc}, creds)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "60" || !bytes.Contains(out, []byte("TRANSACTIONS_SYNC_LIMIT")) {
+		t.Errorf("rate limit: %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), out)
+	}
+	check(sync, map[string]any{"processor_token": nc}, 429)
 }

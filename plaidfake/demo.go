@@ -104,9 +104,15 @@ func (s *Server) addRows(accountID, rows string) {
 	}
 }
 
+var demoMoneyMarket = `
+2026-02-28|INTEREST PAYMENT||-61.30|other|interest
+2026-03-31|INTEREST PAYMENT||-63.02|other|interest`
+
 // Demo is a small business's world for `bankfeed demo` and `sandbox`:
-// checking (with two pendings), a credit card, and a savings account whose
-// Item needs a new login. It returns tokens by "checking", "card", "broken".
+// checking (with two pendings), a credit card, a savings account whose Item
+// needs a new login, and a money-market account linked so recently that its
+// history is not ready. It returns tokens by "checking", "card", "broken",
+// "staged".
 func Demo() (*Server, map[string]string) {
 	s := New()
 	chk, chkTok := s.AddAccount(Account{Name: "Business Checking", OfficialName: "Gingham Bank Business Checking",
@@ -127,7 +133,13 @@ func Demo() (*Server, map[string]string) {
 		Mask: "1111", Type: "depository", Subtype: "savings", Opening: "50000.00"})
 	s.addRows(sav, demoSavings)
 	s.SetItemError(savTok, "ITEM_LOGIN_REQUIRED")
-	return s, map[string]string{"checking": chkTok, "card": cardTok, "broken": savTok}
+
+	// Linked moments ago: Plaid is still fetching its history, so every
+	// sync answers NOT_READY. Nothing advances it in the demo.
+	mm, mmTok := s.AddAccount(Account{Name: "Business Money Market", OfficialName: "Gingham Bank Money Market",
+		Mask: "2222", Type: "depository", Subtype: "money market", Opening: "75000.00", History: HistoryStaged})
+	s.addRows(mm, demoMoneyMarket)
+	return s, map[string]string{"checking": chkTok, "card": cardTok, "broken": savTok, "staged": mmTok}
 }
 
 // DemoPostTip posts the demo's pending dinner with a tip added, linked to its

@@ -29,7 +29,11 @@ type Fault struct {
 	Endpoint string // "" = any
 	Kind     FaultKind
 	Code     string // FaultPlaidError; default INTERNAL_SERVER_ERROR
-	Stall    time.Duration
+	// Type is the error_type of a Code the fake does not know, as Plaid adds
+	// codes without notice (default ITEM_ERROR). Its HTTP status follows the
+	// type: 500 for API_ERROR, 429 for RATE_LIMIT_EXCEEDED, else 400.
+	Type  string
+	Stall time.Duration
 }
 
 type injected struct {
@@ -96,30 +100,64 @@ func (s *Server) transient(path string) string {
 // classify gives a code the error_type and HTTP status Plaid uses for it.
 // Unknown codes are treated as Item errors, the usual kind for a broken token.
 func classify(code string) (typ string, status int) {
+	typ, status, _ = lookup(code)
+	return typ, status
+}
+
+// typeStatus is the HTTP status Plaid uses for an error type.
+func typeStatus(typ string) int {
+	switch typ {
+	case "API_ERROR":
+		return 500
+	case "RATE_LIMIT_EXCEEDED":
+		return 429
+	}
+	return 400
+}
+
+// lookup is classify that also says whether the code is in the table.
+func lookup(code string) (typ string, status int, known bool) {
+	typ, status, known = lookupKnown(code)
+	if !known {
+		typ, status = "ITEM_ERROR", 400
+	}
+	return typ, status, known
+}
+
+var itemCodes = map[string]bool{
+	"ITEM_LOGIN_REQUIRED": true, "ITEM_NOT_FOUND": true, "ACCESS_NOT_GRANTED": true, "NO_ACCOUNTS": true,
+	"ITEM_NOT_SUPPORTED": true, "PRODUCTS_NOT_SUPPORTED": true, "ITEM_LOCKED": true, "INVALID_CREDENTIALS": true,
+	"INVALID_MFA": true, "USER_SETUP_REQUIRED": true, "PASSWORD_RESET_REQUIRED": true, "MFA_NOT_SUPPORTED": true,
+	"ITEM_CONCURRENTLY_DELETED": true, "PRODUCT_NOT_READY": true,
+}
+
+func lookupKnown(code string) (typ string, status int, known bool) {
 	switch code {
 	case "INTERNAL_SERVER_ERROR", "plaid-internal-error":
-		return "API_ERROR", 500
+		return "API_ERROR", 500, true
 	case "PLANNED_MAINTENANCE":
-		return "API_ERROR", 503
+		return "API_ERROR", 503, true
 	case "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION":
-		return "TRANSACTIONS_ERROR", 400
+		return "TRANSACTIONS_ERROR", 400, true
 	case "NOT_FOUND", "NO_LONGER_AVAILABLE":
-		return "INVALID_REQUEST", 404
+		return "INVALID_REQUEST", 404, true
 	case "MISSING_FIELDS", "UNKNOWN_FIELDS", "INVALID_FIELD", "INVALID_BODY", "INVALID_HEADERS",
 		"INCOMPATIBLE_API_VERSION", "SANDBOX_ONLY", "LAST_UPDATED_DATETIME_OUT_OF_RANGE":
-		return "INVALID_REQUEST", 400
+		return "INVALID_REQUEST", 400, true
 	case "INVALID_PROCESSOR_TOKEN", "INVALID_API_KEYS", "USER_PERMISSION_REVOKED", "INVALID_ACCOUNT_ID",
 		"ADDITIONAL_CONSENT_REQUIRED", "UNAUTHORIZED_ENVIRONMENT", "UNAUTHORIZED_ROUTE_ACCESS",
 		"INVALID_PRODUCT", "INVALID_ACCESS_TOKEN":
-		return "INVALID_INPUT", 400
+		return "INVALID_INPUT", 400, true
 	case "CREDITS_EXHAUSTED":
-		return "RATE_LIMIT_EXCEEDED", 429
+		return "RATE_LIMIT_EXCEEDED", 429, true
 	}
 	switch {
 	case strings.HasSuffix(code, "_LIMIT"):
-		return "RATE_LIMIT_EXCEEDED", 429
+		return "RATE_LIMIT_EXCEEDED", 429, true
 	case strings.HasPrefix(code, "INSTITUTION_") || code == "UNSUPPORTED_RESPONSE":
-		return "INSTITUTION_ERROR", 400
+		return "INSTITUTION_ERROR", 400, true
+	case itemCodes[code]:
+		return "ITEM_ERROR", 400, true
 	}
-	return "ITEM_ERROR", 400
+	return "", 0, false
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,10 +68,24 @@ type apiError struct {
 	DocumentationURL string  `json:"documentation_url"`
 	SuggestedAction  *string `json:"suggested_action"`
 	status           int
+	retryAfter       time.Duration // sent as Retry-After when > 0
 }
 
 func plaidError(code, msg string) *apiError {
-	typ, status := classify(code)
+	return typedError(code, "", msg)
+}
+
+// typedError is plaidError for a code that may be new to the fake: typ,
+// when set, is its error_type unless the fake's table knows better.
+func typedError(code, typ, msg string) *apiError {
+	t, status, known := lookup(code)
+	if !known && typ != "" {
+		t, status = typ, typeStatus(typ)
+	}
+	return newAPIError(code, t, status, msg)
+}
+
+func newAPIError(code, typ string, status int, msg string) *apiError {
 	if msg == "" {
 		msg = strings.ToLower(strings.ReplaceAll(code, "_", " "))
 	}
@@ -126,7 +141,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		kind = f.Kind
 		switch f.Kind {
 		case FaultPlaidError:
-			pe = plaidError(cmp.Or(f.Code, "INTERNAL_SERVER_ERROR"), "")
+			pe = typedError(cmp.Or(f.Code, "INTERNAL_SERVER_ERROR"), f.Type, "")
 		case FaultStall:
 			if !wait(ctx, f.Stall, release) {
 				return
@@ -146,6 +161,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if pe != nil {
 		pe.RequestID = rid
+		if pe.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((pe.retryAfter+time.Second-1)/time.Second)))
+		}
 		writeJSON(w, pe.status, pe)
 		return
 	}
@@ -210,12 +228,19 @@ func (s *Server) answer(path string, req *request, rid string, kind FaultKind) (
 		return nil, plaidError("INVALID_PROCESSOR_TOKEN", "provided processor token is in an invalid format or has been revoked")
 	}
 	a := t.acct
+	if pe := s.limit(a, path); pe != nil {
+		return nil, pe
+	}
 	if a.itemErr != "" {
 		return nil, plaidError(a.itemErr, "")
 	}
 	switch path {
 	case pathBalance:
-		r := &accountResp{Account: a.wire(&a.sums, a.updated), RequestID: rid}
+		at, pe := s.capitalOneRule(a, req)
+		if pe != nil {
+			return nil, pe
+		}
+		r := &accountResp{Account: a.wire(&a.sums, at), RequestID: rid}
 		s.spoilBalances(r.Account, kind)
 		return r, nil
 	case pathAccount:
@@ -362,4 +387,77 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// capitalOneRule applies Plaid's rule for Capital One's non-depository
+// accounts, whose balances are not real-time: the caller must say how old a
+// balance it accepts. It returns when Plaid last learned the balance.
+func (s *Server) capitalOneRule(a *account, req *request) (time.Time, *apiError) {
+	at := a.updated
+	if s.pulls && a.pulled.at.After(at) {
+		at = a.pulled.at
+	}
+	if a.InstitutionID != capitalOne {
+		return at, nil
+	}
+	var raw *string
+	if req.Options != nil {
+		raw = req.Options.MinLastUpdated
+	}
+	if raw == nil {
+		if a.Type == "depository" {
+			return at, nil
+		}
+		return at, plaidError("INVALID_FIELD", "options.min_last_updated_datetime is required for this account")
+	}
+	min, err := time.Parse(time.RFC3339Nano, *raw)
+	if err != nil {
+		return at, plaidError("INVALID_FIELD", "options.min_last_updated_datetime must be an ISO 8601 date-time")
+	}
+	if at.Before(min) {
+		return at, plaidError("LAST_UPDATED_DATETIME_OUT_OF_RANGE",
+			"the account's balance was last updated before options.min_last_updated_datetime")
+	}
+	return at, nil
+}
+
+// WithRateLimit limits each Item (here: each account) to perItem calls per
+// endpoint within window, as Plaid does per minute: the next call gets 429
+// RATE_LIMIT_EXCEEDED (TRANSACTIONS_SYNC_LIMIT, BALANCE_LIMIT or
+// ACCOUNTS_LIMIT), with a Retry-After header in whole seconds, rounded up,
+// when retryAfter is set (Plaid documents none). Refused calls do not count.
+// The window is read on the fake's clock (WithClock).
+func WithRateLimit(perItem int, window time.Duration, retryAfter bool) Option {
+	return func(s *Server) {
+		s.ratePer, s.rateWindow, s.retryAfter = perItem, window, retryAfter
+		s.rateCalls = map[rateKey][]time.Time{}
+	}
+}
+
+type rateKey struct {
+	acct *account
+	path string
+}
+
+var limitCodes = map[string]string{pathSync: "TRANSACTIONS_SYNC_LIMIT", pathBalance: "BALANCE_LIMIT", pathAccount: "ACCOUNTS_LIMIT"}
+
+func (s *Server) limit(a *account, path string) *apiError {
+	if s.ratePer <= 0 {
+		return nil
+	}
+	now, k := s.now(), rateKey{a, path}
+	calls := s.rateCalls[k]
+	for len(calls) > 0 && !calls[0].Add(s.rateWindow).After(now) {
+		calls = calls[1:]
+	}
+	if len(calls) >= s.ratePer {
+		s.rateCalls[k] = calls
+		pe := plaidError(limitCodes[path], "rate limit exceeded for this Item")
+		if s.retryAfter {
+			pe.retryAfter = max(calls[0].Add(s.rateWindow).Sub(now), time.Nanosecond)
+		}
+		return pe
+	}
+	s.rateCalls[k] = append(calls, now)
+	return nil
 }

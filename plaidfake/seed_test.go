@@ -73,6 +73,9 @@ func TestDemoWorld(t *testing.T) {
 	}
 	_, r, err := h.page(toks["broken"], "", 100)
 	wantPlaidErr(t, err, r, 400, "ITEM_ERROR", "ITEM_LOGIN_REQUIRED")
+	if st, _, err := h.page(toks["staged"], "", 100); err != nil || st.TransactionsUpdateStatus != "NOT_READY" || st.NextCursor != "" {
+		t.Fatalf("staged account: %s %q %v", st.TransactionsUpdateStatus, st.NextCursor, err)
+	}
 
 	posted := plaidfake.DemoPostTip(s)
 	u := h.syncAll(toks["checking"], chk.cursor, 100)

@@ -116,8 +116,19 @@ func wire(t *Txn, originalDescription bool) wireTxn {
 	}
 	if t.PFCPrimary != "" {
 		w.PFC = &pfc{t.PFCPrimary, cmp.Or(t.PFCDetailed, t.PFCPrimary+"_OTHER"), "VERY_HIGH"}
+	} else {
+		w.PFC = guessPFC(t.Amount)
 	}
 	return w
+}
+
+// guessPFC stands in for Plaid's enrichment, which categorises every
+// transaction by default now: a low-confidence guess from the direction.
+func guessPFC(amount string) *pfc {
+	if strings.HasPrefix(amount, "-") {
+		return &pfc{"TRANSFER_IN", "TRANSFER_IN_DEPOSIT", "LOW"}
+	}
+	return &pfc{"GENERAL_MERCHANDISE", "GENERAL_MERCHANDISE_OTHER_GENERAL_MERCHANDISE", "LOW"}
 }
 
 // wire shows the account with the balances sm, fetched from the bank at.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +228,127 @@ func TestDaysRequestedWindow(t *testing.T) {
 		"options": map[string]any{"days_requested": 731}}, creds)
 	if resp.StatusCode != 400 {
 		t.Fatalf("days_requested 731: %d", resp.StatusCode)
+	}
+}
+
+func TestRateLimitPerItem(t *testing.T) {
+	clk := &clock{today}
+	h := newHarness(t, plaidfake.WithClock(clk.now), plaidfake.WithRateLimit(2, time.Minute, true))
+	acct, tok := checking(h)
+	_, other := checking(h)
+	second := h.NewToken(acct) // the same Item: shares the limit
+	for i, tk := range []string{tok, second} {
+		if _, _, err := h.page(tk, "", 10); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	clk.t = clk.t.Add(20500 * time.Millisecond)
+	resp, _ := h.post("/processor/transactions/sync", map[string]any{"processor_token": tok}, creds)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "40" {
+		t.Fatalf("third call: %d, Retry-After %q (want 40: 39.5 s rounded up)", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// Other Items and other endpoints have limits of their own.
+	if _, _, err := h.page(other, "", 10); err != nil {
+		t.Fatalf("another Item: %v", err)
+	}
+	if _, _, err := h.c.PlaidApi.ProcessorBalanceGet(context.Background()).ProcessorBalanceGetRequest(*newBalanceReq(tok)).Execute(); err != nil {
+		t.Fatalf("another endpoint: %v", err)
+	}
+	// Refused calls do not count, so the window ends a minute after the first call.
+	clk.t = today.Add(time.Minute)
+	if _, _, err := h.page(tok, "", 10); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+
+	quiet := newHarness(t, plaidfake.WithClock(clk.now), plaidfake.WithRateLimit(1, time.Minute, false))
+	_, qt := checking(quiet)
+	quiet.post("/processor/balance/get", map[string]any{"processor_token": qt}, creds)
+	resp, body := quiet.post("/processor/balance/get", map[string]any{"processor_token": qt}, creds)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "" || !json.Valid(body) ||
+		!strings.Contains(string(body), `"error_code":"BALANCE_LIMIT"`) {
+		t.Fatalf("without Retry-After: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
+
+func TestUnknownCodesTakeTheirType(t *testing.T) {
+	for _, tc := range []struct {
+		code, typ string
+		status    int
+		wantType  string
+	}{
+		{"SOME_NEW_CODE", "ITEM_ERROR", 400, "ITEM_ERROR"},
+		{"SOME_NEW_CODE", "INSTITUTION_ERROR", 400, "INSTITUTION_ERROR"},
+		{"SOME_NEW_CODE", "API_ERROR", 500, "API_ERROR"},
+		{"SOME_NEW_CODE", "RATE_LIMIT_EXCEEDED", 429, "RATE_LIMIT_EXCEEDED"},
+		{"SOME_NEW_CODE", "", 400, "ITEM_ERROR"},
+		// A code the fake knows keeps its own type.
+		{"INTERNAL_SERVER_ERROR", "ITEM_ERROR", 500, "API_ERROR"},
+		{"PRODUCTS_NOT_SUPPORTED", "INSTITUTION_ERROR", 400, "ITEM_ERROR"},
+	} {
+		t.Run(tc.code+"/"+tc.typ, func(t *testing.T) {
+			h := newHarness(t)
+			_, tok := checking(h)
+			h.Inject(tok, plaidfake.Fault{Kind: plaidfake.FaultPlaidError, Code: tc.code, Type: tc.typ}, 1)
+			_, r, err := h.page(tok, "", 10)
+			wantPlaidErr(t, err, r, tc.status, tc.wantType, tc.code)
+		})
+	}
+}
+
+func TestBalancesAsInstitutionsSendThem(t *testing.T) {
+	clk := &clock{today}
+	h := newHarness(t, plaidfake.WithClock(clk.now))
+	_, nc := h.AddAccount(plaidfake.Account{Opening: "5.00", NullCurrent: true})
+	_, na := h.AddAccount(plaidfake.Account{Opening: "5.00", NullAvailable: true})
+	if b := h.balanceNow(nc).Balances; b.Current.Get() != nil || b.GetAvailable() != 5 {
+		t.Fatalf("null current: %+v", b)
+	}
+	if b := h.accountGet(na).Account.Balances; b.Available.Get() != nil || b.GetCurrent() != 5 {
+		t.Fatalf("null available: %+v", b)
+	}
+	// Capital One: depository accounts need no option; cards do.
+	_, capChk := h.AddAccount(plaidfake.Account{Opening: "1.00", InstitutionID: "ins_128026"})
+	capCard, capTok := h.AddAccount(plaidfake.Account{Type: "credit", Opening: "1.00", InstitutionID: "ins_128026"})
+	if b := h.balanceNow(capChk).Balances; !b.GetLastUpdatedDatetime().Equal(today) {
+		t.Fatalf("Capital One checking: %+v", b)
+	}
+	_, r, err := h.c.PlaidApi.ProcessorBalanceGet(context.Background()).ProcessorBalanceGetRequest(*newBalanceReq(capTok)).Execute()
+	wantPlaidErr(t, err, r, 400, "INVALID_REQUEST", "INVALID_FIELD")
+	if got := h.accountGet(capTok); got.InstitutionId != "ins_128026" || !got.Account.Balances.GetLastUpdatedDatetime().Equal(today) {
+		t.Fatalf("account/get: %+v", got)
+	}
+	// The real-time stamp is when the bank last changed.
+	clk.t = today.Add(2 * time.Hour)
+	h.AddTxn(plaidfake.Txn{AccountID: capCard, Amount: "3.00", Date: daysAgo(0), Name: "x"})
+	req := newBalanceReq(capTok)
+	o := plaid.ProcessorBalanceGetRequestOptions{}
+	o.SetMinLastUpdatedDatetime(today.Add(time.Hour))
+	req.SetOptions(o)
+	resp, _, err := h.c.PlaidApi.ProcessorBalanceGet(context.Background()).ProcessorBalanceGetRequest(*req).Execute()
+	if err != nil || !resp.Account.Balances.GetLastUpdatedDatetime().Equal(clk.t) || resp.Account.Balances.GetCurrent() != 4 {
+		t.Fatalf("Capital One card: %+v %v", resp.Account.Balances, err)
+	}
+	// Everyone else: no last_updated_datetime.
+	if b := h.balanceNow(na).Balances; b.LastUpdatedDatetime.IsSet() {
+		t.Fatalf("last_updated_datetime outside Capital One: %+v", b)
+	}
+}
+
+func TestEveryTransactionIsCategorised(t *testing.T) {
+	h := newHarness(t)
+	acct, tok := checking(h)
+	out := h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "3.00", Date: "2026-11-02", Name: "x"})
+	in := h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "-3.00", Date: "2026-11-02", Name: "y"})
+	given := h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "3.00", Date: "2026-11-02", Name: "z", PFCPrimary: "TRAVEL", PFCDetailed: "TRAVEL_FLIGHTS"})
+	u := h.syncAll(tok, "", 10)
+	for id, want := range map[string][3]string{
+		out:   {"GENERAL_MERCHANDISE", "GENERAL_MERCHANDISE_OTHER_GENERAL_MERCHANDISE", "LOW"},
+		in:    {"TRANSFER_IN", "TRANSFER_IN_DEPOSIT", "LOW"},
+		given: {"TRAVEL", "TRAVEL_FLIGHTS", "VERY_HIGH"},
+	} {
+		p := u.added[id].PersonalFinanceCategory.Get()
+		if p == nil || p.Primary != want[0] || p.Detailed != want[1] || p.GetConfidenceLevel() != want[2] {
+			t.Errorf("%s: pfc %+v, want %v", id, p, want)
+		}
 	}
 }

@@ -39,6 +39,10 @@ type Server struct {
 	clock         func() time.Time // nil: time.Now, and no days_requested window
 	pulls         bool
 	syncOpts      map[string]SyncOptions
+	ratePer       int
+	rateWindow    time.Duration
+	retryAfter    bool
+	rateCalls     map[rateKey][]time.Time
 }
 
 type Option func(*Server)
