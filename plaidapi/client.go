@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,15 @@ const (
 
 	backoffBase = 250 * time.Millisecond
 	backoffCap  = 30 * time.Second
+
+	// Plaid's rate limits are per Item and per minute (plaid-facts §6):
+	// retrying within seconds only gets refused again. A refused call waits
+	// out the window instead, and these waits have their own allowance, so
+	// that neither RetryMax nor RetryMaxElapsed cuts them short.
+	rateWindow    = time.Minute
+	rateJitter    = 5 * time.Second
+	maxRateWaits  = 4               // window waits per call
+	maxRetryAfter = 5 * time.Minute // a longer Retry-After is left to the next run
 
 	maxCount = 500 // Plaid's upper bound for sync count
 
@@ -263,8 +273,9 @@ func (c *Client) do(ctx context.Context, op, token string, call func(context.Con
 		return nil, &Error{Class: Fatal, Op: op, Message: c.setupErr.Error()}
 	}
 	start := time.Now()
-	var slept time.Duration
-	for attempt := 1; ; attempt++ {
+	var slept, waited time.Duration // backoff sleeps; rate-limit waits
+	rateWaits := 0
+	for attempt := 1; ; {
 		if err := c.wait(ctx); err != nil {
 			return nil, c.scrub(&Error{Class: Transient, Op: op, Message: "waiting for the rate limiter: " + err.Error(), Err: err}, token)
 		}
@@ -276,19 +287,51 @@ func (c *Client) do(ctx context.Context, op, token string, call func(context.Con
 		e := c.scrub(classifyCall(ctx, op, httpResp, err), token)
 		// A mutation during pagination recurs if the same page is retried:
 		// only the caller can restart from the loop's first cursor.
-		if e.Class != Transient || e.Code == codeMutationDuringPagination || ctx.Err() != nil || attempt >= c.retryMax {
+		if e.Class != Transient || e.Code == codeMutationDuringPagination || ctx.Err() != nil {
+			return nil, e
+		}
+		if e.Type == typeRateLimit {
+			d, ok := rateWait(e.RetryAfter, rateWaits)
+			if !ok {
+				return nil, e
+			}
+			if err := c.sleep(ctx, d); err != nil {
+				return nil, c.scrub(stopped(e, err), token)
+			}
+			rateWaits++
+			waited += d
+			continue
+		}
+		if attempt >= c.retryMax {
 			return nil, e
 		}
 		d := backoff(attempt)
 		// With an injected Sleep, wall time does not move; count the waits.
-		if max(time.Since(start), slept)+d > c.retryMaxElapsed {
+		// Rate-limit waits are not part of this budget.
+		if max(time.Since(start)-waited, slept)+d > c.retryMaxElapsed {
 			return nil, e
 		}
 		if err := c.sleep(ctx, d); err != nil {
 			return nil, c.scrub(stopped(e, err), token)
 		}
 		slept += d
+		attempt++
 	}
+}
+
+// rateWait is how long to wait after the call was refused for a rate limit,
+// having waited `waits` times already: Retry-After when Plaid sent one, else
+// until the per-minute window that refused the call is over (it began at
+// the latest with this call), plus jitter so that refused callers do not
+// return together.
+func rateWait(retryAfter time.Duration, waits int) (time.Duration, bool) {
+	if waits >= maxRateWaits || retryAfter > maxRetryAfter {
+		return 0, false
+	}
+	if retryAfter > 0 {
+		return retryAfter + rand.N(time.Second), true
+	}
+	return rateWindow + rand.N(rateJitter), true
 }
 
 func (c *Client) wait(ctx context.Context) error {
@@ -383,7 +426,23 @@ func classifyCall(ctx context.Context, op string, httpResp *http.Response, err e
 		msg = Remedy(pe.ErrorCode)
 	}
 	return &Error{Class: Classify(string(pe.ErrorType), pe.ErrorCode, status), Op: op, HTTPStatus: status,
-		Type: string(pe.ErrorType), Code: pe.ErrorCode, RequestID: requestID, Message: msg, Err: err}
+		Type: string(pe.ErrorType), Code: pe.ErrorCode, RequestID: requestID, Message: msg, Err: err,
+		RetryAfter: retryAfter(httpResp.Header.Get("Retry-After"), time.Now())}
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+// Plaid documents none, but a proxy in front of it may send one.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil {
+		return max(time.Duration(s)*time.Second, 0)
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
 }
 
 // bodyRequestID digs request_id out of a body plaid-go could not decode, so

@@ -235,7 +235,12 @@ func TestRetriesTransientThenSucceeds(t *testing.T) {
 	if len(sl.ds) != 3 {
 		t.Fatalf("slept %d times, want 3", len(sl.ds))
 	}
-	for i, d := range sl.ds {
+	// The rate limit waits out Plaid's minute; the others back off fast,
+	// from the first step: the wait spent none of their attempts.
+	if d := sl.ds[0]; d < rateWindow || d >= rateWindow+rateJitter {
+		t.Errorf("rate-limit wait = %v, want in [%v, %v)", d, rateWindow, rateWindow+rateJitter)
+	}
+	for i, d := range sl.ds[1:] {
 		if ceiling := backoffBase << i; d <= 0 || d > ceiling {
 			t.Errorf("backoff %d = %v, want in (0, %v]", i, d, ceiling)
 		}

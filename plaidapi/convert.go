@@ -111,11 +111,31 @@ func balance(v plaid.NullableFloat64, c ledger.Currency) (*int64, error) {
 	if f == nil {
 		return nil, nil
 	}
-	m, err := ledger.ToMinor(decimal.NewFromFloat(*f), c)
+	m, err := exactMinor(*f, c)
 	if err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// maxExact is 2^53: every whole number of minor units up to it is exactly
+// a float64; beyond it plaid-go's float64 may already have rounded Plaid's
+// number (plaid-node issue 637 shows Plaid itself delivering such amounts
+// rounded), so a value there cannot be trusted to the cent.
+const maxExact = 1 << 53
+
+// exactMinor converts a float64 from plaid-go into minor units of c, or
+// refuses it when it cannot be exact.
+func exactMinor(f float64, c ledger.Currency) (int64, error) {
+	m, err := ledger.ToMinor(decimal.NewFromFloat(f), c)
+	if err != nil {
+		return 0, err
+	}
+	if m > maxExact || m < -maxExact {
+		return 0, fmt.Errorf("%w: %s %s is %d minor units, beyond 2^53 (%d), which a float64 cannot carry exactly; refusing it rather than booking a rounded amount",
+			ledger.ErrPrecision, decimal.NewFromFloat(f).String(), c.Code, m, int64(maxExact))
+	}
+	return m, nil
 }
 
 func convertTransactions(in []plaid.Transaction, accountID string) ([]Transaction, error) {
@@ -152,7 +172,7 @@ func convertTransaction(t plaid.Transaction, accountID string) (Transaction, err
 	if err != nil {
 		return Transaction{}, fmt.Errorf("transaction %s: %w", id, err)
 	}
-	minor, err := ledger.ToMinor(decimal.NewFromFloat(t.Amount), cur)
+	minor, err := exactMinor(t.Amount, cur)
 	if err != nil {
 		return Transaction{}, fmt.Errorf("transaction %s amount: %w", id, err)
 	}

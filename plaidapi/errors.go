@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Class is what the caller should do about a failed call.
@@ -42,6 +43,7 @@ type Error struct {
 	HTTPStatus int    // 0 when no response arrived
 	Type, Code string // Plaid error_type / error_code, "" when none
 	RequestID  string
+	RetryAfter time.Duration // the Retry-After header of a refused call, 0 when none
 	Message    string
 	Err        error
 }
@@ -83,13 +85,15 @@ var (
 	repairableCodes = set(
 		"ITEM_LOGIN_REQUIRED", "ACCESS_NOT_GRANTED", "ADDITIONAL_CONSENT_REQUIRED",
 		"ITEM_LOCKED", "INVALID_CREDENTIALS", "INVALID_MFA", "USER_SETUP_REQUIRED",
-		"PASSWORD_RESET_REQUIRED", "MFA_NOT_SUPPORTED", "PENDING_EXPIRATION",
-		"PENDING_DISCONNECT",
+		"PASSWORD_RESET_REQUIRED", "MFA_NOT_SUPPORTED",
 	)
+	// PENDING_EXPIRATION, PENDING_DISCONNECT and USER_ACCOUNT_REVOKED are
+	// webhook codes, never API errors (plaid-facts §5): should one ever come
+	// back from a call, its error_type decides like any unknown code.
 	newTokenCodes = set(
 		"INVALID_PROCESSOR_TOKEN", "ITEM_NOT_FOUND", "USER_PERMISSION_REVOKED",
-		"USER_ACCOUNT_REVOKED", "NO_ACCOUNTS", "INVALID_ACCOUNT_ID", "ITEM_NOT_SUPPORTED",
-		"PRODUCTS_NOT_SUPPORTED", "ITEM_CONCURRENTLY_DELETED",
+		"NO_ACCOUNTS", "INVALID_ACCOUNT_ID", "ITEM_NOT_SUPPORTED",
+		codeProductsNotSupported, "ITEM_CONCURRENTLY_DELETED",
 		"INSTITUTION_NO_LONGER_SUPPORTED",
 	)
 	// Neither update mode nor a new token helps: Plaid cannot read the bank.
@@ -112,7 +116,13 @@ var (
 	)
 )
 
-const codeMutationDuringPagination = "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION"
+const (
+	codeMutationDuringPagination = "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION"
+	// Permanent for the product: retrying, update mode or a new token of
+	// the same Item change nothing.
+	codeProductsNotSupported = "PRODUCTS_NOT_SUPPORTED"
+	typeRateLimit            = "RATE_LIMIT_EXCEEDED"
+)
 
 func set(codes ...string) map[string]bool {
 	m := make(map[string]bool, len(codes))
@@ -124,7 +134,8 @@ func set(codes ...string) map[string]bool {
 
 // Classify maps a Plaid error to a Class. Plaid says to branch on the code,
 // not the status: institution outages and bad API keys are both HTTP 400.
-// For a code we have never seen, the type and status decide.
+// Plaid adds codes without a new API version, so for a code we have never
+// seen the type decides, then the status.
 func Classify(errorType, errorCode string, httpStatus int) Class {
 	switch {
 	case repairableCodes[errorCode], newTokenCodes[errorCode], escalateCodes[errorCode]:
@@ -133,23 +144,30 @@ func Classify(errorType, errorCode string, httpStatus int) Class {
 		return Transient
 	case fatalCodes[errorCode]:
 		return Fatal
-	case httpStatus >= 500, httpStatus == 429:
+	case errorType == "ITEM_ERROR":
+		// Something about the Item: flag it with Plaid's code; since
+		// NeedsNewToken is false for it, the runner probes it later like a
+		// login error.
+		return InvalidToken
+	case errorType == "API_ERROR", errorType == typeRateLimit, errorType == "INSTITUTION_ERROR":
+		// Plaid's or the bank's own load or health, never the token.
 		return Transient
-	case errorType == "API_ERROR", errorType == "RATE_LIMIT_EXCEEDED":
-		// Both types are Plaid's own load or health, never the token.
+	case httpStatus >= 500, httpStatus == 429:
 		return Transient
 	}
 	return Fatal
 }
 
-// NeedsNewToken reports whether only a new processor token fixes code.
+// NeedsNewToken reports whether calling again with the same token is
+// pointless until the business gets a new one: the runner stops probing
+// such tokens. PRODUCTS_NOT_SUPPORTED is among them although no token of
+// that Item helps either (see Remedy).
 func NeedsNewToken(code string) bool { return newTokenCodes[code] }
 
 // Remedy says in one sentence what must happen before the token works again.
 func Remedy(code string) string {
 	switch {
-	case code == "ITEM_LOGIN_REQUIRED", code == "INVALID_CREDENTIALS", code == "INVALID_MFA",
-		code == "PENDING_EXPIRATION", code == "PENDING_DISCONNECT":
+	case code == "ITEM_LOGIN_REQUIRED", code == "INVALID_CREDENTIALS", code == "INVALID_MFA":
 		return "the account owner must re-authenticate in Plaid Link update mode; the same token will work again"
 	case code == "ACCESS_NOT_GRANTED", code == "ADDITIONAL_CONSENT_REQUIRED":
 		return "the account owner must grant the missing data-sharing consent in Plaid Link update mode; the same token will work again"
@@ -157,6 +175,8 @@ func Remedy(code string) string {
 		return "the account owner must sort out their login at the bank, then re-authenticate in Plaid Link update mode; the same token will work again"
 	case code == "INVALID_PROCESSOR_TOKEN":
 		return "the token is unknown to this Plaid environment: check it was created for the configured environment, otherwise create a new processor token for this account and PUT it to the business"
+	case code == codeProductsNotSupported:
+		return "Plaid does not offer Transactions for this account, and that does not change: bankfeed stops syncing it; re-linking will not help, so remove the token from the business if the account should not be in the books"
 	case code == "INSTITUTION_NO_LONGER_SUPPORTED":
 		return "Plaid no longer supports this bank: the owner must link the account another way, then create a new processor token and PUT it to the business"
 	case newTokenCodes[code]:

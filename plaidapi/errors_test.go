@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -33,9 +34,6 @@ var classTable = []struct {
 	{"ITEM_ERROR", "ITEM_CONCURRENTLY_DELETED", 400, InvalidToken},
 	{"INSTITUTION_ERROR", "INSTITUTION_NO_LONGER_SUPPORTED", 400, InvalidToken},
 	{"INSTITUTION_ERROR", "UNSUPPORTED_RESPONSE", 400, InvalidToken},
-	{"ITEM_ERROR", "PENDING_EXPIRATION", 400, InvalidToken},
-	{"ITEM_ERROR", "PENDING_DISCONNECT", 400, InvalidToken},
-	{"ITEM_ERROR", "USER_ACCOUNT_REVOKED", 400, InvalidToken},
 	// (b) transient
 	{"RATE_LIMIT_EXCEEDED", "TRANSACTIONS_SYNC_LIMIT", 429, Transient},
 	{"RATE_LIMIT_EXCEEDED", "BALANCE_LIMIT", 429, Transient},
@@ -71,8 +69,19 @@ var classTable = []struct {
 	{"RATE_LIMIT_EXCEEDED", "CREDITS_EXHAUSTED", 429, Fatal},
 	{"INVALID_INPUT", "INVALID_ACCESS_TOKEN", 400, Fatal},
 	// codes we have never seen: type and status decide
-	{"ITEM_ERROR", "SOMETHING_NEW", 400, Fatal},
+	{"ITEM_ERROR", "SOMETHING_NEW", 400, InvalidToken},
+	{"ITEM_ERROR", "SOMETHING_NEW", 500, InvalidToken},
+	{"INSTITUTION_ERROR", "SOMETHING_NEW", 400, Transient},
+	{"API_ERROR", "SOMETHING_NEW", 500, Transient},
+	{"RATE_LIMIT_EXCEEDED", "SOMETHING_NEW", 429, Transient},
 	{"INVALID_REQUEST", "SOMETHING_NEW", 404, Fatal},
+	{"INVALID_REQUEST", "SOMETHING_NEW", 400, Fatal},
+	{"INVALID_INPUT", "SOMETHING_NEW", 400, Fatal},
+	{"TRANSACTIONS_ERROR", "SOMETHING_NEW", 400, Fatal},
+	// webhook-only codes are not in the table: their type decides
+	{"ITEM_ERROR", "PENDING_EXPIRATION", 400, InvalidToken},
+	{"ITEM_ERROR", "PENDING_DISCONNECT", 400, InvalidToken},
+	{"ITEM_ERROR", "USER_ACCOUNT_REVOKED", 400, InvalidToken},
 	{"", "SOMETHING_NEW", 500, Transient},
 	{"", "SOMETHING_NEW", 502, Transient},
 	{"", "SOMETHING_NEW", 503, Transient},
@@ -96,13 +105,13 @@ func TestClassify(t *testing.T) {
 func TestNeedsNewTokenAndRemedy(t *testing.T) {
 	newToken := map[string]bool{
 		"INVALID_PROCESSOR_TOKEN": true, "ITEM_NOT_FOUND": true, "USER_PERMISSION_REVOKED": true,
-		"USER_ACCOUNT_REVOKED": true, "NO_ACCOUNTS": true, "INVALID_ACCOUNT_ID": true,
+		"NO_ACCOUNTS": true, "INVALID_ACCOUNT_ID": true,
 		"ITEM_NOT_SUPPORTED": true, "PRODUCTS_NOT_SUPPORTED": true, "ITEM_CONCURRENTLY_DELETED": true,
 		"INSTITUTION_NO_LONGER_SUPPORTED": true,
 	}
 	seen := 0
 	for _, tc := range classTable {
-		if tc.want != InvalidToken {
+		if tc.want != InvalidToken || tc.code == "SOMETHING_NEW" {
 			continue
 		}
 		seen++
@@ -115,6 +124,16 @@ func TestNeedsNewTokenAndRemedy(t *testing.T) {
 	}
 	if seen != 22 {
 		t.Errorf("table has %d invalid-token codes, want 22", seen)
+	}
+	for _, code := range []string{"PENDING_EXPIRATION", "PENDING_DISCONNECT", "USER_ACCOUNT_REVOKED"} {
+		if NeedsNewToken(code) || !strings.HasPrefix(Remedy(code), "unknown Plaid error code") {
+			t.Errorf("webhook code %s is treated as a known API error: %s", code, Remedy(code))
+		}
+	}
+	// Permanent for the product: nothing the owner does in Link helps.
+	if r := Remedy("PRODUCTS_NOT_SUPPORTED"); !NeedsNewToken("PRODUCTS_NOT_SUPPORTED") ||
+		!strings.Contains(r, "re-linking will not help") || strings.Contains(r, "must link") {
+		t.Errorf("PRODUCTS_NOT_SUPPORTED: %s", r)
 	}
 	for _, code := range []string{"ITEM_LOGIN_REQUIRED", "INVALID_PROCESSOR_TOKEN", "INVALID_API_KEYS", "RATE_LIMIT", "WHATEVER"} {
 		t.Logf("%s: %s", code, Remedy(code))
