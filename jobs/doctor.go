@@ -193,11 +193,19 @@ func whyNotPosted(p store.PostingState) string {
 }
 
 // checkOpenings: an anchored account has exactly one live opening, of the
-// version and amount the account records; an unanchored one has none.
+// version and amount the account records, anchored on a sync snapshot; an
+// unanchored one has none.
 func checkOpenings(ctx context.Context, st *store.Store, journal []ledger.Entry, f *findings) error {
 	accts, err := st.Accounts(ctx, "")
 	if err != nil {
 		return fmt.Errorf("doctor: %w", err)
+	}
+	mis, err := st.MisanchoredOpenings(ctx)
+	if err != nil {
+		return fmt.Errorf("doctor: %w", err)
+	}
+	for _, m := range mis {
+		f.add("openings", "%s", m)
 	}
 	live := liveByKey(journal, ledger.KindOpening, func(e ledger.Entry) string { return e.AccountID })
 	byID := make(map[string]ledger.Entry, len(journal))

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 )
 
@@ -61,4 +62,40 @@ func (s *Store) ClaimRealtime(ctx context.Context, tokenID int64, now time.Time)
 		return err
 	})
 	return n == 1, err
+}
+
+// MisanchoredOpenings describes each account whose opening was anchored by
+// a sync update (schema version 7 and later) on a snapshot that is not a
+// sync snapshot of that account: a real-time balance can hold transactions
+// sync has not delivered yet, and an opening on it is a permanent break.
+// Openings the balances job anchored in older databases are left alone.
+func (s *Store) MisanchoredOpenings(ctx context.Context) ([]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT a.plaid_account_id, a.anchor_snapshot, COALESCE(bs.source, ''), COALESCE(bs.account_id, 0) = a.id
+		FROM accounts a
+		JOIN journal_entries e ON e.account_id = a.id AND e.kind = 'opening' AND e.version = 1 AND e.update_id IS NOT NULL
+		LEFT JOIN balance_snapshots bs ON bs.id = a.anchor_snapshot
+		WHERE a.opening_version > 0 AND (bs.id IS NULL OR bs.source != 'sync' OR bs.account_id != a.id)
+		ORDER BY a.business_id, a.plaid_account_id`)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var pid, source string
+		var snap sql.NullInt64
+		var own bool
+		if err := rows.Scan(&pid, &snap, &source, &own); err != nil {
+			return nil, Classify(err)
+		}
+		switch {
+		case !snap.Valid || source == "":
+			out = append(out, fmt.Sprintf("account %s was anchored by a sync but records no snapshot it was anchored on", pid))
+		case !own:
+			out = append(out, fmt.Sprintf("account %s is anchored on snapshot %d, which belongs to another account", pid, snap.Int64))
+		default:
+			out = append(out, fmt.Sprintf("account %s is anchored on snapshot %d, a %s balance; only a sync's own balances are consistent with its transactions", pid, snap.Int64, source))
+		}
+	}
+	return out, Classify(rows.Err())
 }
