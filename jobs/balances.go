@@ -131,8 +131,3 @@ func postOpening(tx *store.Tx, businessID string, a store.Account, v int, curren
 	}
 	return tx.SetOpening(a.ID, v, date, opening, snapshotID)
 }
-
-func accountInfo(a plaidapi.Account) store.AccountInfo {
-	return store.AccountInfo{PlaidAccountID: a.ID, Name: a.Name, OfficialName: a.OfficialName, Mask: a.Mask,
-		Type: a.Type, Subtype: a.Subtype, Currency: a.Currency.Code}
-}
