@@ -15,6 +15,7 @@ import (
 
 // Snapshots written before version 7 all came from the real-time call:
 // the migration labels them so, and the append-only triggers still hold.
+// Tokens that synced get the history state of their last applied update.
 func TestMigrationLabelsOldSnapshotsRealtime(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -53,9 +54,45 @@ func TestMigrationLabelsOldSnapshotsRealtime(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	// Tokens as an older bankfeed left them: one whose last applied update
+	// was at INITIAL_UPDATE_COMPLETE, one complete, one never synced.
+	scratch := open(t, filepath.Join(t.TempDir(), "scratch.db"), key1, store.Options{})
+	toks := []string{tok, tok[:len(tok)-1] + "e", tok[:len(tok)-1] + "f"}
+	if _, err := scratch.PutTokens(ctx, "b", "sandbox", toks, true); err != nil {
+		t.Fatal(err)
+	}
+	scratch.Close()
+	if _, err := db.Exec(`ATTACH DATABASE ? AS s`, scratch.Path()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO tokens(id, business_id, fingerprint, ciphertext, hint, status, cursor, created_at, updated_at)
+		 SELECT id, 'b', fingerprint, ciphertext, hint, 'active', CASE id WHEN 3 THEN '' ELSE 'c' || id END, created_at, updated_at FROM s.tokens`,
+		`DETACH DATABASE s`,
+		`INSERT INTO sync_updates(id, token_id, run_id, cursor_before, cursor_after, state, started_at) VALUES
+		   (1, 1, 'r', '', 'c1', 'applied', '` + ts + `'), (2, 2, 'r', '', 'c2', 'applied', '` + ts + `'), (3, 1, 'r', 'c1', 'x', 'abandoned', '` + ts + `')`,
+		`INSERT INTO sync_pages(update_id, seq, cursor_before, cursor_after, has_more, request_id, added, modified, removed, payload_sha256, payload, received_at) VALUES
+		   (1, 0, '', 'c1', 0, 'q', 0, 0, 0, x'00', CAST('{"update_status":"INITIAL_UPDATE_COMPLETE"}' AS BLOB), '` + ts + `'),
+		   (2, 0, '', 'c2', 1, 'q', 0, 0, 0, x'00', CAST('{"update_status":"INITIAL_UPDATE_COMPLETE"}' AS BLOB), '` + ts + `'),
+		   (2, 1, 'c2', 'c2b', 0, 'q', 0, 0, 0, x'00', CAST('{"update_status":"HISTORICAL_UPDATE_COMPLETE"}' AS BLOB), '` + ts + `'),
+		   (3, 0, 'c1', 'x', 0, 'q', 0, 0, 0, x'00', CAST('{"update_status":"HISTORICAL_UPDATE_COMPLETE"}' AS BLOB), '` + ts + `')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 	db.Close()
 	st := open(t, path, key1, store.Options{})
 	defer st.Close()
+	got, err := st.Tokens(ctx, store.TokenFilter{})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("tokens: %v %d", err, len(got))
+	}
+	for i, want := range []string{store.HistoryInitial, store.HistoryComplete, ""} {
+		if got[i].History != want {
+			t.Errorf("token %d: history %q after migrating, want %q", got[i].ID, got[i].History, want)
+		}
+	}
 	var source string
 	var updated sql.NullString
 	rdb, _ := sql.Open("sqlite3", "file:"+path+"?mode=ro")

@@ -30,3 +30,14 @@ ALTER TABLE tokens ADD COLUMN realtime_at TEXT;
 -- arrival re-derives it).
 ALTER TABLE accounts ADD COLUMN initial_at TEXT;
 ALTER TABLE accounts ADD COLUMN anchor_provisional INTEGER NOT NULL DEFAULT 0;
+
+-- A token that synced before this version shows the state its last
+-- applied update reported (bankfeed always logged it); one that never
+-- synced stays NULL.
+UPDATE tokens SET history = (
+  SELECT CASE json_extract(CAST(p.payload AS TEXT), '$.update_status')
+           WHEN 'INITIAL_UPDATE_COMPLETE' THEN 'initial' ELSE 'complete' END
+  FROM sync_updates u JOIN sync_pages p ON p.update_id = u.id
+  WHERE u.token_id = tokens.id AND u.state = 'applied'
+  ORDER BY u.id DESC, p.seq DESC LIMIT 1)
+WHERE cursor != '';
