@@ -1,10 +1,12 @@
 package jobs_test
 
 import (
+	"context"
 	"database/sql"
 	"testing"
 	"time"
 
+	"bankfeed/api"
 	"bankfeed/jobs"
 	"bankfeed/ledger"
 	"bankfeed/plaidfake"
@@ -57,6 +59,14 @@ func TestCapitalOneDailyBalance(t *testing.T) {
 	// The real-time balance already holds the 40.00 that sync has not
 	// delivered: it is kept beside the ledger, never anchored on.
 	e.wantLedger(card, "150.00", "120.00")
+	accts, err := api.ListAccounts(context.Background(), e.store, "")
+	if err != nil || len(accts) != 1 {
+		t.Fatalf("accounts list: %v %d", err, len(accts))
+	}
+	if a := accts[0]; deref1(a.CurrentBalance) != "150.00" || deref1(a.RealtimeBalance) != "190.00" || deref1(a.InFlight) != "40.00" {
+		t.Fatalf("accounts list: current %s, real-time %s, in flight %s; want 150.00, 190.00, 40.00",
+			deref1(a.CurrentBalance), deref1(a.RealtimeBalance), deref1(a.InFlight))
+	}
 
 	e.now = time.Date(2026, 11, 27, 0, 30, 0, 0, time.UTC)
 	e.run(jobs.JobBalances)
@@ -67,6 +77,10 @@ func TestCapitalOneDailyBalance(t *testing.T) {
 	e.srv.PullAll()
 	e.run(jobs.JobSync)
 	e.wantLedger(card, "190.00", "120.00")
+	// The pull caught up with the bank: nothing is in flight any more.
+	if accts, _ = api.ListAccounts(context.Background(), e.store, ""); accts[0].InFlight != nil {
+		t.Fatalf("in flight %s after the pull", *accts[0].InFlight)
+	}
 	if e.liveOpenings(card) != 1 {
 		t.Fatalf("%d live openings", e.liveOpenings(card))
 	}
