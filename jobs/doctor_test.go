@@ -257,6 +257,15 @@ func TestDoctorFindsCorruptions(t *testing.T) {
 		},
 		want: "the account records",
 	}, {
+		name: "anchored on a real-time balance",
+		corrupt: func(t *testing.T, e *env, chk string) {
+			sqlExec(t, e, `INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, request_id, taken_at, source)
+				VALUES (?, 1, 'x', 'USD', 100, 'req-x', '2026-11-26T12:00:00Z', 'realtime')`, accountID(t, e, chk))
+			sqlExec(t, e, `UPDATE accounts SET anchor_snapshot = last_insert_rowid() WHERE plaid_account_id = ?`, chk)
+		},
+		want: "a realtime balance; only a sync's own balances are consistent with its transactions",
+		only: "openings: ",
+	}, {
 		name: "an applied update the journal never saw",
 		corrupt: func(t *testing.T, e *env, chk string) {
 			forgeUpdate(t, e, func(p *plaidapi.Page) { p.Modified, p.Added = p.Added[:1], nil; p.Modified[0].Amount.Minor += 100 }, true)

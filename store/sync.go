@@ -161,6 +161,12 @@ type Account struct {
 	OpeningVersion int         // 0 = not anchored yet
 	OpeningDate    string
 	OpeningMinor   int64
+	// InitialAt is when the account's first update at
+	// INITIAL_UPDATE_COMPLETE was applied (the 3-day rule counts from it).
+	InitialAt *time.Time
+	// AnchorProvisional: the live opening was anchored before the history
+	// was complete, and is re-derived once it is.
+	AnchorProvisional bool
 }
 
 // EnsureAccount creates or refreshes the account a token syncs and links
@@ -212,14 +218,16 @@ func (t *Tx) accountByPlaidID(plaidID string) (Account, error) {
 // accountSelect reads an account row as scanAccount scans it; a WHERE
 // clause completes it.
 const accountSelect = `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, currency_exponent, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE `
+		currency, currency_exponent, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0), initial_at, anchor_provisional
+		FROM accounts WHERE `
 
 func scanAccount(r scanner) (Account, error) {
 	var a Account
 	var kind string
+	var initial sql.NullString
 	err := r.Scan(&a.ID, &a.BusinessID, &a.PlaidAccountID, &a.Name, &a.OfficialName, &a.Mask, &a.Type, &a.Subtype,
-		&a.Currency, &a.CurrencyExponent, &kind, &a.OpeningVersion, &a.OpeningDate, &a.OpeningMinor)
-	a.Kind = ledger.Kind(kind)
+		&a.Currency, &a.CurrencyExponent, &kind, &a.OpeningVersion, &a.OpeningDate, &a.OpeningMinor, &initial, &a.AnchorProvisional)
+	a.Kind, a.InitialAt = ledger.Kind(kind), parseTS(initial)
 	return a, err
 }
 

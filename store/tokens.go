@@ -46,6 +46,8 @@ type Token struct {
 	LastErrorAt    *time.Time
 	NewestTxnDate  string
 	CreatedAt      time.Time
+	History        string     // "" before the first sync, else HistoryNotReady, HistoryInitial or HistoryComplete
+	RealtimeAt     *time.Time // last claimed real-time balance call
 }
 
 var tokenForm = regexp.MustCompile(`^processor-(sandbox|development|production)-[A-Za-z0-9][A-Za-z0-9-]{3,200}$`)
@@ -181,7 +183,7 @@ func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string
 			// A released token moving to a new business starts afresh:
 			// its account's history stays with the old business.
 			if _, err := tx.ExecContext(ctx, `UPDATE tokens SET business_id = ?, status = 'active', reason = NULL, flagged_at = NULL,
-				flag_request_id = NULL, next_probe_at = NULL, cursor = '', account_id = NULL, removed_at = NULL, updated_at = ? WHERE id = ?`,
+				flag_request_id = NULL, next_probe_at = NULL, cursor = '', account_id = NULL, history = NULL, removed_at = NULL, updated_at = ? WHERE id = ?`,
 				businessID, now, id); err != nil {
 				return err
 			}
@@ -265,7 +267,8 @@ type TokenFilter struct {
 const tokenCols = `t.id, t.business_id, t.hint, t.status, t.reason, t.flagged_at, t.flag_request_id, t.next_probe_at, t.cursor,
 	COALESCE(t.account_id, 0), COALESCE(a.plaid_account_id, ''), t.last_synced_at, t.last_error_code, t.last_error_at, t.created_at,
 	MAX(COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 0), ''),
-	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), ''))`
+	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), '')),
+	COALESCE(t.history, ''), t.realtime_at`
 
 // Tokens lists tokens in id order.
 func (s *Store) Tokens(ctx context.Context, f TokenFilter) ([]Token, error) {
@@ -303,13 +306,13 @@ type scanner interface{ Scan(...any) error }
 
 func scanToken(r scanner) (Token, error) {
 	var t Token
-	var reason, flagged, flagReq, probe, synced, errCode, errAt sql.NullString
+	var reason, flagged, flagReq, probe, synced, errCode, errAt, realtime sql.NullString
 	var created string
 	if err := r.Scan(&t.ID, &t.BusinessID, &t.Hint, &t.Status, &reason, &flagged, &flagReq, &probe, &t.Cursor,
-		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate); err != nil {
+		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate, &t.History, &realtime); err != nil {
 		return Token{}, Classify(err)
 	}
-	t.Reason, t.FlagRequestID, t.LastErrorCode = reason.String, flagReq.String, errCode.String
+	t.Reason, t.FlagRequestID, t.LastErrorCode, t.RealtimeAt = reason.String, flagReq.String, errCode.String, parseTS(realtime)
 	t.FlaggedAt, t.NextProbeAt, t.LastSyncedAt, t.LastErrorAt = parseTS(flagged), parseTS(probe), parseTS(synced), parseTS(errAt)
 	if c := parseTS(sql.NullString{String: created, Valid: true}); c != nil {
 		t.CreatedAt = *c

@@ -177,9 +177,10 @@ func (a *app) cmdTokensList(ctx context.Context, args []string) error {
 	fetch := func(ctx context.Context, st *store.Store, b string) ([]api.TokenOut, error) {
 		return api.ListTokens(ctx, st, b, a.now())
 	}
-	return list(ctx, a, "tokens list", args, fetch, "BUSINESS\tTOKEN\tSTATUS\tREASON\tACCOUNT\tLAST SYNC\tTO FIX",
+	return list(ctx, a, "tokens list", args, fetch, "BUSINESS\tTOKEN\tSTATUS\tREASON\tACCOUNT\tLAST SYNC\tHISTORY\tTO FIX",
 		func(t api.TokenOut) []string {
-			return []string{t.BusinessID, "…" + t.TokenHint, t.Status, orDash(t.Reason), orDash(t.AccountID), orDash(t.LastSyncedAt), orDash(t.Remedy)}
+			return []string{t.BusinessID, "…" + t.TokenHint, t.Status, orDash(t.Reason), orDash(t.AccountID), orDash(t.LastSyncedAt),
+				orDash(t.History), orDash(t.Remedy)}
 		})
 }
 
