@@ -228,11 +228,11 @@ func (s *Server) answer(path string, req *request, rid string, kind FaultKind) (
 		return nil, plaidError("INVALID_PROCESSOR_TOKEN", "provided processor token is in an invalid format or has been revoked")
 	}
 	a := t.acct
-	if pe := s.limit(a, path); pe != nil {
+	if pe := s.limit(a.it, path); pe != nil {
 		return nil, pe
 	}
-	if a.itemErr != "" {
-		return nil, plaidError(a.itemErr, "")
+	if a.it.err != "" {
+		return nil, plaidError(a.it.err, "")
 	}
 	switch path {
 	case pathBalance:
@@ -421,7 +421,7 @@ func (s *Server) capitalOneRule(a *account, req *request) (time.Time, *apiError)
 	return at, nil
 }
 
-// WithRateLimit limits each Item (here: each account) to perItem calls per
+// WithRateLimit limits each Item to perItem calls per
 // endpoint within window, as Plaid does per minute: the next call gets 429
 // RATE_LIMIT_EXCEEDED (TRANSACTIONS_SYNC_LIMIT, BALANCE_LIMIT or
 // ACCOUNTS_LIMIT), with a Retry-After header in whole seconds, rounded up,
@@ -435,17 +435,17 @@ func WithRateLimit(perItem int, window time.Duration, retryAfter bool) Option {
 }
 
 type rateKey struct {
-	acct *account
+	it   *item
 	path string
 }
 
 var limitCodes = map[string]string{pathSync: "TRANSACTIONS_SYNC_LIMIT", pathBalance: "BALANCE_LIMIT", pathAccount: "ACCOUNTS_LIMIT"}
 
-func (s *Server) limit(a *account, path string) *apiError {
+func (s *Server) limit(it *item, path string) *apiError {
 	if s.ratePer <= 0 {
 		return nil
 	}
-	now, k := s.now(), rateKey{a, path}
+	now, k := s.now(), rateKey{it, path}
 	calls := s.rateCalls[k]
 	for len(calls) > 0 && !calls[0].Add(s.rateWindow).After(now) {
 		calls = calls[1:]
