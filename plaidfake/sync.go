@@ -327,13 +327,20 @@ func (s *Server) initItem(it *item, tok string, req *request) *apiError {
 		}
 	}
 	s.syncOpts[tok] = o
+	it.synced = true
 	if it.days == 0 {
-		it.days = cmp.Or(o.DaysRequested, 90)
-		if s.clock != nil {
-			it.windowFrom = s.now().AddDate(0, 0, -it.days).Format(time.DateOnly)
-		}
+		s.fixWindow(it, cmp.Or(o.DaysRequested, 90))
 	}
 	return nil
+}
+
+// fixWindow initialises Transactions for the Item with days of history,
+// for good: at its first sync, or when it was linked with transactions.
+func (s *Server) fixWindow(it *item, days int) {
+	it.days = days
+	if s.clock != nil {
+		it.windowFrom = s.now().AddDate(0, 0, -days).Format(time.DateOnly)
+	}
 }
 
 // page is one answer of a sync loop, whichever token asked.

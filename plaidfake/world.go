@@ -45,6 +45,11 @@ type Server struct {
 	rateWindow    time.Duration
 	retryAfter    bool
 	rateCalls     map[rateKey][]time.Time
+	access        map[string]*item        // access token -> Item
+	public        map[string]*publicToken // public token -> Item to exchange
+	links         []LinkTokenRequest
+	linkTokens    map[string]int // link token -> index in links
+	hooks         webhooks
 }
 
 type Option func(*Server)
@@ -89,6 +94,9 @@ func New(opts ...Option) *Server {
 		itemIDs:       1 << 40, // far from the account ids' sequence, so no Item shares an account's id
 		accounts:      map[string]*account{},
 		tokens:        map[string]*token{},
+		access:        map[string]*item{},
+		public:        map[string]*publicToken{},
+		linkTokens:    map[string]int{},
 		txnAcct:       map[string]*account{},
 		calls:         map[callKey]int{},
 		syncOpts:      map[string]SyncOptions{},
@@ -172,6 +180,7 @@ type Txn struct {
 type token struct {
 	acct    *account
 	invalid bool
+	webhook string // set by /processor/token/webhook/update
 }
 
 // item is a Plaid Item: one login at one institution, holding one or more
@@ -192,6 +201,18 @@ type item struct {
 	initialFrom string // first date INITIAL_UPDATE_COMPLETE delivers
 	days        int    // days_requested fixed by the first sync; 0 before it
 	windowFrom  string // first date ever delivered; "" = no window
+	synced      bool   // sync was called once: Plaid sends SYNC_UPDATES_AVAILABLE only then
+	access      string // the access token; "" for an Item made by AddAccount
+	webhook     string // where its webhooks go; "" = nowhere
+	removed     bool   // /item/remove: every token fails with ITEM_NOT_FOUND
+}
+
+// failure is the error_code every call about the Item answers, "" if none.
+func (it *item) failure() string {
+	if it.removed {
+		return "ITEM_NOT_FOUND"
+	}
+	return it.err
 }
 
 // version is one state of a transaction from seq on; t is nil once removed.
@@ -550,6 +571,7 @@ func (s *Server) AddTxn(t Txn) string {
 	a := s.acct(t.AccountID)
 	p := s.prepare(t, a)
 	a.record(s.now(), edit{p.ID, p})
+	s.changedLocked(a)
 	return p.ID
 }
 
@@ -573,6 +595,7 @@ func (s *Server) ModifyTxn(id string, f func(*Txn)) {
 		panic(fmt.Sprintf("plaidfake: transaction %s: amount %q is not a plain decimal", id, t.Amount))
 	}
 	a.record(s.now(), edit{id, &t})
+	s.changedLocked(a)
 }
 
 // RemoveTxn removes a live transaction; removing one that is gone is a no-op.
@@ -581,6 +604,7 @@ func (s *Server) RemoveTxn(id string) {
 	defer s.mu.Unlock()
 	if a := s.txnAcct[id]; a != nil && a.live(id) != nil {
 		a.record(s.now(), edit{id, nil})
+		s.changedLocked(a)
 	}
 }
 
@@ -596,6 +620,7 @@ func (s *Server) PostPending(pendingID string, posted Txn, link bool) string {
 	}
 	p := s.prepare(posted, a)
 	a.record(s.now(), edit{pendingID, nil}, edit{p.ID, p})
+	s.changedLocked(a)
 	return p.ID
 }
 
@@ -654,9 +679,13 @@ func (s *Server) PullAll() {
 }
 
 func (s *Server) pullLocked(it *item) {
+	fresh := s.pulls && it.pulledSeq != it.seq
 	it.pulledSeq = it.seq
 	for _, a := range it.accounts {
 		a.pulled = pull{sums: a.sums.clone(), at: s.now()}
+	}
+	if fresh {
+		s.notifyLocked(it, nil)
 	}
 }
 
@@ -674,7 +703,10 @@ func (s *Server) AdvanceHistory(accountID string) {
 		it.initialFrom = s.now().AddDate(0, 0, -30).Format(time.DateOnly)
 	case phaseInitial:
 		it.phase = phaseHistorical
+	default:
+		return
 	}
+	s.notifyLocked(it, nil)
 }
 
 // HistoryState is the transactions_update_status of the account's Item.
