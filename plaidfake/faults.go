@@ -26,6 +26,9 @@ const (
 	FaultEndless                             // has_more forever, fresh cursors, nothing in them
 )
 
+// Fault is armed with Inject. The data faults (FaultWrongTypes through
+// FaultEndless) spoil the processor endpoints' answers; elsewhere only
+// FaultPlaidError, FaultStall, FaultTruncated and FaultHTML502 apply.
 type Fault struct {
 	Endpoint string // "" = any
 	Kind     FaultKind

@@ -38,12 +38,47 @@ func (s *Server) Relink(accountID string, days int) (newAccountID, newToken stri
 	return a.ID, s.newToken(a)
 }
 
-// relinkLocked copies old's transactions dated from `from` on into an
-// account of a new Item and breaks old's Item.
+// relinkLocked copies old into a new Item of its own and breaks old's Item.
 func (s *Server) relinkLocked(old *account, from string) *account {
+	a := s.copyAccountLocked(old, from, nil)
+	s.pullLocked(a.it) // linking fetches the history
+	old.it.err = "ITEM_LOGIN_REQUIRED"
+	return a
+}
+
+// RelinkItem is Relink for an Item bankfeed linked itself: a new Item at
+// the same institution with a copy of every account of the old one (new
+// ids, the last days days of history, same balances), which Link would
+// hand over as the public token returned; the old Item's access token and
+// processor tokens answer ITEM_LOGIN_REQUIRED from then on. The new Item
+// keeps the old one's webhook; its days_requested window is fixed by its
+// first sync.
+func (s *Server) RelinkItem(itemID string, days int) (public string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.item(itemID)
+	from := ""
+	if days > 0 {
+		from = s.now().AddDate(0, 0, -days).Format(time.DateOnly)
+	}
+	it := s.newItemLocked(old.institution, HistoryReady)
+	it.webhook = old.webhook
+	for _, a := range old.accounts {
+		s.copyAccountLocked(a, from, it)
+	}
+	s.pullLocked(it)
+	old.err = "ITEM_LOGIN_REQUIRED"
+	public = s.uuid("public")
+	s.public[public] = &publicToken{it: it}
+	return public
+}
+
+// copyAccountLocked copies old, with its transactions dated from `from`
+// on under new ids, into the Item into (nil: a new Item of its own).
+func (s *Server) copyAccountLocked(old *account, from string, into *item) *account {
 	acc := old.Account
 	acc.ID, acc.Opening = "", "0"
-	a := s.addAccountLocked(acc)
+	a := s.addToItemLocked(into, acc)
 	a.scale = old.scale
 
 	var src []*Txn
@@ -72,8 +107,5 @@ func (s *Server) relinkLocked(old *account, from string) *account {
 	// opening, which starts at 0 here.
 	want, got := old.current(&old.sums), a.current(&a.sums)
 	a.opening.add(*want, 1).add(*got, -1)
-	// Linking fetches the history: the new Item starts pulled.
-	s.pullLocked(a.it)
-	old.it.err = "ITEM_LOGIN_REQUIRED"
 	return a
 }

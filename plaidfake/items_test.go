@@ -175,3 +175,51 @@ func TestDemoRelink(t *testing.T) {
 	// The other demo Items are untouched.
 	h.syncAll(toks["card"], "", 500)
 }
+
+func TestRelinkItemCopiesEveryAccount(t *testing.T) {
+	clk := &clock{today}
+	h := newHarness(t, plaidfake.WithClock(clk.now))
+	oldAccess, oldItem := h.sandboxItem("ins_3", 730, "https://books.example/plaid/webhook")
+	before, err := h.itemSyncAll(oldAccess, "", 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldAccts, _, _ := h.accounts(oldAccess)
+
+	ex, _, err := h.exchange(h.RelinkItem(oldItem, 30))
+	if err != nil || ex.ItemId == oldItem {
+		t.Fatalf("exchange of the relinked Item: %+v %v", ex, err)
+	}
+	got, _, err := h.accounts(ex.AccessToken)
+	if err != nil || got.Item.GetInstitutionId() != "ins_3" || got.Item.GetWebhook() != "https://books.example/plaid/webhook" || len(got.Accounts) != 2 {
+		t.Fatalf("accounts/get: %+v %v", got, err)
+	}
+	for i, a := range got.Accounts {
+		o := oldAccts.Accounts[i]
+		if a.AccountId == o.AccountId || a.Name != o.Name || a.GetMask() != o.GetMask() || a.Type != o.Type ||
+			a.GetSubtype() != o.GetSubtype() || a.Balances.GetCurrent() != o.Balances.GetCurrent() ||
+			h.Current(a.AccountId) != h.Current(o.AccountId) {
+			t.Errorf("account %d: %+v, old %+v", i, a, o)
+		}
+	}
+	u, err := h.itemSyncAll(ex.AccessToken, "", 500)
+	if err != nil || len(u.added) != 9 {
+		t.Fatalf("relinked Item delivered %d (want the 9 of the last 30 days): %v", len(u.added), err)
+	}
+	recent := map[string]plaid.Transaction{}
+	for id, tx := range before.added {
+		if tx.Date >= daysAgo(30) {
+			recent[id] = tx
+		}
+	}
+	if !slices.Equal(facts(u.added), facts(recent)) {
+		t.Fatalf("copy:\n got %v\nwant %v", facts(u.added), facts(recent))
+	}
+	for id := range u.added {
+		if _, reused := before.added[id]; reused {
+			t.Errorf("transaction id %s reused", id)
+		}
+	}
+	_, r, err := h.itemPage(oldAccess, before.cursor, 10)
+	wantPlaidErr(t, err, r, 400, "ITEM_ERROR", "ITEM_LOGIN_REQUIRED")
+}

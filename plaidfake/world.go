@@ -1,6 +1,12 @@
 // Package plaidfake is an in-memory Plaid that speaks the wire format of the
-// processor endpoints bankfeed uses, so that tests, benchmarks and the demo
-// drive the real plaid-go client over real HTTP instead of mocking it.
+// endpoints bankfeed uses, so that tests, benchmarks and the demo drive the
+// real plaid-go client over real HTTP instead of mocking it: the processor
+// endpoints, and the Link side (link and public tokens, access tokens,
+// Item sync, removal, signed webhooks) for Items bankfeed links itself.
+//
+// Every account belongs to an Item (AddAccount makes one per account);
+// what Plaid keeps per Item, the fake keeps per Item too: errors, history
+// state and window, pulls, rate limits.
 package plaidfake
 
 import (
