@@ -365,8 +365,15 @@ func TestListPlaidAccounts(t *testing.T) {
 				t.Errorf("%v: %s = %#v, want RFC 3339 UTC seconds", a["account_id"], k, a[k])
 			}
 		}
-		if len(a) != 13 {
-			t.Errorf("%v has %d fields, want the 13 of the contract", a["account_id"], len(a))
+		// The contract's 13, and the real-time extras (null: real-time
+		// balances are off by default).
+		for _, k := range []string{"realtime_balance", "realtime_as_of", "in_flight"} {
+			if v, ok := a[k]; !ok || v != nil {
+				t.Errorf("%v: %s = %#v, want null", a["account_id"], k, v)
+			}
+		}
+		if len(a) != 13+3 {
+			t.Errorf("%v has %d fields, want the 13 of the contract and 3 extras", a["account_id"], len(a))
 		}
 	}
 	// The numbers are the bank's, exactly, in the natural sign.

@@ -25,6 +25,9 @@ type TokenOut struct {
 	Reason       *string `json:"reason"`
 	AccountID    *string `json:"account_id"` // Plaid account id; null until the first sync names it
 	LastSyncedAt *string `json:"last_synced_at"`
+	// History follows Plaid's transactions_update_status: "not_ready",
+	// "initial" (recent ~30 days), "complete"; null before the first sync.
+	History *string `json:"history"`
 
 	FlaggedAt                *string `json:"flagged_at"`
 	FlagRequestID            *string `json:"flag_request_id"`
@@ -53,6 +56,14 @@ type AccountOut struct {
 	AvailableBalance *string `json:"available_balance"`
 	BalanceAsOf      *string `json:"balance_as_of"`
 	LastSyncedAt     *string `json:"last_synced_at"`
+
+	// With BANKFEED_REALTIME_BALANCES=daily: the newest real-time balance
+	// (the bank now) and, when it is newer than the pull-consistent one,
+	// the money in flight between them: what the bank has counted and
+	// Plaid's next pull will deliver. Never the status-driving balance.
+	RealtimeBalance *string `json:"realtime_balance"`
+	RealtimeAsOf    *string `json:"realtime_as_of"`
+	InFlight        *string `json:"in_flight"`
 }
 
 // LedgerBalanceOut is one object of `ledger balances --json`.
@@ -90,6 +101,7 @@ func tokenOut(t store.Token, now time.Time) TokenOut {
 		Reason:                str(t.Reason),
 		AccountID:             str(t.PlaidAccountID),
 		LastSyncedAt:          stamp(t.LastSyncedAt),
+		History:               str(t.History),
 		FlaggedAt:             stamp(t.FlaggedAt),
 		FlagRequestID:         str(t.FlagRequestID),
 		LastErrorCode:         str(t.LastErrorCode),
@@ -119,10 +131,7 @@ func ListAccounts(ctx context.Context, st *store.Store, businessID string) ([]Ac
 	}
 	out := make([]AccountOut, 0, len(views))
 	for _, v := range views {
-		cur, err := ledger.Resolve(v.Currency)
-		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", v.PlaidAccountID, err)
-		}
+		cur := v.Cur()
 		out = append(out, AccountOut{
 			BusinessID:       v.BusinessID,
 			AccountID:        v.PlaidAccountID,
@@ -137,9 +146,26 @@ func ListAccounts(ctx context.Context, st *store.Store, businessID string) ([]Ac
 			AvailableBalance: amount(v.Available, cur),
 			BalanceAsOf:      stamp(v.BalanceAsOf),
 			LastSyncedAt:     stamp(v.LastSyncedAt),
+			RealtimeBalance:  amount(v.RealtimeCurrent, cur),
+			RealtimeAsOf:     stamp(v.RealtimeAsOf),
+			InFlight:         inFlight(v, cur),
 		})
 	}
 	return out, nil
+}
+
+// inFlight is the real-time balance minus the pull-consistent one, when
+// both are in the account's currency and the real-time one is as of the
+// pull or later (each is as of Plaid's last_updated_datetime when Plaid
+// gives one, else as of its fetch); otherwise nil: a real-time balance
+// older than the pull says nothing about what is in flight now.
+func inFlight(v store.AccountView, cur ledger.Currency) *string {
+	if v.RealtimeCurrent == nil || v.Current == nil || v.RealtimeAsOf == nil || v.BalanceAsOf == nil ||
+		v.RealtimeCurrency != v.Currency || v.RealtimeAsOf.Before(*v.BalanceAsOf) {
+		return nil
+	}
+	d := *v.RealtimeCurrent - *v.Current
+	return amount(&d, cur)
 }
 
 // ListLedgerBalances lists the ledger position of every posted account of
@@ -151,10 +177,7 @@ func ListLedgerBalances(ctx context.Context, st *store.Store, businessID string)
 	}
 	out := make([]LedgerBalanceOut, 0, len(bals))
 	for _, b := range bals {
-		cur, err := ledger.Resolve(b.Currency)
-		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", b.PlaidAccountID, err)
-		}
+		cur := b.Cur()
 		o := LedgerBalanceOut{
 			BusinessID:    b.BusinessID,
 			AccountID:     b.PlaidAccountID,

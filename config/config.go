@@ -84,6 +84,13 @@ type Config struct {
 	LogLevel  string // debug, info, warn or error
 	PageSize  int
 	MaxPages  int
+
+	// DaysRequested is Plaid's days_requested, sent with every sync (Plaid
+	// applies it when it initialises Transactions for the Item).
+	DaysRequested int
+	// RealtimeBalances is "off" (no paid /processor/balance/get) or "daily".
+	RealtimeBalances    string
+	BusinessConcurrency int
 }
 
 // Default returns the configuration used when nothing is set.
@@ -96,7 +103,7 @@ func Default() Config {
 		TokenKeyIsDefault: true,
 		Listen:            "127.0.0.1:8080",
 		SyncSchedule:      "0 */4 * * *",
-		BalancesSchedule:  "30 */4 * * *",
+		BalancesSchedule:  "30 6 * * *",
 		ReconcileSchedule: "15 2 * * *",
 		ProbeSchedule:     "0 */6 * * *",
 		Location:          time.UTC,
@@ -112,6 +119,10 @@ func Default() Config {
 		LogLevel:          "info",
 		PageSize:          500,
 		MaxPages:          10000,
+
+		DaysRequested:       730,
+		RealtimeBalances:    "off",
+		BusinessConcurrency: 2,
 	}
 }
 
@@ -230,6 +241,9 @@ func (s *source) apply(c *Config) {
 	s.oneOf("BANKFEED_LOG_LEVEL", &c.LogLevel, "debug", "info", "warn", "error")
 	s.int("BANKFEED_PAGE_SIZE", &c.PageSize, 1, 500)
 	s.int("BANKFEED_MAX_PAGES", &c.MaxPages, 1, 1000000)
+	s.int("BANKFEED_DAYS_REQUESTED", &c.DaysRequested, 1, 730)
+	s.oneOf("BANKFEED_REALTIME_BALANCES", &c.RealtimeBalances, "off", "daily")
+	s.int("BANKFEED_BUSINESS_CONCURRENCY", &c.BusinessConcurrency, 1, 256)
 }
 
 // source looks settings up in the environment, then the file, and collects
@@ -388,7 +402,7 @@ func (s *source) schedule(name string, dst *string) {
 		return
 	}
 	if err := checkSchedule(v.v); err != nil {
-		s.problem(v, "schedule %q %v; e.g. \"0 */4 * * *\" runs every 4 hours", v.v, err)
+		s.problem(v, "schedule %q: %v; e.g. \"0 */4 * * *\" runs every 4 hours", v.v, err)
 		return
 	}
 	*dst = v.v

@@ -129,23 +129,26 @@ BANKFEED_SYNC_SCHEDULE=@hourly
 
 func TestOverrides(t *testing.T) {
 	c := mustLoad(t, map[string]string{
-		"PLAID_CLIENT_ID":             "client",
-		"PLAID_ENV":                   "Production",
-		"PLAID_BASE_URL":              "http://127.0.0.1:4010/",
-		"BANKFEED_TOKEN_KEY":          key32,
-		"BANKFEED_API_KEYS":           " aaaaaaaaaaaaaaaa , bbbbbbbbbbbbbbbbbbbb,",
-		"BANKFEED_LISTEN":             ":9090",
-		"BANKFEED_RECONCILE_SCHEDULE": "CRON_TZ=Europe/Paris 15 2 * * mon-fri",
-		"BANKFEED_TZ":                 "America/New_York",
-		"BANKFEED_PLAID_RATE_PER_MIN": "100000",
-		"BANKFEED_HTTP_TIMEOUT":       "1m30s",
-		"BANKFEED_RETRY_MAX":          "1",
-		"BANKFEED_RETRY_MAX_ELAPSED":  "30s",
-		"BANKFEED_SHUTDOWN_TIMEOUT":   "1s",
-		"BANKFEED_PROBE_INTERVAL":     "24h",
-		"BANKFEED_LOG_LEVEL":          "DEBUG",
-		"BANKFEED_PAGE_SIZE":          "1",
-		"BANKFEED_MAX_PAGES":          "3",
+		"PLAID_CLIENT_ID":               "client",
+		"PLAID_ENV":                     "Production",
+		"PLAID_BASE_URL":                "http://127.0.0.1:4010/",
+		"BANKFEED_TOKEN_KEY":            key32,
+		"BANKFEED_API_KEYS":             " aaaaaaaaaaaaaaaa , bbbbbbbbbbbbbbbbbbbb,",
+		"BANKFEED_LISTEN":               ":9090",
+		"BANKFEED_RECONCILE_SCHEDULE":   "CRON_TZ=Europe/Paris 15 2 * * mon-fri",
+		"BANKFEED_TZ":                   "America/New_York",
+		"BANKFEED_PLAID_RATE_PER_MIN":   "100000",
+		"BANKFEED_HTTP_TIMEOUT":         "1m30s",
+		"BANKFEED_RETRY_MAX":            "1",
+		"BANKFEED_RETRY_MAX_ELAPSED":    "30s",
+		"BANKFEED_SHUTDOWN_TIMEOUT":     "1s",
+		"BANKFEED_PROBE_INTERVAL":       "24h",
+		"BANKFEED_LOG_LEVEL":            "DEBUG",
+		"BANKFEED_PAGE_SIZE":            "1",
+		"BANKFEED_MAX_PAGES":            "3",
+		"BANKFEED_DAYS_REQUESTED":       "1",
+		"BANKFEED_REALTIME_BALANCES":    "Daily",
+		"BANKFEED_BUSINESS_CONCURRENCY": "256",
 	}, "")
 	if c.PlaidURL() != "http://127.0.0.1:4010" || c.PlaidEnv != EnvProduction || c.LogLevel != "debug" {
 		t.Errorf("url %s env %s level %s", c.PlaidURL(), c.PlaidEnv, c.LogLevel)
@@ -159,6 +162,9 @@ func TestOverrides(t *testing.T) {
 	if c.Location.String() != "America/New_York" || c.HTTPTimeout != 90*time.Second || c.ProbeInterval != 24*time.Hour ||
 		c.PlaidRatePerMin != 100000 || c.RetryMax != 1 || c.PageSize != 1 || c.MaxPages != 3 || c.Listen != ":9090" {
 		t.Errorf("got %+v", c)
+	}
+	if c.DaysRequested != 1 || c.RealtimeBalances != "daily" || c.BusinessConcurrency != 256 {
+		t.Errorf("days requested %d, realtime balances %q, business concurrency %d", c.DaysRequested, c.RealtimeBalances, c.BusinessConcurrency)
 	}
 	if w := c.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0], "PLAID_BASE_URL:") {
 		t.Errorf("Warnings() = %q", w)
@@ -187,10 +193,11 @@ func TestInvalidSetting(t *testing.T) {
 		{"BANKFEED_LISTEN", "8080", "use host:port"},
 		{"BANKFEED_LISTEN", "localhost:http", "use host:port"},
 		{"BANKFEED_LISTEN", "localhost:70000", "use host:port"},
-		{"BANKFEED_SYNC_SCHEDULE", "0 */4 * *", "has 4 fields, want 5"},
-		{"BANKFEED_BALANCES_SCHEDULE", "0 0 */4 * * *", "has 6 fields, want 5"},
-		{"BANKFEED_RECONCILE_SCHEDULE", "15 25 * * *", `hour field "25"`},
-		{"BANKFEED_PROBE_SCHEDULE", "@fortnightly", "unknown descriptor"},
+		{"BANKFEED_SYNC_SCHEDULE", "0 */4 * *", "expected exactly 5 fields, found 4"},
+		{"BANKFEED_BALANCES_SCHEDULE", "0 0 */4 * * *", "expected exactly 5 fields, found 6"},
+		{"BANKFEED_RECONCILE_SCHEDULE", "15 25 * * *", `end of range (25) above maximum (23)`},
+		{"BANKFEED_PROBE_SCHEDULE", "@fortnightly", `e.g. "0 */4 * * *" runs every 4 hours`},
+		{"BANKFEED_SYNC_SCHEDULE", "@every 100ms", "at least 1s"},
 		{"BANKFEED_TZ", "Mars/Olympus", `unknown time zone "Mars/Olympus"`},
 		{"BANKFEED_CONCURRENCY", "0", "use a whole number from 1 to 256"},
 		{"BANKFEED_CONCURRENCY", "lots", "use a whole number from 1 to 256"},
@@ -203,6 +210,10 @@ func TestInvalidSetting(t *testing.T) {
 		{"BANKFEED_LOG_LEVEL", "trace", "use one of: debug, info, warn, error"},
 		{"BANKFEED_PAGE_SIZE", "501", "from 1 to 500"},
 		{"BANKFEED_MAX_PAGES", "0", "from 1 to 1000000"},
+		{"BANKFEED_DAYS_REQUESTED", "0", "use a whole number from 1 to 730"},
+		{"BANKFEED_DAYS_REQUESTED", "731", "use a whole number from 1 to 730"},
+		{"BANKFEED_REALTIME_BALANCES", "hourly", `got "hourly"; use one of: off, daily`},
+		{"BANKFEED_BUSINESS_CONCURRENCY", "0", "use a whole number from 1 to 256"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

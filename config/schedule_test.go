@@ -5,13 +5,13 @@ import (
 	"testing"
 )
 
-// The accepted specs were cross-checked against robfig/cron's ParseStandard,
-// which this package may not import.
+// checkSchedule is robfig/cron's ParseStandard (serve's parser) plus a
+// floor on @every; every error is one line.
 func TestCheckSchedule(t *testing.T) {
 	valid := []string{
 		"0 */4 * * *", "30 */4 * * *", "15 2 * * *", "* * * * *", "0 0 ? * ?", "5/15 * * * *",
 		"*/5,10-20/3 0-23 1-31 1-12 0-6", "0 9 * jan-MAR Mon-Fri", "0 0 * * sun-sat", "0 0 1 DEC *",
-		"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually", "@every 90m",
+		"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually", "@every 90m", "@every 1h30m",
 		"CRON_TZ=Europe/Paris 0 3 * * *", "TZ=UTC @daily", "  0 0 * * *  ",
 	}
 	for _, spec := range valid {
@@ -20,32 +20,30 @@ func TestCheckSchedule(t *testing.T) {
 		}
 	}
 	invalid := map[string]string{
-		"* * * *":                "has 4 fields",
-		"0 0 * * * *":            "has 6 fields",
-		"60 * * * *":             `minute field "60": "60" is not 0-59`,
-		"0 24 * * *":             "hour field",
-		"0 0 0 * *":              "day-of-month field",
-		"0 0 1 13 *":             `month field "13": "13" is not 1-12 or jan-dec`,
-		"0 0 * * 7":              `day-of-week field "7": "7" is not 0-6 or sun-sat`,
-		"*/0 * * * *":            `step "0" must be a whole number of at least 1`,
-		"1/2/3 * * * *":          "step",
-		"5-1 * * * *":            "range 5-1 runs backwards",
-		"0 0 * * sat-sun":        "runs backwards",
-		"1,,2 * * * *":           `"" is not 0-59`,
-		"1-2-3 * * * *":          "is not 0-59",
-		"0 0 L * *":              "day-of-month field",
-		"0 0 * * 1#2":            "day-of-week field",
-		"@reboot":                "unknown descriptor",
-		"@Daily":                 "unknown descriptor",
-		"@every":                 "unknown descriptor",
-		"@every soon":            "@every needs a duration",
-		"@every 0s":              "@every needs a duration of at least 1s",
-		"TZ=UTC":                 "no schedule after it", // robfig/cron v3.0.1 panics on this one
-		"CRON_TZ=Nope/X 0 * * *": `unknown time zone "Nope/X"`,
+		"* * * *":                "expected exactly 5 fields, found 4",
+		"0 0 * * * *":            "expected exactly 5 fields, found 6",
+		"60 * * * *":             "above maximum (59)",
+		"0 24 * * *":             "above maximum (23)",
+		"0 0 0 * *":              "below minimum (1)",
+		"0 0 1 13 *":             "above maximum (12)",
+		"0 0 * * 7":              "above maximum (6)",
+		"*/0 * * * *":            "step of range should be a positive number",
+		"1/2/3 * * * *":          "too many slashes",
+		"5-1 * * * *":            "beyond end of range",
+		"0 0 L * *":              "failed to parse int from L",
+		"@reboot":                "unrecognized descriptor",
+		"@every":                 "unrecognized descriptor",
+		"@every soon":            "failed to parse duration",
+		"@every 0s":              "at least 1s",
+		"@every -5m":             "at least 1s",
+		"TZ=UTC":                 "needs a schedule after it", // cron v3.0.1 panics on this one
+		"CRON_TZ=Nope/X 0 * * *": "provided bad location Nope/X",
+		"":                       "empty spec string",
 	}
 	for spec, want := range invalid {
-		if err := checkSchedule(spec); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("checkSchedule(%q) = %v, want an error containing %q", spec, err, want)
+		err := checkSchedule(spec)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.ContainsAny(err.Error(), "\r\n") {
+			t.Errorf("checkSchedule(%q) = %v, want one line containing %q", spec, err, want)
 		}
 	}
 }

@@ -23,11 +23,12 @@ var Settings = []Setting{
 	{"BANKFEED_API_KEYS_FILE", "", "File with one API key a line (blank lines and # comments ignored). Set this or BANKFEED_API_KEYS, not both."},
 	{"BANKFEED_LISTEN", "127.0.0.1:8080", "host:port of the business API in serve. Use :8080 to listen on every interface (in a container)."},
 	{"BANKFEED_SYNC_SCHEDULE", "0 */4 * * *", "When serve syncs transactions: a 5-field cron spec or a descriptor (@hourly, @daily, @every 4h, ...)."},
-	{"BANKFEED_BALANCES_SCHEDULE", "30 */4 * * *", "When serve fetches balances (cron spec)."},
+	{"BANKFEED_BALANCES_SCHEDULE", "30 6 * * *", "When serve runs the balances job (cron spec). It calls Plaid only with BANKFEED_REALTIME_BALANCES=daily, and then at most once per token per UTC day, so running it more often costs nothing extra."},
 	{"BANKFEED_RECONCILE_SCHEDULE", "15 2 * * *", "When serve reconciles and writes the report (cron spec)."},
 	{"BANKFEED_PROBE_SCHEDULE", "0 */6 * * *", "When serve probes tokens flagged with a login error, to unflag the ones the owner repaired (cron spec)."},
 	{"BANKFEED_TZ", "UTC", "IANA time zone of the schedules. In a zone with daylight saving, runs that fall in the skipped hour do not happen."},
 	{"BANKFEED_CONCURRENCY", "8", "Tokens worked on at once (1-256)."},
+	{"BANKFEED_BUSINESS_CONCURRENCY", "2", "Tokens of one business worked on at once (1-256), within BANKFEED_CONCURRENCY: Plaid's rate limits are per Item, and one business's tokens often share an Item."},
 	{"BANKFEED_PLAID_RATE_PER_MIN", "600", "Plaid calls per minute for the whole process (1-100000); well under Plaid's per-client limits (/transactions/sync 2,500/min, balance 1,200/min in production)."},
 	{"BANKFEED_HTTP_TIMEOUT", "90s", "Timeout of one Plaid HTTP call (Go duration)."},
 	{"BANKFEED_RETRY_MAX", "5", "Attempts per Plaid call for transient errors, counting the first (1-20)."},
@@ -38,6 +39,8 @@ var Settings = []Setting{
 	{"BANKFEED_REPORT_DIR", "./reports", "Folder of the reconciliation reports written by serve and --run-once."},
 	{"BANKFEED_LOG_LEVEL", "info", "debug, info, warn or error."},
 	{"BANKFEED_PAGE_SIZE", "500", "Transactions per /transactions/sync page (1-500, Plaid's count)."},
+	{"BANKFEED_DAYS_REQUESTED", "730", "days_requested sent with every sync (1-730): how much history Plaid gathers. Plaid applies it only on the call that initialises Transactions for the Item; the platform's Link token sets it for Items it creates."},
+	{"BANKFEED_REALTIME_BALANCES", "off", "off: no paid /processor/balance/get call at all (the balances that anchor and reconcile come free with every sync). daily: at most one real-time call per token per UTC day, only for tokens that completed a sync in an earlier run, shown as money in flight beside the ledger, never anchoring or driving a status."},
 	{"BANKFEED_MAX_PAGES", "10000", "Pages one sync may fetch before it gives up: a guard against a has_more that never ends (1-1000000)."},
 }
 

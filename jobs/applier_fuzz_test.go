@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,12 @@ import (
 // ledger against an independent model built from the server's live
 // transactions: per-account balance, posted and pending counts and totals,
 // the live entry of every transaction, trial balance and journal checks.
+//
+// The card's history is staged as Plaid stages a new Item's: its first
+// sync finds NOT_READY, the second INITIAL_UPDATE_COMPLETE (the last 30
+// days), the third and later HISTORICAL_UPDATE_COMPLETE. The model knows
+// that nothing is stored for a token that is not ready and that nothing is
+// anchored before the history is complete.
 //
 // Each input byte is an op (see the fz* constants); some ops read one to
 // three argument bytes after it. Programs stop after fzMaxOps ops.
@@ -111,6 +118,7 @@ type fzRun struct {
 	running  bool            // inside runner.Run: a mid-loop change may land after an anchor
 	lateHist bool            // a posted date older than the openings appeared after the anchor
 	staged   map[string]bool // pending ids present when a sync last completed
+	syncs    int             // runs so far: they step the card's history
 	names    int
 	trace    []string
 }
@@ -181,11 +189,27 @@ func (r *fzRun) noteDate(date string) {
 	}
 }
 
+// fzStaged is the account whose history Plaid stages.
+const fzStaged = 1
+
+const fzHistorical = "HISTORICAL_UPDATE_COMPLETE"
+
 func (r *fzRun) sync() {
+	card := r.accts[fzStaged].id
+	if r.syncs > 0 && r.srv.HistoryState(card) != fzHistorical {
+		r.srv.AdvanceHistory(card)
+	}
+	r.syncs++
+	state := r.srv.HistoryState(card)
 	r.running = true
 	sum, err := r.runner.Run(r.ctx, jobs.JobAll)
 	r.running = false
+	notReady := 0
 	for _, res := range sum.Results {
+		if res.Outcome == "not_ready" && state == "NOT_READY" {
+			notReady++
+			continue
+		}
 		if res.Outcome != "synced" {
 			r.t.Fatalf("token %d: %s (%v)\nprogram: %v", res.TokenID, res.Outcome, res.Err, r.trace)
 		}
@@ -193,6 +217,7 @@ func (r *fzRun) sync() {
 	if err != nil {
 		r.t.Fatalf("run: %v\nprogram: %v", err, r.trace)
 	}
+	r.checkHistory(state, notReady)
 	r.synced = true
 	r.staged = map[string]bool{}
 	for _, a := range r.accts {
@@ -201,6 +226,45 @@ func (r *fzRun) sync() {
 				r.staged[tx.ID] = true
 			}
 		}
+	}
+}
+
+// checkHistory holds the staged account to its history state after a run:
+// not ready stores nothing, not complete anchors nothing.
+func (r *fzRun) checkHistory(state string, notReady int) {
+	r.t.Helper()
+	card := r.accts[fzStaged].id
+	bs, err := r.st.LedgerBalances(r.ctx, "")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var b *store.LedgerBalance
+	for i := range bs {
+		if bs[i].PlaidAccountID == card {
+			b = &bs[i]
+		}
+	}
+	toks, err := r.st.Tokens(r.ctx, store.TokenFilter{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var hist []string
+	for _, t := range toks {
+		hist = append(hist, t.History)
+	}
+	switch state {
+	case "NOT_READY":
+		if notReady != 1 || b != nil {
+			r.t.Fatalf("not ready: %d not_ready results, ledger %+v\nprogram: %v", notReady, b, r.trace)
+		}
+	case "INITIAL_UPDATE_COMPLETE":
+		if b != nil && b.Anchored {
+			r.t.Fatalf("anchored at INITIAL_UPDATE_COMPLETE: %+v\nprogram: %v", *b, r.trace)
+		}
+	}
+	want := map[string]string{"NOT_READY": store.HistoryNotReady, "INITIAL_UPDATE_COMPLETE": store.HistoryInitial, fzHistorical: store.HistoryComplete}[state]
+	if !slices.Contains(hist, want) {
+		r.t.Fatalf("card at %s, token histories %q\nprogram: %v", state, hist, r.trace)
 	}
 }
 
@@ -303,7 +367,8 @@ func FuzzApplier(f *testing.F) {
 func runApplierProgram(t *testing.T, prog []byte) {
 	ctx := context.Background()
 	client := fzClient()
-	srv := plaidfake.New(plaidfake.WithCredentials("cid", "sec"))
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	srv := plaidfake.New(plaidfake.WithCredentials("cid", "sec"), plaidfake.WithClock(func() time.Time { return now }))
 	fzProc.mu.Lock()
 	fzProc.srv, fzProc.hook = srv, nil
 	fzProc.mu.Unlock()
@@ -314,13 +379,13 @@ func runApplierProgram(t *testing.T, prog []byte) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	st.Now = func() time.Time { return now }
 	r := &fzRun{t: t, ctx: ctx, srv: srv, st: st, prog: prog,
 		runner: &jobs.Runner{Store: st, Plaid: client, Log: zerolog.New(io.Discard), Concurrency: 1, PageSize: 3,
 			ProbeInterval: 6 * time.Hour, Now: func() time.Time { return now }}}
 	for i, a := range []plaidfake.Account{
 		{Name: "Checking", Mask: "0001", Type: "depository", Subtype: "checking", Opening: "1000.00"},
-		{Name: "Card", Mask: "0002", Type: "credit", Subtype: "credit card", Opening: "150.00", Limit: "5000"},
+		{Name: "Card", Mask: "0002", Type: "credit", Subtype: "credit card", Opening: "150.00", Limit: "5000", History: plaidfake.HistoryStaged},
 	} {
 		id, tok := srv.AddAccount(a)
 		kind, _ := ledger.KindForPlaidType(a.Type)
@@ -340,6 +405,9 @@ func runApplierProgram(t *testing.T, prog []byte) {
 	fzProc.mu.Lock()
 	fzProc.hook = nil
 	fzProc.mu.Unlock()
+	for r.srv.HistoryState(r.accts[fzStaged].id) != fzHistorical {
+		r.sync()
+	}
 	r.sync()
 	r.check()
 

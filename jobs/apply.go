@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"bankfeed/ledger"
 	"bankfeed/plaidapi"
@@ -22,6 +23,8 @@ type ApplyCounts struct {
 	UnknownRemoved                      int
 	Swept                               int // gone from a full resync: removed by absence
 	OpeningRederived                    bool
+	Anchored                            bool // the update posted the account's first opening
+	History                             string
 }
 
 // applier turns one complete sync update into bank-transaction rows and
@@ -41,6 +44,11 @@ type applier struct {
 	// the page is applied; a page's worth at most, so memory stays bounded.
 	known map[string]store.BankTxn
 	paged map[string]bool // ids the page's read looked for
+	// last is the account as the update's last page reports it (balances
+	// as of Plaid's last pull), status its transactions_update_status.
+	last   plaidapi.Account
+	status string
+	runID  string // recorded on the update's balance snapshot
 }
 
 // olderHistory collects transactions posted for the first time with a date
@@ -79,6 +87,10 @@ func (a *applier) page(p plaidapi.Page) error {
 	if err := a.account(p.Account); err != nil {
 		return err
 	}
+	if p.Account.ID != "" {
+		a.last = p.Account
+	}
+	a.status = p.UpdateStatus
 	if err := a.readPage(p); err != nil {
 		return err
 	}
@@ -161,7 +173,7 @@ func (a *applier) account(pa plaidapi.Account) error {
 	}
 	acct, err := a.tx.EnsureAccount(a.businessID, a.tokenID, store.AccountInfo{
 		PlaidAccountID: pa.ID, Name: pa.Name, OfficialName: pa.OfficialName, Mask: pa.Mask,
-		Type: pa.Type, Subtype: pa.Subtype, Currency: pa.Currency.Code,
+		Type: pa.Type, Subtype: pa.Subtype, Currency: pa.Currency.Code, CurrencyExponent: pa.Currency.Exponent,
 	})
 	if err != nil {
 		return err
@@ -266,9 +278,12 @@ func (a *applier) posts(b store.BankTxn) bool {
 }
 
 func (a *applier) post(b *store.BankTxn) error {
-	cur, err := ledger.Resolve(b.Currency)
-	if err != nil {
-		return fmt.Errorf("%w: transaction %s: %v", ErrBadPage, b.TransactionID, err)
+	// Journal lines carry the code and minor units only: the scale stays
+	// the stored one of the account's currency (a transaction in another
+	// currency keeps its own code).
+	cur := a.acct.Cur()
+	if b.Currency != cur.Code {
+		cur = ledger.Currency{Code: b.Currency}
 	}
 	v := b.EntryVersion + 1
 	e, err := ledger.PostTransaction(a.acct.PlaidAccountID, b.TransactionID, v, b.Date, ledger.Money{Minor: b.Amount, Currency: cur})
@@ -348,8 +363,10 @@ func (a *applier) noteOlder(b store.BankTxn) error {
 	return nil
 }
 
-// finish runs after the last page: the sweep of a full resync and the
-// re-derivation of the opening balance when older history arrived.
+// finish runs after the last page: the sweep of a full resync, the
+// account's balance snapshot and history state, and the opening balance:
+// anchored once the history is complete, re-derived when older history
+// arrives after it.
 func (a *applier) finish() error {
 	if !a.haveAcct {
 		return nil
@@ -373,10 +390,120 @@ func (a *applier) finish() error {
 			a.counts.Swept++
 		}
 	}
-	if a.older.earliest == "" {
+	state := historyState(a.status)
+	a.counts.History = state
+	if err := a.tx.SetHistory(a.tokenID, state); err != nil {
+		return err
+	}
+	if state == store.HistoryInitial {
+		if err := a.tx.MarkInitial(a.acct.ID); err != nil {
+			return err
+		}
+	}
+	snap, err := a.snapshot()
+	if err != nil {
+		return err
+	}
+	switch {
+	case a.acct.OpeningVersion == 0:
+		return a.anchorIfDue(state, snap)
+	case a.acct.AnchorProvisional && state == store.HistoryComplete && a.consistent(snap):
+		return a.reanchor(snap)
+	case a.older.earliest != "":
+		return a.rederiveOpening()
+	}
+	return nil
+}
+
+// historyState maps Plaid's transactions_update_status. An update that
+// carries none (pages logged before Plaid sent it) or UNKNOWN is taken as
+// complete, as bankfeed always did: late history is still re-derived.
+func historyState(status string) string {
+	switch status {
+	case "INITIAL_UPDATE_COMPLETE":
+		return store.HistoryInitial
+	case "NOT_READY":
+		return store.HistoryNotReady
+	}
+	return store.HistoryComplete
+}
+
+// initialGrace is how long an account may stay at INITIAL_UPDATE_COMPLETE
+// before it is anchored anyway: some Items never reach
+// HISTORICAL_UPDATE_COMPLETE, and their books need an opening.
+const initialGrace = 72 * time.Hour
+
+// snapshot keeps the account.balances of the update's last page: as of
+// Plaid's last pull, the same pull that produced the transactions, so it
+// is consistent with them. It costs no Plaid call.
+func (a *applier) snapshot() (store.Snapshot, error) {
+	l := a.last
+	snap := store.Snapshot{AccountID: a.acct.ID, TokenID: a.tokenID, RunID: a.runID, Currency: l.Currency.Code,
+		Current: l.Current, Available: l.Available, Limit: l.Limit, RequestID: l.RequestID, Source: store.SourceSync,
+		TakenAt: a.tx.Now()}
+	if lu := lastUpdated(l); lu != nil {
+		snap.TakenAt, snap.LastUpdated = *lu, lu
+	}
+	return snap, a.tx.AddSnapshot(&snap)
+}
+
+// consistent says whether a snapshot can anchor the account: it reports a
+// current balance, in the account's currency, for an account that posts.
+func (a *applier) consistent(snap store.Snapshot) bool {
+	return a.acct.Kind != "" && snap.Current != nil && snap.Currency == a.acct.Currency
+}
+
+// anchorIfDue posts the account's first opening once its history is
+// complete, or provisionally after initialGrace at INITIAL_UPDATE_COMPLETE.
+// A null current balance anchors nothing: the next sync tries again.
+func (a *applier) anchorIfDue(state string, snap store.Snapshot) error {
+	if !a.consistent(snap) {
 		return nil
 	}
-	return a.rederiveOpening()
+	switch state {
+	case store.HistoryComplete:
+	case store.HistoryInitial:
+		since := a.tx.Now()
+		if a.acct.InitialAt != nil {
+			since = *a.acct.InitialAt
+		}
+		if a.tx.Now().Sub(since) < initialGrace {
+			return nil
+		}
+		if err := a.tx.SetProvisional(a.acct.ID, true); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	a.counts.Anchored = true
+	return postOpening(a.tx, a.businessID, a.acct, 1, *snap.Current, snap.ID, a.updateID)
+}
+
+// reanchor replaces a provisional opening once the history is complete:
+// the history brings transactions both before the opening and inside the
+// window already delivered, so the opening is computed afresh from the
+// complete update's snapshot, as the first anchoring would have been.
+func (a *applier) reanchor(snap store.Snapshot) error {
+	if err := a.tx.SetProvisional(a.acct.ID, false); err != nil {
+		return err
+	}
+	minor, date, err := openingFor(a.tx, a.acct, *snap.Current)
+	if err != nil {
+		return err
+	}
+	if minor == a.acct.OpeningMinor && date == a.acct.OpeningDate {
+		return nil // the history changed nothing the opening stands on
+	}
+	old, err := a.tx.Entry(ledger.OpeningEntryID(a.acct.PlaidAccountID, a.acct.OpeningVersion))
+	if err != nil {
+		return err
+	}
+	if err := a.tx.PostEntry(a.businessID, a.acct.ID, ledger.Reverse(old), a.updateID); err != nil {
+		return err
+	}
+	a.counts.OpeningRederived = true
+	return postOpening(a.tx, a.businessID, a.acct, a.acct.OpeningVersion+1, *snap.Current, snap.ID, a.updateID)
 }
 
 // rederiveOpening moves the opening entry back past history that arrived
@@ -384,10 +511,7 @@ func (a *applier) finish() error {
 // so the opening shrinks by its effect. The old entry is reversed and a new
 // version posted, leaving exactly one live opening.
 func (a *applier) rederiveOpening() error {
-	cur, err := ledger.Resolve(a.acct.Currency)
-	if err != nil {
-		return err
-	}
+	cur := a.acct.Cur()
 	old, err := a.tx.Entry(ledger.OpeningEntryID(a.acct.PlaidAccountID, a.acct.OpeningVersion))
 	if err != nil {
 		return err
@@ -410,4 +534,13 @@ func (a *applier) rederiveOpening() error {
 	}
 	a.counts.OpeningRederived = true
 	return a.tx.SetOpening(a.acct.ID, v, date, minor, 0)
+}
+
+// lastUpdated is balances.last_updated_datetime, nil when Plaid gave none.
+func lastUpdated(a plaidapi.Account) *time.Time {
+	if a.LastUpdated.IsZero() {
+		return nil
+	}
+	t := a.LastUpdated.UTC()
+	return &t
 }

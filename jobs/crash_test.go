@@ -118,13 +118,28 @@ func TestKilledMidSyncConverges(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		pend = append(pend, e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "9.99", Date: "2026-10-02", Name: "p", Pending: true}))
 	}
-	e.put("biz1", tok, ktok)
+	// A new Item: not ready, then its recent days, then the rest of its
+	// history, one step per round; the kills land in each state.
+	stg, stok := e.srv.AddAccount(plaidfake.Account{Type: "depository", Subtype: "savings", Opening: "300.00", History: plaidfake.HistoryStaged})
+	for i := 0; i < 12; i++ {
+		e.srv.AddTxn(plaidfake.Txn{AccountID: stg, Amount: fmt.Sprintf("%d.25", i), Date: e.day(3 + 9*i), Name: "s", LateHistory: i == 1})
+	}
+	e.put("biz1", tok, ktok, stok)
 	e.runner.PageSize = 5
 	kills := 0
+	exact := []string{chk, card}
 	converge := func() {
 		t.Helper()
 		e.run("all")
-		e.checkExact(chk, card)
+		e.checkExact(exact...)
+		state := e.srv.HistoryState(stg)
+		b, synced := e.balances()[stg]
+		switch {
+		case state == "NOT_READY" && synced:
+			t.Fatalf("a not-ready account has a ledger: %+v", b)
+		case state == "INITIAL_UPDATE_COMPLETE" && (!synced || b.Anchored):
+			t.Fatalf("at INITIAL_UPDATE_COMPLETE: synced %v, %+v", synced, b)
+		}
 	}
 	// Initial sync: killed on a stalled page at each position of the loop,
 	// then converged. The stall is injected once call k has arrived; a fast
@@ -135,6 +150,11 @@ func TestKilledMidSyncConverges(t *testing.T) {
 	}
 	converge()
 	for round := 0; round < 3; round++ {
+		if round < 2 {
+			e.srv.AdvanceHistory(stg)
+		} else {
+			exact = append(exact, stg)
+		}
 		// Every kind of change, then kills at stalled pages and at random.
 		e.srv.ModifyTxn(ids[rng.IntN(len(ids))], func(t *plaidfake.Txn) { t.Amount = fmt.Sprintf("%d.00", 100+rng.IntN(50)) })
 		e.srv.ModifyTxn(ids[rng.IntN(len(ids))], func(t *plaidfake.Txn) { t.Name = "renamed" })

@@ -55,9 +55,10 @@ func (f *findings) add(check, format string, args ...any) {
 // fails integrity_check is reported as a finding and an error wrapping
 // store.ErrCorrupt, and nothing else is checked on it.
 //
-// Doctor holds the run lock so that no run moves the journal between the
-// checks' reads, which would show up as false findings.
-func Doctor(ctx context.Context, st *store.Store) (DoctorReport, error) {
+// Doctor holds the run lock (waiting at most lockWait, 0: until ctx ends)
+// so that no run moves the journal between the checks' reads, which would
+// show up as false findings.
+func Doctor(ctx context.Context, st *store.Store, lockWait time.Duration) (DoctorReport, error) {
 	var rep DoctorReport
 	var f findings
 	fileLines, err := st.CheckFile(ctx)
@@ -68,7 +69,7 @@ func Doctor(ctx context.Context, st *store.Store) (DoctorReport, error) {
 		rep.Findings = f.lines
 		return rep, fmt.Errorf("doctor %s: %w", st.Path(), err)
 	}
-	lock, err := store.LockRun(ctx, st.Path())
+	lock, err := store.LockRun(ctx, st.Path(), lockWait)
 	if err != nil {
 		return rep, err
 	}
@@ -193,11 +194,19 @@ func whyNotPosted(p store.PostingState) string {
 }
 
 // checkOpenings: an anchored account has exactly one live opening, of the
-// version and amount the account records; an unanchored one has none.
+// version and amount the account records, anchored on a sync snapshot; an
+// unanchored one has none.
 func checkOpenings(ctx context.Context, st *store.Store, journal []ledger.Entry, f *findings) error {
 	accts, err := st.Accounts(ctx, "")
 	if err != nil {
 		return fmt.Errorf("doctor: %w", err)
+	}
+	mis, err := st.MisanchoredOpenings(ctx)
+	if err != nil {
+		return fmt.Errorf("doctor: %w", err)
+	}
+	for _, m := range mis {
+		f.add("openings", "%s", m)
 	}
 	live := liveByKey(journal, ledger.KindOpening, func(e ledger.Entry) string { return e.AccountID })
 	byID := make(map[string]ledger.Entry, len(journal))
@@ -308,10 +317,11 @@ type step struct {
 
 // replaySteps orders updates and anchors as they were committed. Both carry
 // the time their transaction took inside SQLite's write lock, so time order
-// is commit order; where a coarse or stubbed clock makes times tie, the
-// journal's rowids still give commit order. An update that posted nothing
-// has no rowid and goes first among its ties: it cannot have read an
-// opening, and it can move an anchoring only through a zero-amount date.
+// is commit order; where a coarse or stubbed clock makes times tie, two
+// updates go in the order they began, and an update and an anchoring by
+// the journal's rowids. An update that posted nothing has no rowid and
+// goes first among its ties with an anchoring: such anchorings come from
+// databases older than version 7, whose updates never anchored.
 // Only the order within one account matters (an update reads the account's
 // opening; an anchoring sums its transactions).
 func replaySteps(ups []store.AppliedUpdate, anchors []store.Anchor) []step {
@@ -325,6 +335,12 @@ func replaySteps(ups []store.AppliedUpdate, anchors []store.Anchor) []step {
 	slices.SortStableFunc(steps, func(a, b step) int {
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
+		}
+		if a.update != nil && b.update != nil {
+			// An update that posts nothing may still anchor on what earlier
+			// updates posted: between updates, begin order is commit order
+			// (one token's updates never overlap).
+			return cmp.Compare(a.update.ID, b.update.ID)
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})

@@ -76,7 +76,7 @@ func richLedgerWith(t *testing.T, setup func(*env)) (e *env, chk, card string) {
 
 func doctor(t *testing.T, st *store.Store) jobs.DoctorReport {
 	t.Helper()
-	rep, err := jobs.Doctor(context.Background(), st)
+	rep, err := jobs.Doctor(context.Background(), st, 0)
 	if err != nil {
 		t.Fatalf("doctor: %v", err)
 	}
@@ -183,7 +183,7 @@ func sqlExec(t *testing.T, e *env, q string, args ...any) {
 }
 
 func TestDoctorFindsCorruptions(t *testing.T) {
-	usd, _ := ledger.Resolve("USD")
+	usd, _ := ledger.ISO("USD")
 	cases := []struct {
 		name    string
 		corrupt func(t *testing.T, e *env, chk string)
@@ -256,6 +256,15 @@ func TestDoctorFindsCorruptions(t *testing.T) {
 			sqlExec(t, e, `UPDATE accounts SET opening_minor = opening_minor + 1 WHERE plaid_account_id = ?`, chk)
 		},
 		want: "the account records",
+	}, {
+		name: "anchored on a real-time balance",
+		corrupt: func(t *testing.T, e *env, chk string) {
+			sqlExec(t, e, `INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, request_id, taken_at, source)
+				VALUES (?, 1, 'x', 'USD', 100, 'req-x', '2026-11-26T12:00:00Z', 'realtime')`, accountID(t, e, chk))
+			sqlExec(t, e, `UPDATE accounts SET anchor_snapshot = last_insert_rowid() WHERE plaid_account_id = ?`, chk)
+		},
+		want: "a realtime balance; only a sync's own balances are consistent with its transactions",
+		only: "openings: ",
 	}, {
 		name: "an applied update the journal never saw",
 		corrupt: func(t *testing.T, e *env, chk string) {
@@ -379,7 +388,7 @@ func openAndDoctorCorrupt(t *testing.T, path string) string {
 		return "open refused it: " + err.Error()
 	}
 	defer st.Close()
-	rep, err := jobs.Doctor(context.Background(), st)
+	rep, err := jobs.Doctor(context.Background(), st, 0)
 	if !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("doctor on a garbled file: %v, want ErrCorrupt (findings %q)", err, rep.Findings)
 	}

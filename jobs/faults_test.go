@@ -6,32 +6,85 @@ import (
 	"testing"
 	"time"
 
+	"bankfeed/jobs"
 	"bankfeed/plaidfake"
 	"bankfeed/store"
 )
 
 const syncPath = "/processor/transactions/sync"
 
+// TestMutationDuringPaginationConverges changes the account while the
+// second page of a two-page loop is in flight, in a first and in an
+// incremental sync. Plaid refuses that page; the client must restart the
+// whole loop from the cursor it started with, exactly once, and apply the
+// new state. The page cap and a bound on the requests make a client that
+// restarts from the wrong cursor (one Plaid keeps refusing) fail at once
+// instead of looping until the test timeout.
 func TestMutationDuringPaginationConverges(t *testing.T) {
-	e := newEnv(t, plaidfake.WithLatency(60*time.Millisecond))
-	chk, tok := seedChecking(e) // 12 transactions: two pages of 7
-	e.put("biz1", tok)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		deadline := time.Now().Add(5 * time.Second)
-		for e.srv.Calls(tok, syncPath) < 2 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		// The second page is in flight: the world changes under the loop.
-		e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "3.21", Date: "2026-10-28", Name: "mid-loop"})
-	}()
-	sum := e.run("all")
-	<-done
-	if sum.Results[0].LoopRestarts == 0 {
-		t.Fatalf("expected a loop restart, got %+v", sum.Results[0])
+	for _, incremental := range []bool{false, true} {
+		t.Run(map[bool]string{false: "first sync", true: "incremental"}[incremental], func(t *testing.T) {
+			e := newEnv(t)
+			// A correct client fetches two loops of two pages; a loop that
+			// needs more than four is going the wrong way.
+			e.runner.MaxPages = 4
+			chk, tok := seedChecking(e) // 12 transactions: two pages of 7
+			e.put("biz1", tok)
+			if incremental {
+				e.run("all")
+				for i := range 12 {
+					e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "1.01", Date: "2026-11-" + two(i+1), Name: "later"})
+				}
+			}
+			base := e.srv.Calls(tok, syncPath)
+			e.srv.Inject(tok, plaidfake.Fault{Endpoint: syncPath, Kind: plaidfake.FaultStall}, 2)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			type outcome struct {
+				sum jobs.Summary
+				err error
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				sum, err := e.runner.Run(ctx, "all")
+				done <- outcome{sum, err}
+			}()
+			e.waitCalls(tok, base+1)
+			e.srv.Release() // the first page
+			e.waitCalls(tok, base+2)
+			// The second page is in flight: the world changes under the loop.
+			e.srv.AddTxn(plaidfake.Txn{AccountID: chk, Amount: "3.21", Date: "2026-10-28", Name: "mid-loop"})
+			e.srv.Release()
+
+			const maxCalls = 20
+			var a outcome
+			for waiting := true; waiting; {
+				select {
+				case a = <-done:
+					waiting = false
+				case <-time.After(time.Millisecond):
+					if e.srv.Calls(tok, syncPath)-base > maxCalls {
+						cancel() // a client stuck restarting: stop it rather than wait for the test timeout
+					}
+				}
+			}
+			calls := e.srv.Calls(tok, syncPath) - base
+			if a.err != nil {
+				t.Fatalf("run after %d sync requests: %v", calls, a.err)
+			}
+			r := result(t, a.sum, e.token(tok).ID)
+			if r.Outcome != "synced" || r.LoopRestarts != 1 {
+				t.Fatalf("%s with %d loop restart(s), want synced with exactly 1", r.Outcome, r.LoopRestarts)
+			}
+			if calls != 4 {
+				t.Fatalf("%d sync requests, want 4: a page, the refused page, then the whole loop again", calls)
+			}
+			// Twelve plus the mid-loop one, and nothing the ledger already held.
+			if r.Applied.Added != 13 || r.Applied.Unchanged != 0 {
+				t.Fatalf("applied %+v, want 13 added: the loop restarts from the cursor of the last complete sync", r.Applied)
+			}
+			e.checkExact(chk)
+		})
 	}
-	e.checkExact(chk)
 }
 
 func TestTransientErrorsAreRetriedNotFlagged(t *testing.T) {

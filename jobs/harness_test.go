@@ -125,7 +125,7 @@ func (e *env) checkExact(accountIDs ...string) {
 			e.t.Errorf("account %s has no ledger balance", id)
 			continue
 		}
-		cur, _ := ledger.Resolve(b.Currency)
+		cur := b.Cur()
 		want, err := ledger.ParseAmount(e.srv.Current(id), cur)
 		if err != nil {
 			e.t.Fatal(err)

@@ -21,7 +21,8 @@ import (
 const planTokenCols = `t.id, t.business_id, t.hint, t.status, t.reason, t.flagged_at, t.flag_request_id, t.next_probe_at, t.cursor,
 	COALESCE(t.account_id, 0), COALESCE(a.plaid_account_id, ''), t.last_synced_at, t.last_error_code, t.last_error_at, t.created_at,
 	MAX(COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 0), ''),
-	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), ''))`
+	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), '')),
+	COALESCE(t.history, ''), t.realtime_at`
 
 type planQuery struct {
 	name string
@@ -54,11 +55,12 @@ var planQueries = []planQuery{
 	ORDER BY a.business_id, a.plaid_account_id, la.currency`, args: []any{"", ""}},
 	{name: "latest snapshot per account (Store.Accounts)", sql: `
 	SELECT a.id, a.business_id, a.plaid_account_id, COALESCE(t.id, 0), COALESCE(t.hint,''), COALESCE(t.status,'removed'), t.last_synced_at,
-	       bs.current, bs.available, bs.taken_at
+	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at
 	FROM accounts a
 	LEFT JOIN tokens t ON t.id = (SELECT id FROM tokens t2 WHERE t2.account_id = a.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
-	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id)
+	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id AND b2.source = 'sync')
+	LEFT JOIN balance_snapshots rt ON rt.id = (SELECT MAX(id) FROM balance_snapshots b3 WHERE b3.account_id = a.id AND b3.source = 'realtime')
 	WHERE (? = '' OR a.business_id = ?)
 	ORDER BY a.business_id, a.plaid_account_id`, args: []any{"", ""}},
 	{name: "token list (Store.Tokens)",

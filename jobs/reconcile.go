@@ -228,6 +228,9 @@ func rerender(ctx context.Context, st *store.Store, date, dir string) (report.Re
 	if err != nil {
 		return report.Report{}, nil, fmt.Errorf("reconciliation of %s (run %s): %w", date, sr.Run.RunID, err)
 	}
+	if r.Currencies, err = st.Currencies(ctx); err != nil {
+		return report.Report{}, nil, err
+	}
 	if err := agree(r, sr); err != nil {
 		return r, nil, fmt.Errorf("%w: reconciliation of %s (run %s): %v", store.ErrCorrupt, date, sr.Run.RunID, err)
 	}
@@ -247,7 +250,7 @@ func agree(r report.Report, sr store.StoredReport) error {
 	}
 	for i, rc := range sr.Rows {
 		a := r.Accounts[i]
-		cur, err := ledger.Resolve(rc.Currency)
+		cur, err := r.Currencies.Get(rc.Currency)
 		if err != nil {
 			return err
 		}
@@ -275,6 +278,7 @@ type reconData struct {
 	pending    []store.PendingItem
 	vanished   []store.PendingItem
 	trial      []store.CurrencySum
+	curs       ledger.Currencies // stored exponents: amounts are formatted with these only
 }
 
 // computation is a reconcile whose report is all there but for its
@@ -368,6 +372,9 @@ func startCompute(ctx context.Context, st *store.Store, at time.Time, date, runI
 func readAccounts(rt *store.ReadTx, d *reconData, results map[store.AcctCur]ledger.ReconResult,
 	windows map[store.AcctCur]store.CandidateWindow, at time.Time, date, runID string, onRows func([]store.Reconciliation)) error {
 	var err error
+	if d.curs, err = rt.Currencies(); err != nil {
+		return fmt.Errorf("currencies: %w", err)
+	}
 	if d.positions, err = rt.ReconPositions(); err != nil {
 		return fmt.Errorf("ledger positions: %w", err)
 	}
@@ -553,7 +560,7 @@ func fillCharts(ctx context.Context, st *store.Store, r *report.Report, sr store
 		if len(a.Chart) > 0 {
 			continue
 		}
-		cur, err := ledger.Resolve(rc.Currency)
+		cur, err := r.Currencies.Get(rc.Currency)
 		if err != nil {
 			return err
 		}
@@ -568,7 +575,7 @@ func fillCharts(ctx context.Context, st *store.Store, r *report.Report, sr store
 
 func build(d *reconData, results map[store.AcctCur]ledger.ReconResult, windows map[store.AcctCur]store.CandidateWindow,
 	at time.Time, date, runID string) (report.Report, error) {
-	r := report.Report{Date: date, GeneratedAt: rfc(at), RunID: runID, Valid: true}
+	r := report.Report{Date: date, GeneratedAt: rfc(at), RunID: runID, Valid: true, Currencies: d.curs}
 	byAcct := map[int64]store.ReconPosition{}
 	cands := map[store.AcctCur][]store.Candidate{}
 	for _, c := range d.candidates {
@@ -585,7 +592,7 @@ func build(d *reconData, results map[store.AcctCur]ledger.ReconResult, windows m
 	for _, p := range d.positions {
 		byAcct[p.AccountID] = p
 		k := store.AcctCur{AccountID: p.AccountID, Currency: p.Currency}
-		cur, err := ledger.Resolve(p.Currency)
+		cur, err := d.curs.Get(p.Currency)
 		if err != nil {
 			return r, fmt.Errorf("account %s: %w", p.PlaidAccountID, err)
 		}
@@ -640,9 +647,13 @@ func build(d *reconData, results map[store.AcctCur]ledger.ReconResult, windows m
 		r.Accounts = append(r.Accounts, a)
 	}
 	for _, tb := range d.trial {
-		cur, err := ledger.Resolve(tb.Currency)
+		cur, err := d.curs.Get(tb.Currency)
 		if err != nil {
-			return r, fmt.Errorf("trial balance: %w", err)
+			// Only a damaged journal has lines in a currency no account is
+			// in: no scale is stored for it, so its sum shows in minor units.
+			cur = ledger.Currency{Code: tb.Currency}
+			r.Valid = false
+			r.Problems = append(r.Problems, fmt.Sprintf("the journal has %d line(s) in %s, a currency no account is in (sum in minor units)", tb.Lines, tb.Currency))
 		}
 		ok := tb.Sum == 0
 		r.TrialBalance = append(r.TrialBalance, report.TrialBalance{Currency: tb.Currency, Lines: tb.Lines, Sum: ledger.Format(tb.Sum, cur), OK: ok})
@@ -656,7 +667,7 @@ func build(d *reconData, results map[store.AcctCur]ledger.ReconResult, windows m
 		if !ok {
 			continue // the account is no longer linked
 		}
-		cur, err := ledger.Resolve(h.Currency)
+		cur, err := d.curs.Get(h.Currency)
 		if err != nil {
 			return r, fmt.Errorf("vanished hold %s: %w", h.TransactionID, err)
 		}
@@ -721,7 +732,7 @@ func addChecks(r *report.Report, suspense []store.SuspenseLine, openings []store
 		}
 	}
 	for _, s := range suspense {
-		cur, err := ledger.Resolve(s.Currency)
+		cur, err := r.Currencies.Get(s.Currency)
 		if err != nil {
 			return fmt.Errorf("suspense: %w", err)
 		}

@@ -63,6 +63,13 @@ type Runner struct {
 	// database; 0 waits as long as ctx allows.
 	LockWait time.Duration
 	Now      func() time.Time
+	// RealtimeBalances is RealtimeOff (no paid balance call at all; the
+	// default) or RealtimeDaily.
+	RealtimeBalances string
+	// BusinessConcurrency bounds the tokens of one business worked on at
+	// once (Plaid's rate limits are per Item, and one business's tokens
+	// often share one); Concurrency still bounds them all. 0 means 2.
+	BusinessConcurrency int
 	// Reconcile, when set, runs the reconcile job; it lives outside this
 	// file so that sync does not depend on reporting.
 	Reconcile func(ctx context.Context, runID string) (map[string]int, error)
@@ -81,6 +88,7 @@ type TokenResult struct {
 	LoopRestarts int
 	Applied      ApplyCounts
 	Snapshot     bool
+	BalanceCalls int // paid /processor/balance/get calls made
 	Err          error
 }
 
@@ -129,16 +137,8 @@ func (r *Runner) Run(ctx context.Context, job string) (Summary, error) {
 	if !ValidJob(job) {
 		return Summary{}, fmt.Errorf("unknown job %q: use sync, balances, reconcile, probe or all", job)
 	}
-	lctx, cancel := ctx, context.CancelFunc(func() {})
-	if r.LockWait > 0 {
-		lctx, cancel = context.WithTimeout(ctx, r.LockWait)
-	}
-	lock, err := store.LockRun(lctx, r.Store.Path())
-	cancel()
+	lock, err := store.LockRun(ctx, r.Store.Path(), r.LockWait)
 	if err != nil {
-		if ctx.Err() != nil {
-			return Summary{}, ctx.Err()
-		}
 		return Summary{}, err
 	}
 	defer lock.Unlock()
@@ -208,6 +208,13 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 		}
 	}
 	sum.Tokens = len(tokens)
+	if job == JobBalances && r.RealtimeBalances != RealtimeDaily {
+		// The only balance call is the paid real-time one; the balances
+		// that anchor and reconcile come free with every sync.
+		log.Info().Str("realtime_balances", RealtimeOff).Msg("balances: BANKFEED_REALTIME_BALANCES is off, so no Plaid call is made; sync keeps each account's balance")
+		return nil
+	}
+	work = interleave(work)
 	results := make([]TokenResult, len(work))
 	var mu sync.Mutex
 	g := new(errgroup.Group)
@@ -216,11 +223,24 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 		limit = 8
 	}
 	g.SetLimit(limit)
+	perBusiness := map[string]chan struct{}{}
+	for _, t := range work {
+		if perBusiness[t.BusinessID] == nil {
+			perBusiness[t.BusinessID] = make(chan struct{}, r.businessConcurrency())
+		}
+	}
 	for i, t := range work {
 		if ctx.Err() != nil {
 			break // stop starting new work; what runs finishes or rolls back
 		}
+		sem := perBusiness[t.BusinessID]
 		g.Go(func() error {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return nil // never started: interrupted
+			}
+			defer func() { <-sem }()
 			res := r.runToken(ctx, job, t, now)
 			results[i] = res
 			mu.Lock()
@@ -255,6 +275,37 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 	return nil
 }
 
+func (r *Runner) businessConcurrency() int {
+	if r.BusinessConcurrency <= 0 {
+		return 2
+	}
+	return r.BusinessConcurrency
+}
+
+// interleave orders tokens round-robin across businesses, so that the
+// workers waiting on one business's limit are few and the others' tokens
+// are not queued behind them. Within a business the order is kept.
+func interleave(work []store.Token) []store.Token {
+	var order []string
+	byBiz := map[string][]store.Token{}
+	for _, t := range work {
+		if byBiz[t.BusinessID] == nil {
+			order = append(order, t.BusinessID)
+		}
+		byBiz[t.BusinessID] = append(byBiz[t.BusinessID], t)
+	}
+	out := make([]store.Token, 0, len(work))
+	for len(out) < len(work) {
+		for _, b := range order {
+			if q := byBiz[b]; len(q) > 0 {
+				out = append(out, q[0])
+				byBiz[b] = q[1:]
+			}
+		}
+	}
+	return out
+}
+
 func probeDue(t store.Token, now time.Time) bool {
 	return t.NextProbeAt != nil && !t.NextProbeAt.After(now)
 }
@@ -287,10 +338,17 @@ func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now ti
 		}
 		t.Status = store.StatusActive
 	}
+	before := t
 	if job == JobSync || job == JobAll {
 		err := r.syncToken(ctx, t, secret, &res)
 		switch {
 		case errors.Is(err, errNotReady):
+			// Not a failure: Plaid is still gathering the history. Nothing
+			// is stored but the state, and the next run asks again.
+			if err := r.Store.SetNotReady(ctx, t.ID); err != nil {
+				res.Outcome, res.Err = "failed", err
+				return res
+			}
 			res.Outcome = "not_ready"
 			return res
 		case err != nil:
@@ -302,11 +360,18 @@ func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now ti
 			return res
 		}
 	}
-	if job == JobBalances || job == JobAll {
+	if (job == JobBalances || job == JobAll) && r.balanceDue(before) {
 		if err := r.balanceToken(ctx, t, secret, &res); err != nil {
 			r.handleErr(ctx, t, err, &res)
 			return res
 		}
+		if job == JobBalances && res.BalanceCalls == 0 {
+			res.Outcome = "skipped" // today's call is made
+			return res
+		}
+	} else if job == JobBalances {
+		res.Outcome = "skipped" // not synced yet, or today's call is made
+		return res
 	}
 	res.Outcome = "synced"
 	return res
@@ -369,6 +434,15 @@ func (r *Runner) logToken(log zerolog.Logger, res TokenResult) {
 		Int("removed", res.Applied.Removed).Int("posted", res.Applied.Posted).Int("reversed", res.Applied.Reversed)
 	if res.LoopRestarts > 0 {
 		ev = ev.Int("loop_restarts", res.LoopRestarts)
+	}
+	if res.Applied.History != "" {
+		ev = ev.Str("history", res.Applied.History)
+	}
+	if res.Applied.Anchored {
+		ev = ev.Bool("anchored", true)
+	}
+	if res.BalanceCalls > 0 {
+		ev = ev.Int("balance_calls", res.BalanceCalls)
 	}
 	if res.RequestID != "" {
 		ev = ev.Str("request_id", res.RequestID)

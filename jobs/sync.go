@@ -111,6 +111,7 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 			return err
 		}
 		a := newApplier(tx, tok.BusinessID, tok.ID, updID, start == "")
+		a.runID = r.runID
 		if err := applyLogged(tx, updID, a); err != nil {
 			return err
 		}

@@ -31,15 +31,20 @@ func FuzzToMinor(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, s, code string) {
-		cur, err := ledger.Resolve(code)
+		// The code as Plaid's iso_currency_code, else as its
+		// unofficial_currency_code.
+		cur, err := ledger.LookupCurrency(code, "")
+		if err != nil {
+			cur, err = ledger.LookupCurrency("", code)
+		}
 		if err != nil {
 			if !errors.Is(err, ledger.ErrCurrency) {
-				t.Fatalf("Resolve(%q): %v is not ErrCurrency", code, err)
+				t.Fatalf("LookupCurrency(%q): %v is not ErrCurrency", code, err)
 			}
 			return
 		}
 		if cur.Exponent < 0 || cur.Exponent > 8 || cur.Code == "" {
-			t.Fatalf("Resolve(%q) = %+v", code, cur)
+			t.Fatalf("LookupCurrency(%q) = %+v", code, cur)
 		}
 		d, perr := decimal.NewFromString(s)
 		if perr != nil {

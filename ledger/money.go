@@ -74,13 +74,20 @@ func ISO(code string) (Currency, error) {
 	return Currency{Code: u.String(), Exponent: int32(scale)}, nil
 }
 
-// Resolve finds a currency by code alone, as stored in the database:
-// ISO first, then the unofficial table.
-func Resolve(code string) (Currency, error) {
-	if c, err := ISO(code); err == nil {
-		return c, nil
+// Currencies maps a currency code to the currency its stored amounts were
+// converted with at ingestion. It is read from what was stored, never
+// resolved again from the code: an unofficial code that ISO 4217 also
+// knows (XAU, VEF, ...) resolves differently by the two rules, and a table
+// edited later would rescale history.
+type Currencies map[string]Currency
+
+// Get returns the stored currency of code.
+func (cs Currencies) Get(code string) (Currency, error) {
+	c, ok := cs[code]
+	if !ok {
+		return Currency{}, fmt.Errorf("%w: no account stores the exponent of %q", ErrCurrency, code)
 	}
-	return LookupCurrency("", code)
+	return c, nil
 }
 
 func validCode(s string) bool {

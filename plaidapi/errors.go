@@ -3,7 +3,6 @@ package plaidapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -251,10 +250,4 @@ func (r redactor) Err(err error) error {
 		return nil
 	}
 	return &scrubbed{msg: r.String(err.Error()), cause: err}
-}
-
-// fatalf builds a Fatal error about a response we refuse to use.
-func fatalf(op string, status int, requestID string, cause error, format string, args ...any) *Error {
-	return &Error{Class: Fatal, Op: op, HTTPStatus: status, RequestID: requestID,
-		Message: fmt.Sprintf(format, args...), Err: cause}
 }

@@ -24,7 +24,10 @@ func TestParseAmount(t *testing.T) {
 	}
 	inputs = append(inputs, ledger.Format(math.MaxInt64, ledger.Currency{Exponent: 2}), ledger.Format(math.MinInt64, ledger.Currency{Exponent: 2}))
 	for _, code := range []string{"USD", "JPY", "BHD", "BTC"} {
-		c, err := ledger.Resolve(code)
+		c, err := ledger.LookupCurrency(code, "")
+		if code == "BTC" {
+			c, err = ledger.LookupCurrency("", code)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

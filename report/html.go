@@ -17,7 +17,7 @@ import (
 // renders random reports, hostile text included, both ways and wants the
 // same bytes.
 func HTML(r Report) ([]byte, error) {
-	w := &htmlWriter{b: make([]byte, 0, 64<<10+len(r.Accounts)*2048)}
+	w := &htmlWriter{b: make([]byte, 0, 64<<10+len(r.Accounts)*2048), curs: r.Currencies}
 	w.raw(pageHead)
 	w.esc(r.Date)
 	w.raw(pageStyle)
@@ -226,7 +226,7 @@ func (w *htmlWriter) account(a Account) {
 	w.raw("<div class=\"small\">")
 	w.int(a.PendingCount)
 	w.raw(" item(s)</div></td>\n<td>")
-	if c := chartOf(a); c != nil {
+	if c := chartOf(a, w.curs); c != nil {
 		w.raw("<svg width=\"")
 		w.int(c.W)
 		w.raw("\" height=\"")
@@ -343,7 +343,10 @@ func (w *htmlWriter) account(a Account) {
 func nonzero(s string) bool { return strings.ContainsAny(s, "123456789") }
 
 // htmlWriter appends the page to one buffer.
-type htmlWriter struct{ b []byte }
+type htmlWriter struct {
+	b    []byte
+	curs ledger.Currencies
+}
 
 func (w *htmlWriter) raw(s string) { w.b = append(w.b, s...) }
 
@@ -400,11 +403,11 @@ const (
 	chartPad = 5
 )
 
-func chartOf(a Account) *chart {
+func chartOf(a Account, cs ledger.Currencies) *chart {
 	if len(a.Chart) == 0 {
 		return nil
 	}
-	c, err := ledger.Resolve(a.Currency)
+	c, err := cs.Get(a.Currency)
 	if err != nil {
 		return nil
 	}

@@ -16,7 +16,7 @@ func referenceHTML(t *testing.T, r Report) []byte {
 	t.Helper()
 	v := htmlView{Report: r}
 	for _, a := range r.Accounts {
-		v.Rows = append(v.Rows, accountView{Account: a, Chart: chartOf(a)})
+		v.Rows = append(v.Rows, accountView{Account: a, Chart: chartOf(a, r.Currencies)})
 	}
 	var buf bytes.Buffer
 	if err := referencePage.Execute(&buf, v); err != nil {
@@ -65,7 +65,7 @@ func randomReport(rng *rand.Rand) Report {
 	}
 	statuses := []ledger.Status{ledger.StatusOK, ledger.StatusTiming, ledger.StatusBreak, ledger.StatusStale, ledger.StatusNoAnchor,
 		ledger.StatusNeedsRefresh, "<odd>"}
-	r := Report{Date: text(), GeneratedAt: text(), RunID: text(), Valid: rng.IntN(2) == 0,
+	r := Report{Date: text(), GeneratedAt: text(), RunID: text(), Valid: rng.IntN(2) == 0, Currencies: testCurrencies,
 		Summary: Summary{Accounts: rng.IntN(9), OK: rng.IntN(9), Timing: rng.IntN(9), Break: rng.IntN(9), Stale: rng.IntN(9),
 			NoAnchor: rng.IntN(9), NeedsRefresh: rng.IntN(9)}}
 	for range rng.IntN(3) {

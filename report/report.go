@@ -35,6 +35,11 @@ type Report struct {
 	OpeningChecks []OpeningCheck `json:"opening_checks"`
 	VanishedHolds []Hold         `json:"vanished_holds"`
 	Suspense      []Suspense     `json:"suspense"`
+
+	// Currencies are the stored currencies of the accounts (see
+	// ledger.Currencies): totals and charts read amounts with them, never
+	// with a currency resolved again from its code.
+	Currencies ledger.Currencies `json:"-"`
 }
 
 // Account is one account (in one currency) of the report.
@@ -188,7 +193,7 @@ func (r *Report) Finish() error {
 		sort.SliceStable(r.Accounts, less)
 	}
 	r.Summary = Summarize(r.Accounts)
-	totals, err := totalsOf(r.Accounts)
+	totals, err := totalsOf(r.Accounts, r.Currencies)
 	if err != nil {
 		return err
 	}
@@ -262,7 +267,7 @@ func (s Summary) String() string {
 }
 
 // totalsOf sums accounts per currency and kind with integer minor units.
-func totalsOf(accts []Account) ([]Total, error) {
+func totalsOf(accts []Account, cs ledger.Currencies) ([]Total, error) {
 	type key struct{ cur, kind string }
 	type sums struct {
 		n                               int
@@ -271,7 +276,7 @@ func totalsOf(accts []Account) ([]Total, error) {
 	m := map[key]*sums{}
 	var keys []key
 	for _, a := range accts {
-		c, err := ledger.Resolve(a.Currency)
+		c, err := cs.Get(a.Currency)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.AccountID, err)
 		}
@@ -305,7 +310,7 @@ func totalsOf(accts []Account) ([]Total, error) {
 	})
 	out := make([]Total, 0, len(keys))
 	for _, k := range keys {
-		c, _ := ledger.Resolve(k.cur)
+		c, _ := cs.Get(k.cur)
 		s := m[k]
 		out = append(out, Total{Currency: k.cur, Kind: k.kind, Accounts: s.n, LedgerBalance: ledger.Format(s.ledger, c),
 			ReportedCurrent: ledger.Format(s.reported, c), Difference: ledger.Format(s.diff, c), PendingTotal: ledger.Format(s.pending, c)})

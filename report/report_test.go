@@ -16,6 +16,11 @@ import (
 
 func sp(s string) *string { return &s }
 
+// testCurrencies stand for the exponents a database stores.
+var testCurrencies = ledger.Currencies{
+	"USD": {Code: "USD", Exponent: 2}, "JPY": {Code: "JPY", Exponent: 0}, "BTC": {Code: "BTC", Exponent: 8},
+}
+
 func sample() Report {
 	r := Report{Date: "2026-11-27", GeneratedAt: "2026-11-27T02:00:00Z", RunID: "run-1", Valid: true,
 		Accounts: []Account{
@@ -31,7 +36,8 @@ func sample() Report {
 				Pending: []Pending{{Name: "Hold", MerchantName: "@SUM(1)", Amount: "-9.99", AgeBusinessDays: 3}}},
 			{BusinessID: "b", AccountID: "m-yen", Currency: "JPY", OpeningBalance: "0", LedgerBalance: "1200",
 				PendingTotal: "0", Status: ledger.StatusNoAnchor, Name: "\tYen", Kind: "asset"},
-		}}
+		},
+		Currencies: testCurrencies}
 	if err := r.Finish(); err != nil {
 		panic(err)
 	}
@@ -99,6 +105,9 @@ func TestContractShape(t *testing.T) {
 	if !bytes.Equal(b, b2) {
 		t.Fatal("JSON does not round-trip")
 	}
+	// The currencies are the database's, not the report's: a re-render
+	// reads them again from the store.
+	r2.Currencies = testCurrencies
 	h1, _ := HTML(sample())
 	h2, _ := HTML(r2)
 	c1, _ := CSV(sample())

@@ -4,7 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"time"
+)
+
+// Snapshot sources: where a reported balance came from.
+const (
+	// SourceSync is the account.balances of the last page of a complete
+	// sync: as of Plaid's last pull, consistent with the transactions.
+	SourceSync = "sync"
+	// SourceRealtime is a paid /processor/balance/get: the bank now, which
+	// may include transactions sync delivers only after the next pull.
+	SourceRealtime = "realtime"
 )
 
 // Snapshot is one reported balance, kept forever.
@@ -18,7 +29,11 @@ type Snapshot struct {
 	Available *int64
 	Limit     *int64
 	RequestID string
-	TakenAt   time.Time
+	Source    string // SourceSync or SourceRealtime
+	// TakenAt is as of when the balance holds: Plaid's
+	// last_updated_datetime when it gave one, else when it was fetched.
+	TakenAt     time.Time
+	LastUpdated *time.Time // balances.last_updated_datetime, nil when absent
 }
 
 func nullInt(p *int64) sql.NullInt64 {
@@ -42,9 +57,16 @@ func (t *Tx) AddSnapshot(s *Snapshot) error {
 	if s.TokenID != 0 {
 		tok = sql.NullInt64{Int64: s.TokenID, Valid: true}
 	}
-	res, err := t.exec(`INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, available, credit_limit, request_id, taken_at)
-		VALUES (?,?,?,?,?,?,?,?,?)`, s.AccountID, tok, s.RunID, s.Currency, nullInt(s.Current), nullInt(s.Available), nullInt(s.Limit),
-		s.RequestID, ts(s.TakenAt))
+	if s.Source != SourceSync && s.Source != SourceRealtime {
+		return fmt.Errorf("snapshot of account %d: source %q is neither %q nor %q", s.AccountID, s.Source, SourceSync, SourceRealtime)
+	}
+	var upd sql.NullString
+	if s.LastUpdated != nil {
+		upd = nullStr(ts(*s.LastUpdated))
+	}
+	res, err := t.exec(`INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, available, credit_limit, request_id,
+		taken_at, source, last_updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, s.AccountID, tok, s.RunID, s.Currency, nullInt(s.Current),
+		nullInt(s.Available), nullInt(s.Limit), s.RequestID, ts(s.TakenAt), s.Source, upd)
 	if err != nil {
 		return err
 	}

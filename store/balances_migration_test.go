@@ -82,17 +82,10 @@ func TestMigrationFillsRunningBalancesFromHistory(t *testing.T) {
 		if drift, err := st.BalanceDrift(ctx); err != nil || len(drift) > 0 {
 			t.Fatalf("%s: drift %v %q", stage, err, drift)
 		}
-		var got []string
-		rows, err := ro.Query(`SELECT ledger_account_id || ' ' || currency || ' ' || amount || ' ' || lines || ' ' || live_txns FROM ledger_balances ORDER BY 1`)
+		got, err := column(ro, `SELECT ledger_account_id || ' ' || currency || ' ' || amount || ' ' || lines || ' ' || live_txns FROM ledger_balances ORDER BY 1`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			got = append(got, s)
-		}
-		rows.Close()
 		if strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Fatalf("%s: balances %q (%v), want %q", stage, got, err, want)
 		}
@@ -117,4 +110,22 @@ func TestMigrationFillsRunningBalancesFromHistory(t *testing.T) {
 	if len(sus) != 1 || sus[0].Entries != 1 || sus[0].Oldest != "2026-10-03" || sus[0].Total != 120 {
 		t.Errorf("suspense %+v", sus)
 	}
+}
+
+// column reads a one-column query to its end.
+func column(db *sql.DB, q string) ([]string, error) {
+	rows, err := db.Query(q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -19,6 +20,7 @@ import (
 type sealer struct {
 	aead  cipher.AEAD
 	fpKey []byte
+	keyID string
 }
 
 func newSealer(key []byte) (*sealer, error) {
@@ -33,9 +35,51 @@ func newSealer(key []byte) (*sealer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return &sealer{aead: aead, fpKey: keyed(key, "bankfeed token fingerprint v1"), keyID: KeyID(key)}, nil
+}
+
+func keyed(key []byte, label string) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("bankfeed token fingerprint v1"))
-	return &sealer{aead: aead, fpKey: m.Sum(nil)}, nil
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// KeyID names a token key without revealing it: a keyed hash, safe to
+// print and to store beside the tokens it sealed.
+func KeyID(key []byte) string {
+	return hex.EncodeToString(keyed(key, "bankfeed token key id v1")[:16])
+}
+
+// WrongKeyError is a token key that is not the one the database's tokens
+// are sealed with. It is ErrWrongKey (exit status 2) and its message is
+// the remedy; it names keys only by their ids.
+type WrongKeyError struct {
+	Recorded string // the id the database records
+	Have     string // the id of the key this process holds
+}
+
+func (e *WrongKeyError) Error() string {
+	return fmt.Sprintf("BANKFEED_TOKEN_KEY (key id %s) does not match the key this database's tokens were sealed with (key id %s); "+
+		"set the key used before, or run bankfeed tokens rotate-key --new-key-file F with the key used before in BANKFEED_TOKEN_KEY",
+		e.Have, e.Recorded)
+}
+
+// Is makes errors.Is(err, ErrWrongKey) hold.
+func (e *WrongKeyError) Is(target error) bool { return target == ErrWrongKey }
+
+// checkKeyID compares the recorded key id with this process's key. Seals
+// call it inside their write transaction, so a rotation committed by
+// another process is seen before anything is sealed under the old key.
+func (s *Store) checkKeyID(ctx context.Context, q querier) error {
+	var recorded string
+	err := q.QueryRowContext(ctx, "SELECT key_id FROM token_key WHERE one = 1").Scan(&recorded)
+	if err != nil {
+		return fmt.Errorf("read token key id: %w", Classify(err))
+	}
+	if recorded != s.crypt.keyID {
+		return &WrongKeyError{Recorded: recorded, Have: s.crypt.keyID}
+	}
+	return nil
 }
 
 // tokenAAD binds a ciphertext to its purpose so it cannot be swapped into
@@ -68,23 +112,63 @@ func (c *sealer) fingerprint(token string) []byte {
 	return m.Sum(nil)
 }
 
-// checkKey fails at start-up, not mid-run, when the configured key cannot
-// open the tokens already stored.
-func (s *Store) checkKey(ctx context.Context) error {
+// recordKeyID runs once, in the transaction of migration 6: a fresh
+// database, or one whose tokens this key opens, records this key's id. A
+// key that cannot open the stored tokens records nothing (the migration
+// rolls back) and is refused.
+func (s *Store) recordKeyID(ctx context.Context, tx *sql.Tx) error {
 	var ct []byte
-	err := s.rdb.QueryRowContext(ctx, "SELECT ciphertext FROM tokens LIMIT 1").Scan(&ct)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+	err := tx.QueryRowContext(ctx, "SELECT ciphertext FROM tokens LIMIT 1").Scan(&ct)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		if _, err := s.crypt.open(ct); err != nil {
+			return fmt.Errorf("%w; set it to the key they were sealed with (this upgrade then records that key's id)", ErrWrongKey)
+		}
 	}
-	if err != nil {
-		return Classify(err)
-	}
-	_, err = s.crypt.open(ct)
+	_, err = tx.ExecContext(ctx, "INSERT INTO token_key(one, key_id, recorded_at) VALUES (1, ?, ?)", s.crypt.keyID, ts(s.Now()))
 	return err
 }
 
-// RotateKey re-encrypts every token under newKey in one transaction. The
-// caller must use newKey from then on.
+// checkKey fails at start-up, not mid-run, when the configured key is not
+// the one the database records. A database without tokens has nothing
+// sealed to lose: it takes the new key (a process still holding the old
+// one then fails its next seal).
+func (s *Store) checkKey(ctx context.Context, readOnly bool) error {
+	err := s.checkKeyID(ctx, s.rdb)
+	var wrong *WrongKeyError
+	if !errors.As(err, &wrong) {
+		return err
+	}
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM tokens").Scan(&n); err != nil {
+		return Classify(err)
+	}
+	if n > 0 {
+		return err
+	}
+	if readOnly {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM tokens").Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return s.checkKeyID(ctx, tx)
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE token_key SET key_id = ?, recorded_at = ? WHERE one = 1", s.crypt.keyID, ts(s.Now()))
+		return err
+	})
+}
+
+// RotateKey re-encrypts every token under newKey and records newKey's id,
+// in one transaction. The caller holds the run lock (no run reveals a
+// token meanwhile) and must use newKey from then on; any other process
+// still holding the old key fails its next seal or open with ErrWrongKey.
 func (s *Store) RotateKey(ctx context.Context, newKey []byte) (int, error) {
 	next, err := newSealer(newKey)
 	if err != nil {
@@ -92,8 +176,7 @@ func (s *Store) RotateKey(ctx context.Context, newKey []byte) (int, error) {
 	}
 	n := 0
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT id, ciphertext FROM tokens")
-		if err != nil {
+		if err := s.checkKeyID(ctx, tx); err != nil {
 			return err
 		}
 		type row struct {
@@ -101,19 +184,30 @@ func (s *Store) RotateKey(ctx context.Context, newKey []byte) (int, error) {
 			ct []byte
 		}
 		var all []row
+		rows, err := tx.QueryContext(ctx, "SELECT id, ciphertext FROM tokens")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
 		for rows.Next() {
 			var r row
 			if err := rows.Scan(&r.id, &r.ct); err != nil {
-				rows.Close()
 				return err
 			}
 			all = append(all, r)
 		}
-		rows.Close()
+		// A scan cut short must not commit a rotation that left some
+		// tokens under the old key.
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
 		for _, r := range all {
 			plain, err := s.crypt.open(r.ct)
 			if err != nil {
-				return err
+				return fmt.Errorf("token %d: %w", r.id, err)
 			}
 			ct, err := next.seal(plain)
 			if err != nil {
@@ -124,7 +218,8 @@ func (s *Store) RotateKey(ctx context.Context, newKey []byte) (int, error) {
 			}
 			n++
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, "UPDATE token_key SET key_id = ?, recorded_at = ? WHERE one = 1", next.keyID, ts(s.Now()))
+		return err
 	})
 	if err != nil {
 		return 0, err

@@ -73,6 +73,10 @@ func (s *Store) treeNames(ctx context.Context) map[string]string {
 			names[page] = name
 		}
 	}
+	if rows.Err() != nil {
+		// A damaged schema read part-way: names a table only where sure.
+		return map[string]string{}
+	}
 	return names
 }
 
@@ -360,8 +364,8 @@ func (s *Store) copyRoots(ctx context.Context, srcPath string) error {
 	}
 	for _, q := range []string{
 		`INSERT INTO main.businesses SELECT * FROM src.businesses`,
-		`INSERT INTO main.accounts(id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, kind, created_at, updated_at)
-		 SELECT id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, kind, created_at, updated_at FROM src.accounts`,
+		`INSERT INTO main.accounts(id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
+		 SELECT id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at FROM src.accounts`,
 		`INSERT INTO main.tokens SELECT * FROM src.tokens`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -14,29 +16,58 @@ import (
 // dies, so a killed run never leaves a stale lock behind.
 type RunLock struct{ f *os.File }
 
-// LockRun takes the run lock of the database at dbPath, waiting while
-// another run holds it until ctx ends.
-func LockRun(ctx context.Context, dbPath string) (*RunLock, error) {
-	f, err := os.OpenFile(dbPath+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+// LockRun takes the run lock of the database at dbPath: the one lock every
+// writer of a whole run takes (runs, serve's jobs, report, doctor,
+// rotate-key). It waits while another process holds it, for at most wait
+// (0: until ctx ends). Waiting out wait is ErrLocked (exit status 4); ctx
+// ending first is ctx's error (an interrupt, not a lock).
+func LockRun(ctx context.Context, dbPath string, wait time.Duration) (*RunLock, error) {
+	f, err := os.OpenFile(lockPath(dbPath), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("run lock: %w", err)
 	}
+	var deadline <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
 			return &RunLock{f}, nil
 		}
-		if err != syscall.EWOULDBLOCK {
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
 			return nil, fmt.Errorf("run lock: %w", err)
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
+			return nil, ctx.Err()
+		case <-deadline:
+			f.Close()
 			return nil, fmt.Errorf("%w: another bankfeed run holds %s.lock", ErrLocked, dbPath)
-		case <-time.After(100 * time.Millisecond):
+		case <-tick.C:
 		}
 	}
+}
+
+// lockPath names the lock beside the database's real file, so that two
+// paths to one database (a symlink, a symlinked folder) share one lock.
+// The database file itself cannot carry the lock: closing any descriptor
+// of it would drop SQLite's own POSIX locks held by this process.
+func lockPath(dbPath string) string {
+	if real, err := filepath.EvalSymlinks(dbPath); err == nil {
+		return real + ".lock"
+	}
+	// Not created yet: resolve its folder.
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(dbPath)); err == nil {
+		return filepath.Join(dir, filepath.Base(dbPath)) + ".lock"
+	}
+	return dbPath + ".lock"
 }
 
 // Unlock releases the lock.

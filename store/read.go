@@ -15,6 +15,7 @@ type LedgerBalance struct {
 	PlaidAccountID string
 	Kind           ledger.Kind
 	Currency       string
+	Exponent       int32 // the currency's stored exponent (see AccountInfo.Cur)
 	Balance        int64 // includes the opening entry
 	Opening        int64
 	Anchored       bool
@@ -27,7 +28,7 @@ type LedgerBalance struct {
 // per question, grouped by account: never a query per account.
 func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]LedgerBalance, error) {
 	rows, err := s.rdb.QueryContext(ctx, `
-	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency,
+	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency, `+exponentOf("la.currency", "a")+`,
 	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = la.id), 0),
 	       a.opening_version > 0, COALESCE(a.opening_minor, 0),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 0 AND b.currency = la.currency),
@@ -45,7 +46,7 @@ func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]Ledger
 		var b LedgerBalance
 		var kind string
 		var sum, pendingSum int64
-		if err := rows.Scan(&b.BusinessID, &b.AccountID, &b.PlaidAccountID, &kind, &b.Currency, &sum, &b.Anchored, &b.Opening,
+		if err := rows.Scan(&b.BusinessID, &b.AccountID, &b.PlaidAccountID, &kind, &b.Currency, &b.Exponent, &sum, &b.Anchored, &b.Opening,
 			&b.PostedCount, &b.PendingCount, &pendingSum); err != nil {
 			return nil, Classify(err)
 		}
@@ -55,6 +56,11 @@ func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]Ledger
 		out = append(out, b)
 	}
 	return out, Classify(rows.Err())
+}
+
+// Cur is the balance's currency with its stored exponent.
+func (b LedgerBalance) Cur() ledger.Currency {
+	return ledger.Currency{Code: b.Currency, Exponent: b.Exponent}
 }
 
 // TrialBalance sums every journal line per currency; each sum must be zero.
@@ -117,19 +123,26 @@ type AccountView struct {
 	Available    *int64
 	BalanceAsOf  *time.Time
 	LastSyncedAt *time.Time
+	// The newest real-time balance (BANKFEED_REALTIME_BALANCES=daily): the
+	// bank now, shown beside the pull-consistent one, never instead of it.
+	RealtimeCurrent  *int64
+	RealtimeCurrency string
+	RealtimeAsOf     *time.Time
 }
 
-// Accounts lists accounts with their newest token and snapshot.
+// Accounts lists accounts with their newest token and pull-consistent
+// (sync) snapshot: a real-time balance is "in flight", not the account's.
 func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView, error) {
 	rows, err := s.rdb.QueryContext(ctx, `
 	SELECT a.id, a.business_id, a.plaid_account_id, a.name, COALESCE(a.official_name,''), COALESCE(a.mask,''), a.type, COALESCE(a.subtype,''),
-	       a.currency, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
+	       a.currency, a.currency_exponent, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
 	       COALESCE(t.id, 0), COALESCE(t.hint,''), COALESCE(t.status,'removed'), t.last_synced_at,
-	       bs.current, bs.available, bs.taken_at
+	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at
 	FROM accounts a
 	LEFT JOIN tokens t ON t.id = (SELECT id FROM tokens t2 WHERE t2.account_id = a.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
-	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id)
+	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id AND b2.source = 'sync')
+	LEFT JOIN balance_snapshots rt ON rt.id = (SELECT MAX(id) FROM balance_snapshots b3 WHERE b3.account_id = a.id AND b3.source = 'realtime')
 	WHERE (? = '' OR a.business_id = ?)
 	ORDER BY a.business_id, a.plaid_account_id`, businessID, businessID)
 	if err != nil {
@@ -140,13 +153,14 @@ func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView,
 	for rows.Next() {
 		var v AccountView
 		var kind string
-		var synced, taken sql.NullString
-		var cur, avail sql.NullInt64
+		var synced, taken, rtTaken sql.NullString
+		var cur, avail, rtCur sql.NullInt64
 		if err := rows.Scan(&v.ID, &v.BusinessID, &v.PlaidAccountID, &v.Name, &v.OfficialName, &v.Mask, &v.Type, &v.Subtype,
-			&v.Currency, &kind, &v.OpeningVersion, &v.OpeningDate, &v.OpeningMinor,
-			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken); err != nil {
+			&v.Currency, &v.CurrencyExponent, &kind, &v.OpeningVersion, &v.OpeningDate, &v.OpeningMinor,
+			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken, &rtCur, &v.RealtimeCurrency, &rtTaken); err != nil {
 			return nil, Classify(err)
 		}
+		v.RealtimeCurrent, v.RealtimeAsOf = intPtr(rtCur), parseTS(rtTaken)
 		v.Kind = ledger.Kind(kind)
 		if v.TokenStatus == StatusRemoved {
 			v.TokenStatus = "unlinked"

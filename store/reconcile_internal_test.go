@@ -128,7 +128,7 @@ func TestSaveReconciliationWithIsAllOrNothing(t *testing.T) {
 	defer st.Close()
 	for _, q := range []string{
 		`INSERT INTO businesses(id, created_at, updated_at) VALUES ('b', 'x', 'x')`,
-		`INSERT INTO accounts(id, business_id, plaid_account_id, type, currency, created_at, updated_at) VALUES (1, 'b', 'p1', 'depository', 'USD', 'x', 'x'), (2, 'b', 'p2', 'depository', 'USD', 'x', 'x')`,
+		`INSERT INTO accounts(id, business_id, plaid_account_id, type, currency, currency_exponent, created_at, updated_at) VALUES (1, 'b', 'p1', 'depository', 'USD', 2, 'x', 'x'), (2, 'b', 'p2', 'depository', 'USD', 2, 'x', 'x')`,
 	} {
 		if err := st.Exec(ctx, q); err != nil {
 			t.Fatal(err)

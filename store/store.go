@@ -25,15 +25,14 @@ var migrations embed.FS
 
 // Errors callers branch on.
 var (
-	ErrNotFound      = errors.New("not found")
-	ErrConflict      = errors.New("conflict")
-	ErrSchemaTooNew  = errors.New("database schema is newer than this bankfeed")
-	ErrWrongKey      = errors.New("BANKFEED_TOKEN_KEY does not decrypt the stored processor tokens")
-	ErrDiskFull      = errors.New("database or disk is full (free space, or move BANKFEED_DB to a larger disk)")
-	ErrReadOnly      = errors.New("database is read-only (make BANKFEED_DB and its folder writable by this user)")
-	ErrLocked        = errors.New("database is locked by another process (try again when it is done)")
-	ErrCorrupt       = errors.New("database file is corrupt or not a bankfeed database (check BANKFEED_DB; run bankfeed doctor, or restore a copy made by bankfeed backup)")
-	errAppendOnlyMsg = "append-only"
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("conflict")
+	ErrSchemaTooNew = errors.New("database schema is newer than this bankfeed")
+	ErrWrongKey     = errors.New("BANKFEED_TOKEN_KEY does not decrypt the stored processor tokens")
+	ErrDiskFull     = errors.New("database or disk is full (free space, or move BANKFEED_DB to a larger disk)")
+	ErrReadOnly     = errors.New("database is read-only (make BANKFEED_DB and its folder writable by this user)")
+	ErrLocked       = errors.New("database is locked by another process (try again when it is done)")
+	ErrCorrupt      = errors.New("database file is corrupt or not a bankfeed database (check BANKFEED_DB; run bankfeed doctor, or restore a copy made by bankfeed backup)")
 )
 
 // Store is the SQLite database. All writes go through one connection, so
@@ -128,7 +127,7 @@ func Open(ctx context.Context, path string, key []byte, o Options) (*Store, erro
 		return nil, err
 	}
 	s.rdb.SetMaxOpenConns(4)
-	if err := s.checkKey(ctx); err != nil {
+	if err := s.checkKey(ctx, o.ReadOnly); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -147,12 +146,6 @@ func (s *Store) Close() error {
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
-
-// SchemaVersion is the number of the newest migration this build knows.
-func SchemaVersion() int {
-	ms, _ := loadMigrations()
-	return ms[len(ms)-1].version
-}
 
 type migration struct {
 	version int
@@ -212,11 +205,31 @@ func (s *Store) migrate(ctx context.Context, readOnly bool) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
+			if after := s.afterMigration(m.version); after != nil {
+				if err := after(ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", m.name, err)
+				}
+			}
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
 			return err
 		})
 		if err != nil {
 			return Classify(err)
+		}
+	}
+	return nil
+}
+
+// afterMigration is the Go half of a migration whose data SQL alone cannot
+// compute; it runs in the migration's transaction.
+func (s *Store) afterMigration(version int) func(context.Context, *sql.Tx) error {
+	switch version {
+	case 6:
+		return func(ctx context.Context, tx *sql.Tx) error {
+			if err := s.recordKeyID(ctx, tx); err != nil {
+				return err
+			}
+			return backfillExponents(ctx, tx)
 		}
 	}
 	return nil
@@ -263,7 +276,9 @@ func Classify(err error) error {
 	if errors.Is(err, kind) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", kind, err)
+	// Both wrapped: callers branch on kind, and errors.As still finds the
+	// driver's sqlite3.Error (its extended code) for logs and tests.
+	return fmt.Errorf("%w: %w", kind, err)
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mattn/go-sqlite3"
+
 	"bankfeed/store"
 )
 
@@ -85,20 +87,22 @@ func TestDatabaseFaults(t *testing.T) {
 
 	garbage := filepath.Join(dir, "garbage.db")
 	os.WriteFile(garbage, bytes.Repeat([]byte("not a database "), 1000), 0o600)
-	if _, err := store.Open(ctx, garbage, key1, store.Options{}); !errors.Is(err, store.ErrCorrupt) {
-		t.Fatalf("garbage file: %v", err)
+	_, err := store.Open(ctx, garbage, key1, store.Options{})
+	var se sqlite3.Error
+	if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &se) || se.Code != sqlite3.ErrNotADB {
+		t.Fatalf("garbage file: %v (driver error %+v)", err, se)
 	}
 
 	full := filepath.Join(dir, "full.db")
 	st = open(t, full, key1, store.Options{MaxPageCount: 40})
 	defer st.Close()
-	var err error
+	err = nil
 	for i := 0; i < 2000 && err == nil; i++ {
 		_, err = st.PutTokens(ctx, "biz"+string(rune('a'+i%26))+string(rune('a'+i/26%26))+string(rune('a'+i/676)), "sandbox",
 			[]string{"processor-sandbox-" + string(rune('a'+i%26)) + "aaaa" + string(rune('a'+i/26%26)) + string(rune('a'+i/676))}, true)
 	}
-	if !errors.Is(err, store.ErrDiskFull) {
-		t.Fatalf("disk full: %v", err)
+	if !errors.Is(err, store.ErrDiskFull) || !errors.As(err, &se) || se.Code != sqlite3.ErrFull {
+		t.Fatalf("disk full: %v (driver error %+v)", err, se)
 	}
 }
 

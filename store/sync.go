@@ -113,13 +113,6 @@ func (t *Tx) Token(id int64) (Token, error) {
 	return scanToken(row)
 }
 
-// UpdateState reads an update's state.
-func (t *Tx) UpdateState(updateID int64) (string, error) {
-	var st string
-	err := t.tx.QueryRowContext(t.ctx, "SELECT state FROM sync_updates WHERE id = ?", updateID).Scan(&st)
-	return st, err
-}
-
 // Pages streams an update's logged pages in order, one at a time, so
 // applying an update needs memory for one page, not the whole history.
 func (t *Tx) Pages(updateID int64, fn func(PageMeta, []byte) error) error {
@@ -154,6 +147,9 @@ type AccountInfo struct {
 	Type           string
 	Subtype        string
 	Currency       string
+	// CurrencyExponent scaled the account's amounts at ingestion; stored
+	// at first sight and used by every later conversion (see Cur).
+	CurrencyExponent int32
 }
 
 // Account is a Plaid account as stored.
@@ -165,6 +161,12 @@ type Account struct {
 	OpeningVersion int         // 0 = not anchored yet
 	OpeningDate    string
 	OpeningMinor   int64
+	// InitialAt is when the account's first update at
+	// INITIAL_UPDATE_COMPLETE was applied (the 3-day rule counts from it).
+	InitialAt *time.Time
+	// AnchorProvisional: the live opening was anchored before the history
+	// was complete, and is re-derived once it is.
+	AnchorProvisional bool
 }
 
 // EnsureAccount creates or refreshes the account a token syncs and links
@@ -179,9 +181,12 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 		if posted {
 			k = nullStr(string(kind))
 		}
-		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, kind, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName), nullStr(a.Mask), a.Type,
-			nullStr(a.Subtype), a.Currency, k, t.now, t.now)
+		if err := t.sameScale(a); err != nil {
+			return Account{}, err
+		}
+		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName), nullStr(a.Mask), a.Type,
+			nullStr(a.Subtype), a.Currency, a.CurrencyExponent, k, t.now, t.now)
 		if err != nil {
 			return Account{}, err
 		}
@@ -213,14 +218,16 @@ func (t *Tx) accountByPlaidID(plaidID string) (Account, error) {
 // accountSelect reads an account row as scanAccount scans it; a WHERE
 // clause completes it.
 const accountSelect = `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0) FROM accounts WHERE `
+		currency, currency_exponent, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0), initial_at, anchor_provisional
+		FROM accounts WHERE `
 
 func scanAccount(r scanner) (Account, error) {
 	var a Account
 	var kind string
+	var initial sql.NullString
 	err := r.Scan(&a.ID, &a.BusinessID, &a.PlaidAccountID, &a.Name, &a.OfficialName, &a.Mask, &a.Type, &a.Subtype,
-		&a.Currency, &kind, &a.OpeningVersion, &a.OpeningDate, &a.OpeningMinor)
-	a.Kind = ledger.Kind(kind)
+		&a.Currency, &a.CurrencyExponent, &kind, &a.OpeningVersion, &a.OpeningDate, &a.OpeningMinor, &initial, &a.AnchorProvisional)
+	a.Kind, a.InitialAt = ledger.Kind(kind), parseTS(initial)
 	return a, err
 }
 

@@ -46,6 +46,8 @@ type Token struct {
 	LastErrorAt    *time.Time
 	NewestTxnDate  string
 	CreatedAt      time.Time
+	History        string     // "" before the first sync, else HistoryNotReady, HistoryInitial or HistoryComplete
+	RealtimeAt     *time.Time // last claimed real-time balance call
 }
 
 var tokenForm = regexp.MustCompile(`^processor-(sandbox|development|production)-[A-Za-z0-9][A-Za-z0-9-]{3,200}$`)
@@ -148,6 +150,12 @@ func checkTokens(tokens []string, env string) error {
 }
 
 func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string, tokens []string) error {
+	// Fingerprints and seals both come from the key: under a key the
+	// database no longer records, a lookup would miss and a seal would
+	// write a token nobody can open.
+	if err := s.checkKeyID(ctx, tx); err != nil {
+		return err
+	}
 	now := ts(s.Now())
 	keep := map[int64]bool{}
 	for _, tok := range tokens {
@@ -175,7 +183,7 @@ func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string
 			// A released token moving to a new business starts afresh:
 			// its account's history stays with the old business.
 			if _, err := tx.ExecContext(ctx, `UPDATE tokens SET business_id = ?, status = 'active', reason = NULL, flagged_at = NULL,
-				flag_request_id = NULL, next_probe_at = NULL, cursor = '', account_id = NULL, removed_at = NULL, updated_at = ? WHERE id = ?`,
+				flag_request_id = NULL, next_probe_at = NULL, cursor = '', account_id = NULL, history = NULL, removed_at = NULL, updated_at = ? WHERE id = ?`,
 				businessID, now, id); err != nil {
 				return err
 			}
@@ -189,28 +197,41 @@ func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string
 		}
 		keep[id] = true
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT id FROM tokens WHERE business_id = ? AND status != 'removed'", businessID)
+	drop, err := tokensToDrop(ctx, tx, businessID, keep)
 	if err != nil {
 		return err
 	}
-	var drop []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		if !keep[id] {
-			drop = append(drop, id)
-		}
-	}
-	rows.Close()
 	for _, id := range drop {
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'removed', removed_at = ?, updated_at = ? WHERE id = ?`, now, now, id); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tokensToDrop lists the business's live tokens that a replace does not
+// keep. A scan cut short is an error: it would leave active a token the
+// platform asked to remove.
+func tokensToDrop(ctx context.Context, tx *sql.Tx, businessID string, keep map[int64]bool) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM tokens WHERE business_id = ? AND status != 'removed'", businessID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var drop []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if !keep[id] {
+			drop = append(drop, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return drop, rows.Close()
 }
 
 // Business returns a business with its live tokens.
@@ -246,7 +267,8 @@ type TokenFilter struct {
 const tokenCols = `t.id, t.business_id, t.hint, t.status, t.reason, t.flagged_at, t.flag_request_id, t.next_probe_at, t.cursor,
 	COALESCE(t.account_id, 0), COALESCE(a.plaid_account_id, ''), t.last_synced_at, t.last_error_code, t.last_error_at, t.created_at,
 	MAX(COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 0), ''),
-	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), ''))`
+	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), '')),
+	COALESCE(t.history, ''), t.realtime_at`
 
 // Tokens lists tokens in id order.
 func (s *Store) Tokens(ctx context.Context, f TokenFilter) ([]Token, error) {
@@ -284,13 +306,13 @@ type scanner interface{ Scan(...any) error }
 
 func scanToken(r scanner) (Token, error) {
 	var t Token
-	var reason, flagged, flagReq, probe, synced, errCode, errAt sql.NullString
+	var reason, flagged, flagReq, probe, synced, errCode, errAt, realtime sql.NullString
 	var created string
 	if err := r.Scan(&t.ID, &t.BusinessID, &t.Hint, &t.Status, &reason, &flagged, &flagReq, &probe, &t.Cursor,
-		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate); err != nil {
+		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate, &t.History, &realtime); err != nil {
 		return Token{}, Classify(err)
 	}
-	t.Reason, t.FlagRequestID, t.LastErrorCode = reason.String, flagReq.String, errCode.String
+	t.Reason, t.FlagRequestID, t.LastErrorCode, t.RealtimeAt = reason.String, flagReq.String, errCode.String, parseTS(realtime)
 	t.FlaggedAt, t.NextProbeAt, t.LastSyncedAt, t.LastErrorAt = parseTS(flagged), parseTS(probe), parseTS(synced), parseTS(errAt)
 	if c := parseTS(sql.NullString{String: created, Valid: true}); c != nil {
 		t.CreatedAt = *c
@@ -310,9 +332,16 @@ func (s *Store) Token(ctx context.Context, id int64) (Token, error) {
 
 // Reveal decrypts a token for the one call that sends it to Plaid.
 func (s *Store) Reveal(ctx context.Context, id int64) (string, error) {
+	// One statement, one snapshot: the key id read is the one the
+	// ciphertext was sealed under.
 	var ct []byte
-	if err := s.rdb.QueryRowContext(ctx, "SELECT ciphertext FROM tokens WHERE id = ?", id).Scan(&ct); err != nil {
+	var keyID string
+	err := s.rdb.QueryRowContext(ctx, "SELECT t.ciphertext, k.key_id FROM tokens t, token_key k WHERE t.id = ? AND k.one = 1", id).Scan(&ct, &keyID)
+	if err != nil {
 		return "", Classify(err)
+	}
+	if keyID != s.crypt.keyID {
+		return "", &WrongKeyError{Recorded: keyID, Have: s.crypt.keyID}
 	}
 	return s.crypt.open(ct)
 }
@@ -345,7 +374,8 @@ func (s *Store) Reactivate(ctx context.Context, id int64) error {
 	})
 }
 
-// SetNextProbe postpones the next probe of a flagged token.
+// SetNextProbe moves the next probe of a flagged token, e.g. forward to
+// now once the owner says the login is repaired.
 func (s *Store) SetNextProbe(ctx context.Context, id int64, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE tokens SET next_probe_at = ? WHERE id = ?`, ts(at), id)

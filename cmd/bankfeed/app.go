@@ -162,7 +162,7 @@ func (a *app) plaidClient(cfg config.Config) *plaidapi.Client {
 	return plaidapi.New(plaidapi.Config{
 		BaseURL: cfg.PlaidURL(), ClientID: cfg.PlaidClientID, Secret: cfg.PlaidSecret.Reveal(),
 		Timeout: cfg.HTTPTimeout, RatePerMin: cfg.PlaidRatePerMin, RetryMax: cfg.RetryMax,
-		RetryMaxElapsed: cfg.RetryMaxElapsed,
+		RetryMaxElapsed: cfg.RetryMaxElapsed, DaysRequested: cfg.DaysRequested,
 	})
 }
 
@@ -170,7 +170,7 @@ func (a *app) runner(cfg config.Config, st *store.Store, log zerolog.Logger) *jo
 	r := &jobs.Runner{
 		Store: st, Plaid: a.plaidClient(cfg), Log: log, Concurrency: cfg.Concurrency,
 		PageSize: cfg.PageSize, MaxPages: cfg.MaxPages, ProbeInterval: cfg.ProbeInterval, Now: a.now,
-		LockWait: cfg.LockWait,
+		LockWait: cfg.LockWait, RealtimeBalances: cfg.RealtimeBalances, BusinessConcurrency: cfg.BusinessConcurrency,
 	}
 	r.Reconcile = jobs.ReconcileFunc(st, cfg.ReportDir, cfg.Location, a.now)
 	return r

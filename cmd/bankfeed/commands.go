@@ -177,9 +177,10 @@ func (a *app) cmdTokensList(ctx context.Context, args []string) error {
 	fetch := func(ctx context.Context, st *store.Store, b string) ([]api.TokenOut, error) {
 		return api.ListTokens(ctx, st, b, a.now())
 	}
-	return list(ctx, a, "tokens list", args, fetch, "BUSINESS\tTOKEN\tSTATUS\tREASON\tACCOUNT\tLAST SYNC\tTO FIX",
+	return list(ctx, a, "tokens list", args, fetch, "BUSINESS\tTOKEN\tSTATUS\tREASON\tACCOUNT\tLAST SYNC\tHISTORY\tTO FIX",
 		func(t api.TokenOut) []string {
-			return []string{t.BusinessID, "…" + t.TokenHint, t.Status, orDash(t.Reason), orDash(t.AccountID), orDash(t.LastSyncedAt), orDash(t.Remedy)}
+			return []string{t.BusinessID, "…" + t.TokenHint, t.Status, orDash(t.Reason), orDash(t.AccountID), orDash(t.LastSyncedAt),
+				orDash(t.History), orDash(t.Remedy)}
 		})
 }
 
@@ -227,9 +228,7 @@ func (a *app) cmdReport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	lctx, cancel := context.WithTimeout(ctx, cfg.LockWait)
-	defer cancel()
-	lock, err := store.LockRun(lctx, cfg.DBPath)
+	lock, err := store.LockRun(ctx, cfg.DBPath, cfg.LockWait)
 	if err != nil {
 		return err
 	}
@@ -265,11 +264,21 @@ func (a *app) cmdRotateKey(ctx context.Context, args []string) error {
 	if err != nil || len(key) != config.TokenKeySize {
 		return usagef("--new-key-file: must hold 32 bytes of base64 (generate one with: head -c 32 /dev/urandom | base64)")
 	}
-	st, err := a.readStore(ctx)
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// No run may reveal a token between the re-seal and the restart.
+	lock, err := store.LockRun(ctx, cfg.DBPath, cfg.LockWait)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	n, err := st.RotateKey(ctx, key)
 	if err != nil {
 		return err

@@ -35,8 +35,8 @@ func (a *app) cmdSandbox(ctx context.Context, args []string) error {
 	go hs.Serve(ln)
 	fmt.Fprintf(a.stdout, "Plaid-compatible sandbox on http://%s\n", ln.Addr())
 	fmt.Fprintf(a.stdout, "  export PLAID_BASE_URL=http://%s PLAID_CLIENT_ID=sandbox PLAID_SECRET=sandbox\n", ln.Addr())
-	fmt.Fprintf(a.stdout, "  bankfeed business put demo --processor-token %s --processor-token %s --processor-token %s\n",
-		tokens["checking"], tokens["card"], tokens["broken"])
+	fmt.Fprintf(a.stdout, "  bankfeed business put demo --processor-token %s --processor-token %s --processor-token %s --processor-token %s\n",
+		tokens["checking"], tokens["card"], tokens["broken"], tokens["staged"])
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -91,7 +91,7 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.PutTokens(ctx, "demo-business", cfg.PlaidEnv, []string{tokens["checking"], tokens["card"], tokens["broken"]}, true); err != nil {
+	if _, err := st.PutTokens(ctx, "demo-business", cfg.PlaidEnv, []string{tokens["checking"], tokens["card"], tokens["broken"], tokens["staged"]}, true); err != nil {
 		return err
 	}
 	log := a.logger(cfg)
@@ -107,7 +107,7 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		return runErr
 	}
 
-	fmt.Fprintln(a.stdout, "bankfeed demo: one business, three linked accounts, synced twice from the built-in Plaid-compatible server")
+	fmt.Fprintln(a.stdout, "bankfeed demo: one business, four linked accounts, synced twice from the built-in Plaid-compatible server")
 	accts, err := api.ListAccounts(ctx, st, "")
 	if err != nil {
 		return err
@@ -137,9 +137,18 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	for _, t := range toks {
-		if t.Status == "needs_refresh" {
+		switch {
+		case t.Status == "needs_refresh":
 			fmt.Fprintf(a.stdout, "token …%s needs refresh (%s): %s\n", t.TokenHint, orDash(t.Reason), orDash(t.Remedy))
+		case t.History != nil && *t.History == "not_ready":
+			fmt.Fprintf(a.stdout, "token …%s: Plaid is still gathering its history (not_ready); nothing is stored yet and each run asks again\n", t.TokenHint)
+		case t.History != nil && *t.History == "initial":
+			fmt.Fprintf(a.stdout, "token …%s: recent transactions only (initial); the opening balance waits for the full history\n", t.TokenHint)
 		}
+	}
+	if sum.Counts != nil {
+		fmt.Fprintf(a.stdout, "last run: %d synced, %d not ready, %d flagged, no paid real-time balance calls (BANKFEED_REALTIME_BALANCES=off)\n",
+			sum.Counts["synced"], sum.Counts["not_ready"], sum.Counts["needs_refresh"]+sum.Counts["flagged"])
 	}
 	if sum.Report != nil {
 		fmt.Fprintf(a.stdout, "reconciliation: %d ok, %d timing, %d break, %d needs_refresh\n",

@@ -31,7 +31,7 @@ func TestDatabaseFaultsExitDistinctly(t *testing.T) {
 	}
 
 	t.Run("another run holds the database", func(t *testing.T) {
-		lock, err := store.LockRun(context.Background(), env["BANKFEED_DB"])
+		lock, err := store.LockRun(context.Background(), env["BANKFEED_DB"], 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -182,7 +182,7 @@ func TestDemo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"Business Checking", "needs refresh", "ITEM_LOGIN_REQUIRED", "reports:"} {
+	for _, want := range []string{"Business Checking", "needs refresh", "ITEM_LOGIN_REQUIRED", "still gathering its history (not_ready)", "1 not ready", "reports:"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}

@@ -20,12 +20,16 @@ func (a *app) cmdDoctor(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("doctor takes no arguments")
 	}
-	st, err := a.readStore(ctx)
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rep, err := jobs.Doctor(ctx, st)
+	rep, err := jobs.Doctor(ctx, st, cfg.LockWait)
 	for _, f := range rep.Findings {
 		fmt.Fprintln(a.stdout, f)
 	}

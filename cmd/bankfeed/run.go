@@ -61,16 +61,6 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	}
 	scheds := []schedule{{jobs.JobSync, cfg.SyncSchedule}, {jobs.JobBalances, cfg.BalancesSchedule},
 		{jobs.JobReconcile, cfg.ReconcileSchedule}, {jobs.JobProbe, cfg.ProbeSchedule}}
-	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	var bad []error
-	for _, s := range scheds {
-		if _, err := parser.Parse(s.spec); err != nil {
-			bad = append(bad, usagef("schedule for %s %q: %v", s.job, s.spec, err))
-		}
-	}
-	if err := errors.Join(bad...); err != nil {
-		return err
-	}
 	log := a.logger(cfg)
 	for _, w := range cfg.Warnings() {
 		log.Warn().Msg(w)
@@ -97,7 +87,9 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		}
 	}
 	cl := cronLogger{log}
-	c := cron.New(cron.WithLocation(cfg.Location), cron.WithParser(parser),
+	// cron's default parser is ParseStandard's, the one config validated
+	// the schedules with.
+	c := cron.New(cron.WithLocation(cfg.Location),
 		cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)))
 	for _, s := range scheds {
 		job := s.job
@@ -153,13 +145,12 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 // catchUp runs, once at start-up, any job whose last scheduled time passed
 // while the container was down: cron never replays missed runs.
 func (a *app) catchUp(ctx context.Context, st *store.Store, c *cron.Cron, cfg config.Config, runJob func(string), log zerolog.Logger) {
-	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for _, job := range []string{jobs.JobSync, jobs.JobReconcile} {
 		spec := cfg.SyncSchedule
 		if job == jobs.JobReconcile {
 			spec = cfg.ReconcileSchedule
 		}
-		sched, err := parser.Parse(spec)
+		sched, err := cron.ParseStandard(spec)
 		if err != nil {
 			continue
 		}
