@@ -65,7 +65,7 @@ func (e *env) wantLedger(id, balance, opening string) {
 	if !ok {
 		e.t.Fatalf("account %s has no ledger balance", id)
 	}
-	cur, _ := ledger.Resolve(b.Currency)
+	cur := b.Cur()
 	if got := ledger.Format(b.Balance, cur); got != balance {
 		e.t.Errorf("account %s: ledger %s, want %s", id, got, balance)
 	}
@@ -123,7 +123,7 @@ func deref1(p *string) string {
 
 func (e *env) doctorOK() {
 	e.t.Helper()
-	rep, err := jobs.Doctor(context.Background(), e.store)
+	rep, err := jobs.Doctor(context.Background(), e.store, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -16,22 +15,6 @@ const accountPath = "/processor/account/get"
 // endpoint the jobs use.
 func (e *env) plaidCalls(tok string) int {
 	return e.srv.Calls(tok, syncPath) + e.srv.Calls(tok, accountPath) + e.srv.Calls(tok, "/processor/balance/get")
-}
-
-// token reads one stored token by the last four characters of its secret.
-func (e *env) token(tok string) store.Token {
-	e.t.Helper()
-	toks, err := e.store.Tokens(context.Background(), store.TokenFilter{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, tk := range toks {
-		if tk.Hint == tok[len(tok)-4:] {
-			return tk
-		}
-	}
-	e.t.Fatalf("no stored token ending %q", tok[len(tok)-4:])
-	return store.Token{}
 }
 
 // result finds a token's result in a run's summary.

@@ -142,6 +142,11 @@ func (r *Runner) Run(ctx context.Context, job string) (Summary, error) {
 		return Summary{}, err
 	}
 	defer lock.Unlock()
+	return r.run(ctx, job)
+}
+
+// run is Run once the run lock is held.
+func (r *Runner) run(ctx context.Context, job string) (Summary, error) {
 	r.runID = newRunID()
 	started := time.Now()
 	log := r.Log.With().Str("run_id", r.runID).Str("job", job).Logger()

@@ -31,7 +31,7 @@ func TestMigrationLabelsOldSnapshotsRealtime(t *testing.T) {
 	sort.Strings(names)
 	last := ""
 	for _, n := range names {
-		if n >= "0007" {
+		if n >= "0006" { // 0006 needs its Go step: store.Open runs it
 			break
 		}
 		last = strings.TrimLeft(n[:4], "0")

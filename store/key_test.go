@@ -81,14 +81,20 @@ func TestOpenChecksTheRecordedKeyID(t *testing.T) {
 }
 
 // downgradeTo5 turns a database written by this build back into what
-// schema 5 kept: no token_key table, no stored exponents.
+// schema 5 kept: no token_key table, no stored exponents, none of
+// version 7's history columns.
 func downgradeTo5(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TABLE token_key`, `ALTER TABLE accounts DROP COLUMN currency_exponent`, `PRAGMA user_version = 5`} {
+	for _, q := range []string{
+		`DROP INDEX balance_snapshots_source`,
+		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,
+		`ALTER TABLE tokens DROP COLUMN history`, `ALTER TABLE tokens DROP COLUMN realtime_at`,
+		`ALTER TABLE accounts DROP COLUMN initial_at`, `ALTER TABLE accounts DROP COLUMN anchor_provisional`,
+		`DROP TABLE token_key`, `ALTER TABLE accounts DROP COLUMN currency_exponent`, `PRAGMA user_version = 5`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -135,7 +135,12 @@ func TestUnofficialCodesShowWhatPlaidSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TABLE token_key`, `ALTER TABLE accounts DROP COLUMN currency_exponent`, `PRAGMA user_version = 5`} {
+	for _, q := range []string{
+		`DROP INDEX balance_snapshots_source`,
+		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,
+		`ALTER TABLE tokens DROP COLUMN history`, `ALTER TABLE tokens DROP COLUMN realtime_at`,
+		`ALTER TABLE accounts DROP COLUMN initial_at`, `ALTER TABLE accounts DROP COLUMN anchor_provisional`,
+		`DROP TABLE token_key`, `ALTER TABLE accounts DROP COLUMN currency_exponent`, `PRAGMA user_version = 5`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
