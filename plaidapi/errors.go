@@ -93,7 +93,7 @@ var (
 		"INVALID_PROCESSOR_TOKEN", "ITEM_NOT_FOUND", "USER_PERMISSION_REVOKED",
 		"NO_ACCOUNTS", "INVALID_ACCOUNT_ID", "ITEM_NOT_SUPPORTED",
 		codeProductsNotSupported, "ITEM_CONCURRENTLY_DELETED",
-		"INSTITUTION_NO_LONGER_SUPPORTED",
+		"INSTITUTION_NO_LONGER_SUPPORTED", "INVALID_ACCESS_TOKEN",
 	)
 	// Neither update mode nor a new token helps: Plaid cannot read the bank.
 	escalateCodes = set("UNSUPPORTED_RESPONSE")
@@ -111,7 +111,7 @@ var (
 		"INVALID_PRODUCT", "MISSING_FIELDS", "UNKNOWN_FIELDS", "INVALID_FIELD",
 		"INVALID_BODY", "INVALID_HEADERS", "INCOMPATIBLE_API_VERSION", "SANDBOX_ONLY",
 		"LAST_UPDATED_DATETIME_OUT_OF_RANGE", "NOT_FOUND", "NO_LONGER_AVAILABLE",
-		"CREDITS_EXHAUSTED", "INVALID_ACCESS_TOKEN",
+		"CREDITS_EXHAUSTED",
 	)
 )
 
@@ -121,6 +121,8 @@ const (
 	// the same Item change nothing.
 	codeProductsNotSupported = "PRODUCTS_NOT_SUPPORTED"
 	typeRateLimit            = "RATE_LIMIT_EXCEEDED"
+	// A public token is good for one exchange within 30 minutes.
+	codeInvalidPublicToken = "INVALID_PUBLIC_TOKEN"
 )
 
 func set(codes ...string) map[string]bool {
@@ -174,6 +176,10 @@ func Remedy(code string) string {
 		return "the account owner must sort out their login at the bank, then re-authenticate in Plaid Link update mode; the same token will work again"
 	case code == "INVALID_PROCESSOR_TOKEN":
 		return "the token is unknown to this Plaid environment: check it was created for the configured environment, otherwise create a new processor token for this account and PUT it to the business"
+	case code == "INVALID_ACCESS_TOKEN":
+		return "the access token is unknown to this Plaid environment: check it was created for the configured environment, otherwise the Item is gone and the owner must link the bank again"
+	case code == codeInvalidPublicToken:
+		return "the public token is unknown, expired (30 minutes) or already exchanged: the owner must link the bank again for a new one"
 	case code == codeProductsNotSupported:
 		return "Plaid does not offer Transactions for this account, and that does not change: bankfeed stops syncing it; re-linking will not help, so remove the token from the business if the account should not be in the books"
 	case code == "INSTITUTION_NO_LONGER_SUPPORTED":

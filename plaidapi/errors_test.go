@@ -67,7 +67,10 @@ var classTable = []struct {
 	{"INVALID_REQUEST", "NOT_FOUND", 404, Fatal},
 	{"INVALID_REQUEST", "NO_LONGER_AVAILABLE", 404, Fatal},
 	{"RATE_LIMIT_EXCEEDED", "CREDITS_EXHAUSTED", 429, Fatal},
-	{"INVALID_INPUT", "INVALID_ACCESS_TOKEN", 400, Fatal},
+	{"INVALID_INPUT", "INVALID_ACCESS_TOKEN", 400, InvalidToken},
+	// The caller's input, not a token to flag: IsInvalidPublicToken picks it out.
+	{"INVALID_INPUT", "INVALID_PUBLIC_TOKEN", 400, Fatal},
+	{"INVALID_INPUT", "INVALID_WEBHOOK_VERIFICATION_KEY_ID", 400, Fatal},
 	// codes we have never seen: type and status decide
 	{"ITEM_ERROR", "SOMETHING_NEW", 400, InvalidToken},
 	{"ITEM_ERROR", "SOMETHING_NEW", 500, InvalidToken},
@@ -107,7 +110,7 @@ func TestNeedsNewTokenAndRemedy(t *testing.T) {
 		"INVALID_PROCESSOR_TOKEN": true, "ITEM_NOT_FOUND": true, "USER_PERMISSION_REVOKED": true,
 		"NO_ACCOUNTS": true, "INVALID_ACCOUNT_ID": true,
 		"ITEM_NOT_SUPPORTED": true, "PRODUCTS_NOT_SUPPORTED": true, "ITEM_CONCURRENTLY_DELETED": true,
-		"INSTITUTION_NO_LONGER_SUPPORTED": true,
+		"INSTITUTION_NO_LONGER_SUPPORTED": true, "INVALID_ACCESS_TOKEN": true,
 	}
 	seen := 0
 	for _, tc := range classTable {
@@ -122,8 +125,8 @@ func TestNeedsNewTokenAndRemedy(t *testing.T) {
 			t.Errorf("Remedy(%s) is empty", tc.code)
 		}
 	}
-	if seen != 22 {
-		t.Errorf("table has %d invalid-token codes, want 22", seen)
+	if seen != 23 {
+		t.Errorf("table has %d invalid-token codes, want 23", seen)
 	}
 	for _, code := range []string{"PENDING_EXPIRATION", "PENDING_DISCONNECT", "USER_ACCOUNT_REVOKED"} {
 		if NeedsNewToken(code) || !strings.HasPrefix(Remedy(code), "unknown Plaid error code") {

@@ -149,3 +149,36 @@ func DemoPostTip(s *Server) string {
 		Name: "TARTINE BAKERY", MerchantName: "Tartine", Amount: "50.40", PaymentChannel: "in store",
 		PFCPrimary: "FOOD_AND_DRINK", PFCDetailed: "FOOD_AND_DRINK_RESTAURANT"}, true)
 }
+
+// demoRelinkFrom is where the demo's re-link copy starts: the demo's dates
+// are fixed, so a window counted back from the wall clock would copy
+// nothing. It overlaps what the old Item delivered by two months.
+const demoRelinkFrom = "2026-02-01"
+
+// DemoRelink re-links the demo's checking account as its customer would
+// after its login broke: a new Item with new account and transaction ids
+// for a copy of the history since February, plus one new deposit. The old
+// checking token then answers ITEM_LOGIN_REQUIRED. It returns the new
+// account's processor token. Calling it again re-links the newest checking
+// Item.
+func DemoRelink(s *Server) (newToken string) {
+	s.mu.Lock()
+	var old *account
+	for _, a := range s.order {
+		if a.Name == "Business Checking" && a.Mask == "0000" && a.it.err == "" {
+			old = a
+		}
+	}
+	if old == nil {
+		s.mu.Unlock()
+		panic("plaidfake: DemoRelink needs the demo world's checking account")
+	}
+	a := s.relinkLocked(old, demoRelinkFrom)
+	newToken = s.newToken(a)
+	s.mu.Unlock()
+	s.addRows(a.ID, demoAfterRelink)
+	return newToken
+}
+
+var demoAfterRelink = `
+2026-04-02|STRIPE TRANSFER ST-R3L1|Stripe|-23118.64|other|income`

@@ -1,6 +1,7 @@
 package plaidfake
 
 import (
+	"cmp"
 	"strings"
 	"time"
 )
@@ -25,6 +26,9 @@ const (
 	FaultEndless                             // has_more forever, fresh cursors, nothing in them
 )
 
+// Fault is armed with Inject. The data faults (FaultWrongTypes through
+// FaultEndless) spoil the processor endpoints' answers; elsewhere only
+// FaultPlaidError, FaultStall, FaultTruncated and FaultHTML502 apply.
 type Fault struct {
 	Endpoint string // "" = any
 	Kind     FaultKind
@@ -94,7 +98,7 @@ func (s *Server) transient(path string) string {
 	if s.rng.IntN(2) == 0 {
 		return "INTERNAL_SERVER_ERROR"
 	}
-	return map[string]string{pathSync: "TRANSACTIONS_SYNC_LIMIT", pathBalance: "BALANCE_LIMIT", pathAccount: "ACCOUNTS_LIMIT"}[path]
+	return cmp.Or(limitCodes[path], "INTERNAL_SERVER_ERROR")
 }
 
 // classify gives a code the error_type and HTTP status Plaid uses for it.
@@ -146,7 +150,7 @@ func lookupKnown(code string) (typ string, status int, known bool) {
 		return "INVALID_REQUEST", 400, true
 	case "INVALID_PROCESSOR_TOKEN", "INVALID_API_KEYS", "USER_PERMISSION_REVOKED", "INVALID_ACCOUNT_ID",
 		"ADDITIONAL_CONSENT_REQUIRED", "UNAUTHORIZED_ENVIRONMENT", "UNAUTHORIZED_ROUTE_ACCESS",
-		"INVALID_PRODUCT", "INVALID_ACCESS_TOKEN":
+		"INVALID_PRODUCT", "INVALID_ACCESS_TOKEN", "INVALID_PUBLIC_TOKEN", "INVALID_WEBHOOK_VERIFICATION_KEY_ID":
 		return "INVALID_INPUT", 400, true
 	case "CREDITS_EXHAUSTED":
 		return "RATE_LIMIT_EXCEEDED", 429, true

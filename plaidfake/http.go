@@ -45,17 +45,43 @@ func (s *Server) CallTimes() []time.Time {
 
 func newRand(seed int64) *rand.Rand { return rand.New(rand.NewPCG(uint64(seed), 0x7a1)) }
 
+// request is the union of the request bodies the fake serves.
 type request struct {
 	ProcessorToken string  `json:"processor_token"`
+	AccessToken    *string `json:"access_token"` // null in a link token request outside update mode
+	PublicToken    string  `json:"public_token"`
 	Cursor         *string `json:"cursor"`
 	Count          *int    `json:"count"`
 	Options        *struct {
-		IncludeOriginalDescription *bool   `json:"include_original_description"`
-		DaysRequested              *int    `json:"days_requested"`
-		MinLastUpdated             *string `json:"min_last_updated_datetime"`
+		IncludeOriginalDescription *bool         `json:"include_original_description"`
+		DaysRequested              *int          `json:"days_requested"`
+		MinLastUpdated             *string       `json:"min_last_updated_datetime"`
+		Webhook                    *string       `json:"webhook"`
+		Transactions               *transactions `json:"transactions"`
 	} `json:"options"`
-	ClientID string `json:"client_id"`
-	Secret   string `json:"secret"`
+	InstitutionID   string    `json:"institution_id"`
+	InitialProducts []string  `json:"initial_products"`
+	Products        *[]string `json:"products"`
+	ClientName      string    `json:"client_name"`
+	Language        string    `json:"language"`
+	CountryCodes    []string  `json:"country_codes"`
+	User            *struct {
+		ClientUserID string `json:"client_user_id"`
+	} `json:"user"`
+	Transactions *transactions `json:"transactions"`
+	Webhook      *string       `json:"webhook"`
+	KeyID        string        `json:"key_id"`
+	ClientID     string        `json:"client_id"`
+	Secret       string        `json:"secret"`
+}
+
+type transactions struct {
+	DaysRequested *int `json:"days_requested"`
+}
+
+// token is what a request is about, for call counts and faults.
+func (r *request) token() string {
+	return cmp.Or(r.ProcessorToken, deref(r.AccessToken), r.PublicToken)
 }
 
 type apiError struct {
@@ -112,18 +138,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.times = append(s.times, time.Now())
 	s.nreq++
 	rid := fmt.Sprintf("req-%06d", s.nreq)
-	s.calls[callKey{req.ProcessorToken, path}]++
+	s.calls[callKey{req.token(), path}]++
 	var pe *apiError
 	var f *Fault
 	switch {
-	case r.Method != http.MethodPost || (path != pathSync && path != pathBalance && path != pathAccount):
+	case r.Method != http.MethodPost || !served[path]:
 		pe = plaidError("NOT_FOUND", "not found: "+r.Method+" "+path)
 	case bodyErr != nil:
 		pe = plaidError("INVALID_BODY", "body could not be parsed as JSON: "+bodyErr.Error())
 	case !s.authorized(r, &req):
 		pe = plaidError("INVALID_API_KEYS", "invalid client_id or secret provided")
 	default:
-		if f = s.takeFault(req.ProcessorToken, path); f == nil {
+		if f = s.takeFault(req.token(), path); f == nil {
 			if code := s.transient(path); code != "" {
 				pe = plaidError(code, "")
 			}
@@ -220,6 +246,14 @@ type accountResp struct {
 
 // answer builds the normal response, then lets a data fault spoil it.
 func (s *Server) answer(path string, req *request, rid string, kind FaultKind) (any, *apiError) {
+	switch path {
+	case pathSync, pathBalance, pathAccount:
+		return s.answerProcessor(path, req, rid, kind)
+	}
+	return s.answerLink(path, req, rid)
+}
+
+func (s *Server) answerProcessor(path string, req *request, rid string, kind FaultKind) (any, *apiError) {
 	if req.ProcessorToken == "" {
 		return nil, plaidError("MISSING_FIELDS", "the following required fields are missing: processor_token")
 	}
@@ -228,11 +262,11 @@ func (s *Server) answer(path string, req *request, rid string, kind FaultKind) (
 		return nil, plaidError("INVALID_PROCESSOR_TOKEN", "provided processor token is in an invalid format or has been revoked")
 	}
 	a := t.acct
-	if pe := s.limit(a, path); pe != nil {
+	if pe := s.limit(a.it, path); pe != nil {
 		return nil, pe
 	}
-	if a.itemErr != "" {
-		return nil, plaidError(a.itemErr, "")
+	if code := a.it.failure(); code != "" {
+		return nil, plaidError(code, "")
 	}
 	switch path {
 	case pathBalance:
@@ -421,7 +455,7 @@ func (s *Server) capitalOneRule(a *account, req *request) (time.Time, *apiError)
 	return at, nil
 }
 
-// WithRateLimit limits each Item (here: each account) to perItem calls per
+// WithRateLimit limits each Item to perItem calls per
 // endpoint within window, as Plaid does per minute: the next call gets 429
 // RATE_LIMIT_EXCEEDED (TRANSACTIONS_SYNC_LIMIT, BALANCE_LIMIT or
 // ACCOUNTS_LIMIT), with a Retry-After header in whole seconds, rounded up,
@@ -435,17 +469,18 @@ func WithRateLimit(perItem int, window time.Duration, retryAfter bool) Option {
 }
 
 type rateKey struct {
-	acct *account
+	it   *item
 	path string
 }
 
-var limitCodes = map[string]string{pathSync: "TRANSACTIONS_SYNC_LIMIT", pathBalance: "BALANCE_LIMIT", pathAccount: "ACCOUNTS_LIMIT"}
+var limitCodes = map[string]string{pathSync: "TRANSACTIONS_SYNC_LIMIT", pathBalance: "BALANCE_LIMIT", pathAccount: "ACCOUNTS_LIMIT",
+	pathItemSync: "TRANSACTIONS_SYNC_LIMIT", pathAccountsGet: "ACCOUNTS_LIMIT"}
 
-func (s *Server) limit(a *account, path string) *apiError {
-	if s.ratePer <= 0 {
+func (s *Server) limit(it *item, path string) *apiError {
+	if s.ratePer <= 0 || limitCodes[path] == "" {
 		return nil
 	}
-	now, k := s.now(), rateKey{a, path}
+	now, k := s.now(), rateKey{it, path}
 	calls := s.rateCalls[k]
 	for len(calls) > 0 && !calls[0].Add(s.rateWindow).After(now) {
 		calls = calls[1:]

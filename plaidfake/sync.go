@@ -174,61 +174,76 @@ type change struct {
 	seq  int64
 	kind changeKind
 	id   string
+	a    *account
 	t    *Txn // state at the loop's end; nil when removed
 }
 
 type changeKey struct {
 	from, to int64
 	pf, pt   phase
+	only     *account // nil: the whole Item
 }
 
 // visible is the transaction as sync shows it in phase p: nil when it is
 // outside the days_requested window, or not yet delivered while the history
 // is only at its initial update. Both bounds are fixed once set, so
 // visibility changes only with a mutation or a phase.
-func (a *account) visible(t *Txn, p phase) *Txn {
-	if t == nil || a.windowFrom != "" && t.Date < a.windowFrom {
+func (it *item) visible(t *Txn, p phase) *Txn {
+	if t == nil || it.windowFrom != "" && t.Date < it.windowFrom {
 		return nil
 	}
-	if p == phaseInitial && (t.LateHistory || t.Date < a.initialFrom) {
+	if p == phaseInitial && (t.LateHistory || t.Date < it.initialFrom) {
 		return nil
 	}
 	return t
 }
 
-// netChange lists what changed between two seqs (seen in phases pf and pt)
-// the way Plaid reports it: each transaction at most once, judged only by
-// its states at both ends. Loops reuse it page after page, which keeps a
-// full sync O(total).
-func (a *account) netChange(from, to int64, pf, pt phase) []change {
-	key := changeKey{from, to, pf, pt}
-	if c, ok := a.cache[key]; ok {
+// netChange lists what changed in the Item (or only in one of its
+// accounts) between two seqs, seen in phases pf and pt, the way Plaid
+// reports it: each transaction at most once, judged only by its states at
+// both ends. Loops reuse it page after page, which keeps a full sync
+// O(total).
+func (it *item) netChange(from, to int64, pf, pt phase, only *account) []change {
+	key := changeKey{from, to, pf, pt, only}
+	if c, ok := it.cache[key]; ok {
 		return c
 	}
-	last := map[string]int64{}
+	type touched struct {
+		seq int64
+		a   *account
+	}
+	last := map[string]touched{}
 	if pf != pt {
 		// The historical update reveals transactions no mutation touched.
-		for id, vs := range a.hist {
-			for i := len(vs) - 1; i >= 0; i-- {
-				if vs[i].seq <= to {
-					last[id] = vs[i].seq
-					break
+		for _, a := range it.accounts {
+			if only != nil && a != only {
+				continue
+			}
+			for id, vs := range a.hist {
+				for i := len(vs) - 1; i >= 0; i-- {
+					if vs[i].seq <= to {
+						last[id] = touched{vs[i].seq, a}
+						break
+					}
 				}
 			}
 		}
 	} else {
-		i := sort.Search(len(a.log), func(i int) bool { return a.log[i].seq > from })
-		for _, e := range a.log[i:] {
+		i := sort.Search(len(it.log), func(i int) bool { return it.log[i].seq > from })
+		for _, e := range it.log[i:] {
 			if e.seq > to {
 				break
 			}
-			last[e.id] = e.seq
+			if only == nil || e.a == only {
+				last[e.id] = touched{e.seq, e.a}
+			}
 		}
 	}
 	out := make([]change, 0, len(last))
-	for id, seq := range last {
-		old, cur := a.visible(a.at(id, from), pf), a.visible(a.at(id, to), pt)
-		c := change{seq: seq, id: id, t: cur}
+	for id, tc := range last {
+		a := tc.a
+		old, cur := it.visible(a.at(id, from), pf), it.visible(a.at(id, to), pt)
+		c := change{seq: tc.seq, id: id, a: a, t: cur}
 		switch {
 		case old == nil && cur != nil:
 			c.kind = added
@@ -242,18 +257,32 @@ func (a *account) netChange(from, to int64, pf, pt phase) []change {
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(x, y change) int { return cmp.Or(cmp.Compare(x.seq, y.seq), strings.Compare(x.id, y.id)) })
-	if len(a.cache) >= 8 || a.cache == nil {
-		a.cache = map[changeKey][]change{}
+	if len(it.cache) >= 8 || it.cache == nil {
+		it.cache = map[changeKey][]change{}
 	}
-	a.cache[key] = out
+	it.cache[key] = out
 	return out
 }
 
-// cursor is where a client stands: base is the seq its last complete sync
-// reached, seen in phase pb; inside a loop (mid), to and pt are the seq and
-// phase the loop started at and off how many changes it has been given.
+// changedSince reports whether a mutation in (from, to] touched the Item,
+// or only the account when one is given.
+func (it *item) changedSince(from, to int64, only *account) bool {
+	i := sort.Search(len(it.log), func(i int) bool { return it.log[i].seq > from })
+	for ; i < len(it.log) && it.log[i].seq <= to; i++ {
+		if only == nil || it.log[i].a == only {
+			return true
+		}
+	}
+	return false
+}
+
+// cursor is where a client stands in a scope (an account for a processor
+// token, an Item for an access token): base is the Item seq its last
+// complete sync reached, seen in phase pb; inside a loop (mid), to and pt
+// are the seq and phase the loop started at and off how many changes it has
+// been given.
 type cursor struct {
-	acct     string
+	scope    string
 	base, to int64
 	pb, pt   phase
 	off      int
@@ -265,7 +294,7 @@ func (c cursor) String() string {
 	if c.mid {
 		mid = 1
 	}
-	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "pf2|%d|%d|%d|%d|%d|%d|%s", mid, c.base, c.to, c.off, c.pb, c.pt, c.acct))
+	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "pf2|%d|%d|%d|%d|%d|%d|%s", mid, c.base, c.to, c.off, c.pb, c.pt, c.scope))
 }
 
 func parseCursor(s string) (c cursor, ok bool) {
@@ -282,12 +311,12 @@ func parseCursor(s string) (c cursor, ok bool) {
 		mid > 1 || c.pb < phaseInitial || c.pb > phaseHistorical || c.pt < c.pb || c.pt > phaseHistorical {
 		return c, false
 	}
-	c.acct, c.mid = f[7], mid == 1
+	c.scope, c.mid = f[7], mid == 1
 	return c, true
 }
 
 // initItem fixes the history window as the Item's first sync call does.
-func (s *Server) initItem(a *account, req *request) *apiError {
+func (s *Server) initItem(it *item, tok string, req *request) *apiError {
 	var o SyncOptions
 	if req.Options != nil {
 		o.Sent = true
@@ -297,68 +326,101 @@ func (s *Server) initItem(a *account, req *request) *apiError {
 			return plaidError("INVALID_FIELD", "days_requested must be between 1 and 730")
 		}
 	}
-	s.syncOpts[req.ProcessorToken] = o
-	if a.days == 0 {
-		a.days = cmp.Or(o.DaysRequested, 90)
-		if s.clock != nil {
-			a.windowFrom = s.now().AddDate(0, 0, -a.days).Format(time.DateOnly)
-		}
+	s.syncOpts[tok] = o
+	it.synced = true
+	if it.days == 0 {
+		s.fixWindow(it, cmp.Or(o.DaysRequested, 90))
 	}
 	return nil
 }
 
-func (s *Server) sync(a *account, req *request, rid string) (*syncResp, *apiError) {
+// fixWindow initialises Transactions for the Item with days of history,
+// for good: at its first sync, or when it was linked with transactions.
+func (s *Server) fixWindow(it *item, days int) {
+	it.days = days
+	if s.clock != nil {
+		it.windowFrom = s.now().AddDate(0, 0, -days).Format(time.DateOnly)
+	}
+}
+
+// page is one answer of a sync loop, whichever token asked.
+type page struct {
+	added, modified []wireTxn
+	removed         []removedTxn
+	next            string
+	hasMore         bool
+	status          phase
+}
+
+// syncPage answers one sync call over the Item, or over one of its
+// accounts (only) for a processor token; scope names the cursor's owner.
+// Processor and Item sync share it, so both follow the same history,
+// pull, window and mutation rules.
+func (s *Server) syncPage(it *item, only *account, scope, tok string, req *request) (*page, *apiError) {
 	count := 100
 	if req.Count != nil {
 		if count = *req.Count; count < 1 || count > 500 {
 			return nil, plaidError("INVALID_FIELD", "count must be between 1 and 500")
 		}
 	}
-	if pe := s.initItem(a, req); pe != nil {
+	if pe := s.initItem(it, tok, req); pe != nil {
 		return nil, pe
 	}
-	if a.phase == phaseNotReady {
+	pg := &page{added: []wireTxn{}, modified: []wireTxn{}, removed: []removedTxn{}, status: it.phase}
+	if it.phase == phaseNotReady {
 		// Plaid's answer while the Item's first pull is under way.
-		return &syncResp{Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{},
-			RequestID: rid, Status: a.phase.String()}, nil
+		return pg, nil
 	}
-	seq, _, _ := s.view(a)
-	c := cursor{acct: a.ID, pb: a.phase}
+	seq := s.viewSeq(it)
+	c := cursor{scope: scope, pb: it.phase}
 	if cur := deref(req.Cursor); cur != "" {
 		var ok bool
-		if c, ok = parseCursor(cur); !ok || c.acct != a.ID || c.base < 0 || c.base > seq || c.pt > a.phase ||
+		if c, ok = parseCursor(cur); !ok || c.scope != scope || c.base < 0 || c.base > seq || c.pt > it.phase ||
 			c.mid && (c.to < c.base || c.to > seq || c.off < 0) {
-			return nil, plaidError("INVALID_FIELD", "cursor is invalid or does not belong to this processor token")
+			return nil, plaidError("INVALID_FIELD", "cursor is invalid or does not belong to this token")
 		}
 	}
 	if !c.mid {
-		c.to, c.pt, c.off = seq, a.phase, 0
-	} else if (c.to != seq || c.pt != a.phase) && s.checkMutation {
+		c.to, c.pt, c.off = seq, it.phase, 0
+	} else if (it.changedSince(c.to, seq, only) || c.pt != it.phase) && s.checkMutation {
 		return nil, plaidError("TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION",
 			"underlying transaction data changed since last page was fetched. Please restart pagination from last update.")
 	}
-	changes := a.netChange(c.base, c.to, c.pb, c.pt)
+	changes := it.netChange(c.base, c.to, c.pb, c.pt, only)
 	if c.off > len(changes) {
-		return nil, plaidError("INVALID_FIELD", "cursor is invalid or does not belong to this processor token")
+		return nil, plaidError("INVALID_FIELD", "cursor is invalid or does not belong to this token")
 	}
 	end := min(c.off+count, len(changes))
-	r := &syncResp{Account: s.pulledWire(a), Added: []wireTxn{}, Modified: []wireTxn{}, Removed: []removedTxn{},
-		RequestID: rid, Status: c.pt.String()}
-	desc := s.syncOpts[req.ProcessorToken].IncludeOriginalDescription
+	pg.status = c.pt
+	desc := s.syncOpts[tok].IncludeOriginalDescription
 	for _, ch := range changes[c.off:end] {
 		switch ch.kind {
 		case added:
-			r.Added = append(r.Added, wire(ch.t, desc))
+			pg.added = append(pg.added, wire(ch.t, desc))
 		case modified:
-			r.Modified = append(r.Modified, wire(ch.t, desc))
+			pg.modified = append(pg.modified, wire(ch.t, desc))
 		case removed:
-			r.Removed = append(r.Removed, removedTxn{ch.id, a.ID})
+			pg.removed = append(pg.removed, removedTxn{ch.id, ch.a.ID})
 		}
 	}
-	if r.HasMore = end < len(changes); r.HasMore {
-		r.NextCursor = cursor{acct: a.ID, base: c.base, to: c.to, pb: c.pb, pt: c.pt, off: end, mid: true}.String()
+	if pg.hasMore = end < len(changes); pg.hasMore {
+		pg.next = cursor{scope: scope, base: c.base, to: c.to, pb: c.pb, pt: c.pt, off: end, mid: true}.String()
 	} else {
-		r.NextCursor = cursor{acct: a.ID, base: c.to, pb: c.pt, pt: c.pt}.String()
+		pg.next = cursor{scope: scope, base: c.to, pb: c.pt, pt: c.pt}.String()
+	}
+	return pg, nil
+}
+
+// sync answers /processor/transactions/sync for the token's account.
+func (s *Server) sync(a *account, req *request, rid string) (*syncResp, *apiError) {
+	pg, pe := s.syncPage(a.it, a, a.ID, req.ProcessorToken, req)
+	if pe != nil {
+		return nil, pe
+	}
+	r := &syncResp{Added: pg.added, Modified: pg.modified, Removed: pg.removed, NextCursor: pg.next,
+		HasMore: pg.hasMore, RequestID: rid, Status: pg.status.String()}
+	if pg.status != phaseNotReady {
+		r.Account = s.pulledWire(a)
 	}
 	return r, nil
 }

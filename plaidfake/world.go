@@ -1,6 +1,12 @@
 // Package plaidfake is an in-memory Plaid that speaks the wire format of the
-// processor endpoints bankfeed uses, so that tests, benchmarks and the demo
-// drive the real plaid-go client over real HTTP instead of mocking it.
+// endpoints bankfeed uses, so that tests, benchmarks and the demo drive the
+// real plaid-go client over real HTTP instead of mocking it: the processor
+// endpoints, and the Link side (link and public tokens, access tokens,
+// Item sync, removal, signed webhooks) for Items bankfeed links itself.
+//
+// Every account belongs to an Item (AddAccount makes one per account);
+// what Plaid keeps per Item, the fake keeps per Item too: errors, history
+// state and window, pulls, rate limits.
 package plaidfake
 
 import (
@@ -24,9 +30,11 @@ type Server struct {
 
 	mu            sync.Mutex
 	ids           uint64 // feeds generated ids, so a fresh world is reproducible
+	itemIDs       uint64 // feeds Item ids apart, so account and transaction ids stay as they were before Items
 	nreq          int
 	accounts      map[string]*account
 	order         []*account
+	items         []*item
 	tokens        map[string]*token
 	txnAcct       map[string]*account
 	faults        []*injected
@@ -43,6 +51,11 @@ type Server struct {
 	rateWindow    time.Duration
 	retryAfter    bool
 	rateCalls     map[rateKey][]time.Time
+	access        map[string]*item        // access token -> Item
+	public        map[string]*publicToken // public token -> Item to exchange
+	links         []LinkTokenRequest
+	linkTokens    map[string]int // link token -> index in links
+	hooks         webhooks
 }
 
 type Option func(*Server)
@@ -84,8 +97,12 @@ func (s *Server) now() time.Time {
 func New(opts ...Option) *Server {
 	s := &Server{
 		env:           "sandbox",
+		itemIDs:       1 << 40, // far from the account ids' sequence, so no Item shares an account's id
 		accounts:      map[string]*account{},
 		tokens:        map[string]*token{},
+		access:        map[string]*item{},
+		public:        map[string]*publicToken{},
+		linkTokens:    map[string]int{},
 		txnAcct:       map[string]*account{},
 		calls:         map[callKey]int{},
 		syncOpts:      map[string]SyncOptions{},
@@ -169,6 +186,39 @@ type Txn struct {
 type token struct {
 	acct    *account
 	invalid bool
+	webhook string // set by /processor/token/webhook/update
+}
+
+// item is a Plaid Item: one login at one institution, holding one or more
+// accounts. What Plaid keeps per Item lives here: its error state, history
+// state and window, rate limits, and one mutation sequence for all its
+// accounts, so a cursor over the whole Item is as cheap as one over an
+// account.
+type item struct {
+	id          string
+	institution string
+	accounts    []*account
+	err         string     // error_code every call answers; "" = healthy
+	seq         int64      // bumped by every transaction mutation of any account
+	log         []logEntry // ascending seq: which ids each mutation touched
+	cache       map[changeKey][]change
+	pulledSeq   int64 // the seq Plaid last fetched (WithPulls)
+	phase       phase
+	initialFrom string // first date INITIAL_UPDATE_COMPLETE delivers
+	days        int    // days_requested fixed by the first sync; 0 before it
+	windowFrom  string // first date ever delivered; "" = no window
+	synced      bool   // sync was called once: Plaid sends SYNC_UPDATES_AVAILABLE only then
+	access      string // the access token; "" for an Item made by AddAccount
+	webhook     string // where its webhooks go; "" = nowhere
+	removed     bool   // /item/remove: every token fails with ITEM_NOT_FOUND
+}
+
+// failure is the error_code every call about the Item answers, "" if none.
+func (it *item) failure() string {
+	if it.removed {
+		return "ITEM_NOT_FOUND"
+	}
+	return it.err
 }
 
 // version is one state of a transaction from seq on; t is nil once removed.
@@ -181,6 +231,7 @@ type version struct {
 type logEntry struct {
 	seq int64
 	id  string
+	a   *account
 }
 
 // sums are the running totals that keep Current O(1) however large the
@@ -196,29 +247,22 @@ func (s *sums) clone() sums {
 }
 
 // pull is what Plaid last fetched from the bank: sync and
-// /processor/account/get see the world as of seq, with these balances.
+// /processor/account/get see the balances as of then (and the transactions
+// as of the Item's pulledSeq).
 type pull struct {
-	seq  int64
 	sums sums
 	at   time.Time
 }
 
 type account struct {
 	Account
-	itemErr        string
-	seq            int64                // bumped by every transaction mutation
-	hist           map[string][]version // per transaction, ascending seq
-	log            []logEntry           // ascending seq: which ids each mutation touched
+	it             *item
+	hist           map[string][]version // per transaction, ascending Item seq
 	sums                                // the bank now
 	opening, limit dec
-	scale          int // most decimals seen, so Current prints exactly
-	cache          map[changeKey][]change
+	scale          int       // most decimals seen, so Current prints exactly
 	updated        time.Time // the bank's last change
 	pulled         pull      // what sync sees WithPulls
-	phase          phase
-	initialFrom    string // first date INITIAL_UPDATE_COMPLETE delivers
-	days           int    // days_requested fixed by the first sync; 0 before it
-	windowFrom     string // first date ever delivered; "" = no window
 }
 
 func (a *account) owesNaturally() bool { return a.Type == "credit" || a.Type == "loan" }
@@ -234,7 +278,7 @@ func (a *account) at(id string, seq int64) *Txn {
 	return nil
 }
 
-func (a *account) live(id string) *Txn { return a.at(id, a.seq) }
+func (a *account) live(id string) *Txn { return a.at(id, a.it.seq) }
 
 // dec is an exact decimal, u·10^-scale. big.Rat would do, but its parsing
 // and normalising made seeding 100k transactions several times slower.
@@ -364,34 +408,39 @@ type edit struct {
 // record applies one mutation: every touched id gets a new version at the
 // next seq, so a cursor taken before it sees the net change.
 func (a *account) record(at time.Time, edits ...edit) {
-	a.seq++
+	it := a.it
+	it.seq++
 	a.updated = at
-	a.cache = nil
+	it.cache = nil
 	for _, e := range edits {
 		a.count(a.live(e.id), -1)
 		a.count(e.t, +1)
-		a.hist[e.id] = append(a.hist[e.id], version{a.seq, e.t})
-		a.log = append(a.log, logEntry{a.seq, e.id})
+		a.hist[e.id] = append(a.hist[e.id], version{it.seq, e.t})
+		it.log = append(it.log, logEntry{it.seq, e.id, a})
 	}
 }
 
 const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-func (s *Server) next() uint64 {
-	s.ids++
-	x := s.ids*0x9e3779b97f4a7c15 + 0x5eed
+func (s *Server) next() uint64 { return mix(&s.ids) }
+
+func mix(n *uint64) uint64 {
+	*n++
+	x := *n*0x9e3779b97f4a7c15 + 0x5eed
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
 }
 
 // newID makes a Plaid-looking 37-character id.
-func (s *Server) newID() string {
+func (s *Server) newID() string { return newID(&s.ids) }
+
+func newID(n *uint64) string {
 	b := make([]byte, 37)
-	x := s.next()
+	x := mix(n)
 	for i := range b {
 		if i%10 == 0 {
-			x = s.next()
+			x = mix(n)
 		}
 		b[i] = alnum[x%62]
 		x /= 62
@@ -423,7 +472,24 @@ func (s *Server) AddAccount(acc Account) (accountID, token string) {
 	return a.ID, s.newToken(a)
 }
 
+// newItemLocked starts an Item at the institution; staged, its history is
+// NOT_READY until AdvanceHistory.
+func (s *Server) newItemLocked(institution string, mode HistoryMode) *item {
+	it := &item{id: newID(&s.itemIDs), institution: cmp.Or(institution, "ins_109508"), phase: phaseHistorical}
+	if mode == HistoryStaged {
+		it.phase = phaseNotReady
+	}
+	s.items = append(s.items, it)
+	return it
+}
+
+// addAccountLocked adds the account to a new Item of its own.
 func (s *Server) addAccountLocked(acc Account) *account {
+	return s.addToItemLocked(nil, acc)
+}
+
+// addToItemLocked adds the account to it, or to a new Item when it is nil.
+func (s *Server) addToItemLocked(it *item, acc Account) *account {
 	if acc.ID == "" {
 		acc.ID = s.newID()
 	}
@@ -441,11 +507,13 @@ func (s *Server) addAccountLocked(acc Account) *account {
 	if acc.NullCurrent && acc.NullAvailable {
 		panic(fmt.Sprintf("plaidfake: account %q: Plaid never nulls both current and available", acc.ID))
 	}
-	now := s.now()
-	a := &account{Account: acc, hist: map[string][]version{}, updated: now, pulled: pull{at: now}, phase: phaseHistorical}
-	if acc.History == HistoryStaged {
-		a.phase = phaseNotReady
+	if it == nil {
+		it = s.newItemLocked(acc.InstitutionID, acc.History)
 	}
+	acc.InstitutionID = it.institution
+	now := s.now()
+	a := &account{Account: acc, it: it, hist: map[string][]version{}, updated: now, pulled: pull{at: now}}
+	it.accounts = append(it.accounts, a)
 	a.addDec(&a.opening, cmp.Or(acc.Opening, "0"), 1)
 	if acc.Limit != "" {
 		a.addDec(&a.limit, acc.Limit, 1)
@@ -473,7 +541,7 @@ func (s *Server) InvalidateToken(tok string) {
 }
 
 // SetItemError breaks (or, with code "", repairs) the Item behind the token:
-// all of the account's tokens fail with code on every endpoint.
+// all tokens of all its accounts fail with code on every endpoint.
 func (s *Server) SetItemError(tok, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -481,7 +549,7 @@ func (s *Server) SetItemError(tok, code string) {
 	if t == nil {
 		panic(fmt.Sprintf("plaidfake: unknown token %q", tok))
 	}
-	t.acct.itemErr = code
+	t.acct.it.err = code
 }
 
 func (s *Server) prepare(t Txn, a *account) *Txn {
@@ -509,6 +577,7 @@ func (s *Server) AddTxn(t Txn) string {
 	a := s.acct(t.AccountID)
 	p := s.prepare(t, a)
 	a.record(s.now(), edit{p.ID, p})
+	s.changedLocked(a)
 	return p.ID
 }
 
@@ -532,6 +601,7 @@ func (s *Server) ModifyTxn(id string, f func(*Txn)) {
 		panic(fmt.Sprintf("plaidfake: transaction %s: amount %q is not a plain decimal", id, t.Amount))
 	}
 	a.record(s.now(), edit{id, &t})
+	s.changedLocked(a)
 }
 
 // RemoveTxn removes a live transaction; removing one that is gone is a no-op.
@@ -540,6 +610,7 @@ func (s *Server) RemoveTxn(id string) {
 	defer s.mu.Unlock()
 	if a := s.txnAcct[id]; a != nil && a.live(id) != nil {
 		a.record(s.now(), edit{id, nil})
+		s.changedLocked(a)
 	}
 }
 
@@ -555,6 +626,7 @@ func (s *Server) PostPending(pendingID string, posted Txn, link bool) string {
 	}
 	p := s.prepare(posted, a)
 	a.record(s.now(), edit{pendingID, nil}, edit{p.ID, p})
+	s.changedLocked(a)
 	return p.ID
 }
 
@@ -581,65 +653,84 @@ func (s *Server) PulledCurrent(accountID string) string {
 // balances it reports, and when they were fetched.
 func (s *Server) view(a *account) (seq int64, sm *sums, at time.Time) {
 	if !s.pulls {
-		return a.seq, &a.sums, a.updated
+		return a.it.seq, &a.sums, a.updated
 	}
-	return a.pulled.seq, &a.pulled.sums, a.pulled.at
+	return a.it.pulledSeq, &a.pulled.sums, a.pulled.at
 }
 
-// Pull makes Plaid fetch the account from the bank: everything that
-// happened so far becomes visible to sync and /processor/account/get.
+// viewSeq is the Item's seq as sync sees it.
+func (s *Server) viewSeq(it *item) int64 {
+	if !s.pulls {
+		return it.seq
+	}
+	return it.pulledSeq
+}
+
+// Pull makes Plaid fetch the account's Item from the bank: everything that
+// happened so far to any of its accounts becomes visible to sync and
+// /processor/account/get.
 func (s *Server) Pull(accountID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pullLocked(s.acct(accountID))
+	s.pullLocked(s.acct(accountID).it)
 }
 
-// PullAll pulls every account.
+// PullAll pulls every Item.
 func (s *Server) PullAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, a := range s.order {
-		s.pullLocked(a)
+	for _, it := range s.items {
+		s.pullLocked(it)
 	}
 }
 
-func (s *Server) pullLocked(a *account) {
-	a.pulled = pull{seq: a.seq, sums: a.sums.clone(), at: s.now()}
+func (s *Server) pullLocked(it *item) {
+	fresh := s.pulls && it.pulledSeq != it.seq
+	it.pulledSeq = it.seq
+	for _, a := range it.accounts {
+		a.pulled = pull{sums: a.sums.clone(), at: s.now()}
+	}
+	if fresh {
+		s.notifyLocked(it, nil)
+	}
 }
 
-// AdvanceHistory moves a staged account's history one step:
+// AdvanceHistory moves a staged account's Item's history one step:
 // NOT_READY -> INITIAL_UPDATE_COMPLETE (transactions dated in the 30 days
 // before now, less LateHistory ones) -> HISTORICAL_UPDATE_COMPLETE
 // (everything, delivered as added on the next sync from the stored cursor).
 func (s *Server) AdvanceHistory(accountID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.acct(accountID)
-	switch a.phase {
+	it := s.acct(accountID).it
+	switch it.phase {
 	case phaseNotReady:
-		a.phase = phaseInitial
-		a.initialFrom = s.now().AddDate(0, 0, -30).Format(time.DateOnly)
+		it.phase = phaseInitial
+		it.initialFrom = s.now().AddDate(0, 0, -30).Format(time.DateOnly)
 	case phaseInitial:
-		a.phase = phaseHistorical
+		it.phase = phaseHistorical
+	default:
+		return
 	}
+	s.notifyLocked(it, nil)
 }
 
-// HistoryState is the account's transactions_update_status.
+// HistoryState is the transactions_update_status of the account's Item.
 func (s *Server) HistoryState(accountID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.acct(accountID).phase.String()
+	return s.acct(accountID).it.phase.String()
 }
 
-// DaysRequested is the history window the account's first sync call fixed,
-// as Plaid fixes it when it initialises Transactions for the Item: the
+// DaysRequested is the history window the first sync call of the account's
+// Item fixed, as Plaid fixes it when it initialises Transactions: the
 // request's options.days_requested, or 90 when it had none; 0 before any
 // sync. WithClock, transactions dated before now minus that many days are
 // never delivered for the account.
 func (s *Server) DaysRequested(accountID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.acct(accountID).days
+	return s.acct(accountID).it.days
 }
 
 // SyncOptions is what a sync request asked for in its options.
