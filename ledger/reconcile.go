@@ -73,10 +73,9 @@ type ReconResult struct {
 // status hides them, so that a break is not reset by a day of staleness.
 func Reconcile(in ReconInput) ReconResult {
 	var res ReconResult
-	if in.Anchored && in.Reported != nil {
-		d := *in.Reported - in.Expected
-		res.Difference = &d
-		if d != 0 {
+	if d := Difference(in.Anchored, in.Expected, in.Reported); d != nil {
+		res.Difference = d
+		if *d != 0 {
 			res.NonZeroSince = in.Now
 			if p := in.Previous; p != nil && p.Difference != nil && *p.Difference != 0 && !p.NonZeroSince.IsZero() {
 				res.NonZeroSince = p.NonZeroSince
@@ -100,6 +99,28 @@ func Reconcile(in ReconInput) ReconResult {
 		res.Status = StatusTiming
 	}
 	return res
+}
+
+// Difference is the bank's reported current balance minus the ledger's
+// expected one, in minor units, with zero tolerance: nil when there is
+// nothing to compare (no anchored opening, or no reported balance).
+func Difference(anchored bool, expected int64, reported *int64) *int64 {
+	if !anchored || reported == nil {
+		return nil
+	}
+	d := *reported - expected
+	return &d
+}
+
+// Disagrees reports whether a difference is known and not zero: the
+// accounts whose recent records the report lists as candidates.
+func Disagrees(difference *int64) bool { return difference != nil && *difference != 0 }
+
+// OpeningSound reports whether an anchored account's opening entries are
+// as the ledger requires: exactly one live (not reversed) opening entry,
+// and it is the version the account names.
+func OpeningSound(plaidAccountID string, version, live int, liveEntryID string) bool {
+	return live == 1 && liveEntryID == OpeningEntryID(plaidAccountID, version)
 }
 
 // BusinessDaysBetween counts the business days after from up to and

@@ -108,3 +108,53 @@ func TestBusinessDays(t *testing.T) {
 		}
 	}
 }
+
+// Zero tolerance: one minor unit either way is a difference, for every
+// exponent and both kinds of account, never ok.
+func TestReconcileOneMinorUnitIsNotOK(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name     string
+		expected int64
+		reported int64
+		want     Status
+	}{
+		{"equal", 123456, 123456, StatusOK},
+		{"bank one unit higher", 123456, 123457, StatusTiming},
+		{"bank one unit lower", 123456, 123455, StatusTiming},
+		{"zero vs one", 0, 1, StatusTiming},
+		{"zero vs minus one", 0, -1, StatusTiming},
+		{"negative balances one apart", -500, -501, StatusTiming},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Reconcile(ReconInput{Now: now, Anchored: true, Expected: tt.expected, Reported: i64(tt.reported), ReportedAt: now})
+			if got.Status != tt.want {
+				t.Errorf("status = %s, want %s", got.Status, tt.want)
+			}
+			if d := tt.reported - tt.expected; got.Difference == nil || *got.Difference != d {
+				t.Errorf("difference = %v, want %d", got.Difference, d)
+			}
+			if Disagrees(got.Difference) != (tt.want != StatusOK) {
+				t.Errorf("Disagrees(%v) = %v", got.Difference, Disagrees(got.Difference))
+			}
+		})
+	}
+}
+
+func TestOpeningSound(t *testing.T) {
+	for _, tt := range []struct {
+		version, live int
+		liveID        string
+		want          bool
+	}{
+		{1, 1, "open:acc:v1", true},
+		{2, 1, "open:acc:v2", true},
+		{2, 1, "open:acc:v1", false}, // the live one is not the version the account names
+		{1, 0, "", false},
+		{1, 2, "open:acc:v1", false},
+	} {
+		if got := OpeningSound("acc", tt.version, tt.live, tt.liveID); got != tt.want {
+			t.Errorf("OpeningSound(v%d, live %d, %s) = %v, want %v", tt.version, tt.live, tt.liveID, got, tt.want)
+		}
+	}
+}
