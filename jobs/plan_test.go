@@ -108,12 +108,10 @@ var planQueries = []planQuery{
 	{name: "chart history (ReadTx.ChartHistory)", sql: `
 	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
 	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
-	SELECT k.account_id, k.cur,
-	       (SELECT json_group_array(json_array(r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status))
-	        FROM reconciliations r WHERE r.account_id = k.account_id AND r.currency = k.cur
-	         AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
-	                               ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0))
-	FROM k`, args: []any{28}, wantIndex: "COVERING INDEX reconciliations_chart"},
+	SELECT r.account_id, r.currency, r.id, r.expected, r.reported
+	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
+	 AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
+	                       ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)`, args: []any{28}, wantIndex: "COVERING INDEX reconciliations_chart"},
 	{name: "suspense (ReadTx.Suspense)", sql: `
 	SELECT s.business_id, s.currency, s.total, s.live,
 	       CASE WHEN s.live > 0 THEN COALESCE((
