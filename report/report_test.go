@@ -239,4 +239,3 @@ func TestWriteFilesAtomicOverwrite(t *testing.T) {
 		t.Fatal("bad date accepted")
 	}
 }
-
