@@ -210,6 +210,20 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 			TransactionID: h.TransactionID, Date: h.Date, Name: h.Name, MerchantName: h.MerchantName,
 			Amount: p.Kind.PlaidEffect(h.Amount), Currency: cur, RemovedAt: h.RemovedAt})
 	}
+	for _, s := range d.Suspects {
+		p, ok := byAcct[s.AccountID]
+		if !ok {
+			continue // the account is no longer linked
+		}
+		cur, err := ledger.Resolve(s.Currency)
+		if err != nil {
+			return r, nil, fmt.Errorf("precision suspect %s: %w", s.TransactionID, err)
+		}
+		if ledger.PrecisionSuspect(s.Amount, cur) {
+			r.PrecisionSuspects = append(r.PrecisionSuspects, report.PrecisionSuspect{BusinessID: p.BusinessID, AccountID: p.PlaidAccountID,
+				TransactionID: s.TransactionID, Date: s.Date, Amount: p.Kind.PlaidEffect(s.Amount), Currency: cur, Pending: s.Pending})
+		}
+	}
 	for _, s := range d.Suspense {
 		cur, err := ledger.Resolve(s.Currency)
 		if err != nil {
@@ -234,9 +248,12 @@ func reconInput(p store.ReconPosition, at time.Time) ledger.ReconInput {
 		in.ReportedAt = p.Snapshot.TakenAt
 	}
 	if pr := p.Previous; pr != nil {
-		in.Previous = &ledger.PreviousRecon{Difference: pr.Difference}
+		in.Previous = &ledger.PreviousRecon{Difference: pr.Difference, Status: ledger.Status(pr.Status)}
 		if pr.NonZeroSince != nil {
 			in.Previous.NonZeroSince = *pr.NonZeroSince
+		}
+		if pr.SnapshotTakenAt != nil {
+			in.Previous.ReportedAt = *pr.SnapshotTakenAt
 		}
 	}
 	return in

@@ -1007,3 +1007,76 @@ func TestReconcileWithoutFolderStoresTheRun(t *testing.T) {
 		}
 	}
 }
+
+// A difference escalates only when a newer balance shows it again:
+// reconciling again against the same balance, however much later, stays
+// timing; the next balance with the same difference is a break.
+func TestReconcileSameSnapshotNeverEscalates(t *testing.T) {
+	e := newRecEnv(t)
+	chk, tok := seedChecking(e.env)
+	e.put("biz1", tok)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+
+	e.advance(time.Hour)
+	e.srv.AdjustBalance(chk, "-25.00")
+	e.run("all")
+	wantStatus(t, e.reconcile(false), chk, ledger.StatusTiming, "-25.00")
+	// Again on the same balance: right away, and after more than 24 h.
+	for _, wait := range []time.Duration{time.Minute, 30 * time.Hour} {
+		e.advance(wait)
+		r := e.reconcile(false)
+		wantStatus(t, r, chk, ledger.StatusTiming, "-25.00")
+		if r.Summary.Break != 0 {
+			t.Errorf("after %v on the same balance: summary %+v", wait, r.Summary)
+		}
+	}
+	// A newer balance with the same difference: a break, and the run says so.
+	e.advance(time.Hour)
+	e.run("all")
+	r := e.reconcile(true)
+	wantStatus(t, r, chk, ledger.StatusBreak, "-25.00")
+	// And reconciling that break again on its own balance keeps it a break.
+	e.advance(time.Minute)
+	wantStatus(t, e.reconcile(true), chk, ledger.StatusBreak, "-25.00")
+}
+
+// Transactions of a million or more in their currency's major unit are
+// listed as precision suspects, posted and pending, in natural sign; a
+// smaller one, or a removed one, is not.
+func TestReconcilePrecisionSuspects(t *testing.T) {
+	e := newRecEnv(t)
+	chk, ctok := e.srv.AddAccount(plaidfake.Account{ID: "usd", Name: "Checking", Type: "depository", Subtype: "checking", ISOCurrency: "USD", Opening: "5000000.00"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "big", AccountID: chk, Amount: "1000000.00", Date: "2026-11-02", Name: "Wire out"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "almost", AccountID: chk, Amount: "999999.99", Date: "2026-11-03", Name: "Wire out"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "in", AccountID: chk, Amount: "-1200000.00", Date: "2026-11-04", Name: "Wire in", Pending: true})
+	gone := e.srv.AddTxn(plaidfake.Txn{ID: "gone", AccountID: chk, Amount: "3000000.00", Date: "2026-11-05", Name: "Wire out"})
+	yen, ytok := e.srv.AddAccount(plaidfake.Account{ID: "jpy", Name: "Yen", Type: "depository", Subtype: "checking", ISOCurrency: "JPY", Opening: "9000000"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "yen-big", AccountID: yen, Amount: "1000000", Date: "2026-11-02", Name: "Rent"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "yen-small", AccountID: yen, Amount: "999999", Date: "2026-11-03", Name: "Rent"})
+	e.put("biz1", ctok, ytok)
+	e.run("all")
+	e.srv.RemoveTxn(gone)
+	e.advance(time.Hour)
+	e.run("all")
+	r := e.reconcile(false)
+	var got []string
+	for _, s := range r.PrecisionSuspects {
+		got = append(got, fmt.Sprintf("%s %s %s %s %s %s %v", s.BusinessID, s.AccountID, s.TransactionID, s.Date, s.Amount, s.Currency, s.Pending))
+	}
+	want := []string{"biz1 jpy yen-big 2026-11-02 -1000000 JPY false", "biz1 usd big 2026-11-02 -1000000.00 USD false",
+		"biz1 usd in 2026-11-04 1200000.00 USD true"}
+	slices.Sort(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("precision suspects\n got %q\nwant %q", got, want)
+	}
+	html, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-"+r.Date+".html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<h2>Precision suspects</h2>", "-1000000.00 USD", "1200000.00 USD", "-1000000 JPY"} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+}

@@ -26,6 +26,8 @@ type Document struct {
 	OpeningChecks []DocOpeningCheck `json:"opening_checks"`
 	VanishedHolds []DocHold         `json:"vanished_holds"`
 	Suspense      []DocSuspense     `json:"suspense"`
+
+	PrecisionSuspects []DocSuspect `json:"precision_suspects"`
 }
 
 // DocAccount is one account of the JSON file.
@@ -143,6 +145,17 @@ type DocHold struct {
 	RemovedAt     string `json:"removed_at"`
 }
 
+// DocSuspect is a precision suspect: a live transaction of a million or more.
+type DocSuspect struct {
+	BusinessID    string `json:"business_id"`
+	AccountID     string `json:"account_id"`
+	TransactionID string `json:"transaction_id"`
+	Date          string `json:"date"`
+	Amount        string `json:"amount"`
+	Currency      string `json:"currency"`
+	Pending       bool   `json:"pending"`
+}
+
 // DocSuspense is what waits in Suspense:Uncategorized for a business.
 type DocSuspense struct {
 	BusinessID            string `json:"business_id"`
@@ -159,7 +172,7 @@ func (r Report) Document() Document {
 	d := Document{Date: r.Date, GeneratedAt: stamp(r.GeneratedAt), RunID: r.RunID, Valid: r.Valid,
 		Accounts: make([]DocAccount, 0, len(r.Accounts)), Summary: DocSummary(r.Summary), Tokens: []DocToken{},
 		Problems: append([]string{}, r.Problems...), Totals: []DocTotal{}, TrialBalance: []DocTrialBalance{},
-		OpeningChecks: []DocOpeningCheck{}, VanishedHolds: []DocHold{}, Suspense: []DocSuspense{}}
+		OpeningChecks: []DocOpeningCheck{}, VanishedHolds: []DocHold{}, Suspense: []DocSuspense{}, PrecisionSuspects: []DocSuspect{}}
 	for _, a := range r.Accounts {
 		d.Accounts = append(d.Accounts, a.document())
 	}
@@ -186,6 +199,10 @@ func (r Report) Document() Document {
 	for _, s := range r.Suspense {
 		d.Suspense = append(d.Suspense, DocSuspense{BusinessID: s.BusinessID, Currency: s.Currency.Code, Total: money(s.Currency)(s.Total),
 			Entries: s.Entries, OldestDate: s.OldestDate, OldestAgeBusinessDays: s.OldestAgeBusinessDays})
+	}
+	for _, p := range r.PrecisionSuspects {
+		d.PrecisionSuspects = append(d.PrecisionSuspects, DocSuspect{BusinessID: p.BusinessID, AccountID: p.AccountID,
+			TransactionID: p.TransactionID, Date: p.Date, Amount: money(p.Currency)(p.Amount), Currency: p.Currency.Code, Pending: p.Pending})
 	}
 	return d
 }

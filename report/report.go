@@ -35,6 +35,9 @@ type Report struct {
 	OpeningChecks []OpeningCheck
 	VanishedHolds []Hold
 	Suspense      []Suspense
+	// PrecisionSuspects are live transactions of a million or more: Plaid
+	// has delivered such amounts rounded, so a break may be theirs.
+	PrecisionSuspects []PrecisionSuspect
 }
 
 // Account is one account, in one currency, of the report. Amounts are in
@@ -162,6 +165,18 @@ type Hold struct {
 	Amount        int64 // natural sign
 	Currency      ledger.Currency
 	RemovedAt     *time.Time
+}
+
+// PrecisionSuspect is a live transaction of at least
+// ledger.PrecisionSuspectAt major units.
+type PrecisionSuspect struct {
+	BusinessID    string
+	AccountID     string
+	TransactionID string
+	Date          string
+	Amount        int64 // natural-sign effect on the account
+	Currency      ledger.Currency
+	Pending       bool
 }
 
 // Suspense is what waits in Suspense:Uncategorized for a business.

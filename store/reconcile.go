@@ -55,6 +55,7 @@ type ReconcileData struct {
 	Trial      []CurrencySum
 	Openings   []OpeningCheck
 	Tokens     []FlaggedToken
+	Suspects   []PrecisionSuspect
 }
 
 // ReadReconcile reads everything a reconcile needs in one read
@@ -102,9 +103,49 @@ func (s *Store) ReadReconcile(ctx context.Context, q ReconcileQuery) (ReconcileD
 		if d.Tokens, err = rt.FlaggedTokens(); err != nil {
 			return fmt.Errorf("flagged tokens: %w", err)
 		}
+		if d.Suspects, err = rt.PrecisionSuspects(); err != nil {
+			return fmt.Errorf("precision suspects: %w", err)
+		}
 		return nil
 	})
 	return d, err
+}
+
+// PrecisionSuspect is a live (posted or pending) bank transaction large
+// enough that Plaid may have delivered it rounded.
+type PrecisionSuspect struct {
+	AccountID     int64
+	TransactionID string
+	Date          string
+	Amount        int64 // Plaid sign
+	Currency      string
+	Pending       bool
+}
+
+// PrecisionSuspects lists the live transactions of posted accounts whose
+// amount is at least a million minor units, the least that can be a
+// million major units of any currency (ledger.PrecisionSuspect decides per
+// currency). The partial index bank_transactions_large holds exactly those
+// rows, so this reads the large transactions, never the history.
+func (r *ReadTx) PrecisionSuspects() ([]PrecisionSuspect, error) {
+	rows, err := r.tx.QueryContext(r.ctx, `
+	SELECT b.account_id, b.transaction_id, b.date, b.amount, b.currency, b.pending
+	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
+	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL
+	ORDER BY b.account_id, b.date, b.transaction_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PrecisionSuspect
+	for rows.Next() {
+		var p PrecisionSuspect
+		if err := rows.Scan(&p.AccountID, &p.TransactionID, &p.Date, &p.Amount, &p.Currency, &p.Pending); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // FlaggedToken is a token that is neither active nor removed: one the
@@ -156,16 +197,19 @@ type Reconciliation struct {
 	BusinessID     string // joined from accounts when loading
 	PlaidAccountID string // joined from accounts when loading
 	SnapshotID     int64  // 0: none
-	Currency       string
-	Opening        int64
-	Expected       int64
-	Reported       *int64
-	Difference     *int64
-	PendingTotal   int64
-	Status         string
-	NonZeroSince   *time.Time
-	CleanAt        *time.Time
-	GeneratedAt    time.Time
+	// SnapshotTakenAt is when the snapshot the row compared against was
+	// taken; loaded for an account's previous reconciliation only.
+	SnapshotTakenAt *time.Time
+	Currency        string
+	Opening         int64
+	Expected        int64
+	Reported        *int64
+	Difference      *int64
+	PendingTotal    int64
+	Status          string
+	NonZeroSince    *time.Time
+	CleanAt         *time.Time
+	GeneratedAt     time.Time
 }
 
 // ReconPosition is everything the reconcile needs about one posted
@@ -235,7 +279,7 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	       COALESCE(t.status, 'removed'), COALESCE(t.reason, ''),
 	       bs.id, COALESCE(bs.currency, ''), bs.current, bs.taken_at,
 	       pr.id, COALESCE(pr.run_id, ''), COALESCE(pr.report_date, ''), pr.snapshot_id, pr.opening, pr.expected, pr.reported, pr.difference,
-	       pr.pending_total, COALESCE(pr.status, ''), pr.nonzero_since, pr.clean_at, pr.generated_at
+	       pr.pending_total, COALESCE(pr.status, ''), pr.nonzero_since, pr.clean_at, pr.generated_at, pbs.taken_at
 	FROM pos p
 	LEFT JOIN tokens t ON t.id = (SELECT t2.id FROM tokens t2 WHERE t2.account_id = p.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
@@ -244,6 +288,7 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(b2.id) FROM balance_snapshots b2 WHERE b2.account_id = p.id AND b2.current IS NOT NULL)
 	LEFT JOIN balance_snapshots anc ON anc.id = p.anchor_snapshot
 	LEFT JOIN reconciliations pr ON pr.id = (SELECT MAX(r2.id) FROM reconciliations r2 WHERE r2.account_id = p.id AND r2.currency = p.cur)
+	LEFT JOIN balance_snapshots pbs ON pbs.id = pr.snapshot_id
 	WHERE COALESCE(t.status, 'removed') != 'removed'
 	ORDER BY p.business_id, p.plaid_account_id, p.cur`)
 	if err != nil {
@@ -260,11 +305,11 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 		var bsCurrency string
 		var prID, prSnap, prOpen, prExp, prRep, prDiff, prPend sql.NullInt64
 		var prRun, prDate, prStatus string
-		var prSince, prClean, prGen sql.NullString
+		var prSince, prClean, prGen, prTaken sql.NullString
 		if err := rows.Scan(&p.BusinessID, &p.AccountID, &p.PlaidAccountID, &p.Name, &p.Mask, &kind, &acctCur, &p.Currency,
 			&sum, &p.OpeningVersion, &p.Opening, &ancAt, &p.PendingCount, &pendingSum, &p.TokenStatus, &p.TokenReason,
 			&bsID, &bsCurrency, &bsCurrent, &bsAt,
-			&prID, &prRun, &prDate, &prSnap, &prOpen, &prExp, &prRep, &prDiff, &prPend, &prStatus, &prSince, &prClean, &prGen); err != nil {
+			&prID, &prRun, &prDate, &prSnap, &prOpen, &prExp, &prRep, &prDiff, &prPend, &prStatus, &prSince, &prClean, &prGen, &prTaken); err != nil {
 			return nil, err
 		}
 		p.Kind = ledger.Kind(kind)
@@ -285,7 +330,8 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 		if prID.Valid {
 			pr := &Reconciliation{ID: prID.Int64, RunID: prRun, ReportDate: prDate, AccountID: p.AccountID, SnapshotID: prSnap.Int64,
 				Currency: p.Currency, Opening: prOpen.Int64, Expected: prExp.Int64, Reported: intPtr(prRep), Difference: intPtr(prDiff),
-				PendingTotal: prPend.Int64, Status: prStatus, NonZeroSince: parseTS(prSince), CleanAt: parseTS(prClean)}
+				PendingTotal: prPend.Int64, Status: prStatus, NonZeroSince: parseTS(prSince), CleanAt: parseTS(prClean),
+				SnapshotTakenAt: parseTS(prTaken)}
 			if g := parseTS(prGen); g != nil {
 				pr.GeneratedAt = *g
 			}
