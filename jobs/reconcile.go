@@ -164,6 +164,7 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 				MerchantName: it.MerchantName, Amount: p.Kind.PlaidEffect(it.Amount), AgeBusinessDays: age, Aged: aged, Anomaly: anomaly})
 		}
 		// The chart: the earlier reconciliations, and this one.
+		a.Chart = make([]report.ChartPoint, 0, len(d.History[k])+1)
 		for _, h := range d.History[k] {
 			a.Chart = append(a.Chart, report.ChartPoint{Ledger: h.Expected, Reported: h.Reported})
 		}

@@ -228,8 +228,10 @@ func (a Account) document() DocAccount {
 }
 
 // JSON is the JSON file's content: indented, with a final newline.
-func JSON(r Report) ([]byte, error) {
-	b, err := json.MarshalIndent(r.Document(), "", "  ")
+func JSON(r Report) ([]byte, error) { return jsonOf(r.Document()) }
+
+func jsonOf(d Document) ([]byte, error) {
+	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return nil, err
 	}

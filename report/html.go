@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"html/template"
 	"strconv"
-	"strings"
 
 	"bankfeed/ledger"
 )
@@ -34,6 +33,9 @@ type pageData struct {
 	Rows []pageRow
 }
 
+// pageRow is an account's row. The template reaches the account's fields
+// through {{with .DocAccount}}, as direct fields: a field promoted from an
+// embedded struct costs html/template a reflective search on every use.
 type pageRow struct {
 	DocAccount
 	Bad   bool   // a non-zero difference
@@ -41,13 +43,16 @@ type pageRow struct {
 }
 
 // HTML renders the report as one self-contained page.
-func HTML(r Report) ([]byte, error) {
-	d := r.Document()
+func HTML(r Report) ([]byte, error) { return htmlOf(r, r.Document()) }
+
+// htmlOf renders the page of r, whose document is d.
+func htmlOf(r Report, d Document) ([]byte, error) {
 	data := pageData{Document: d, Rows: make([]pageRow, len(r.Accounts))}
 	for i, a := range r.Accounts {
 		data.Rows[i] = pageRow{DocAccount: d.Accounts[i], Bad: ledger.Disagrees(a.Difference), Chart: chartOf(a)}
 	}
 	var buf bytes.Buffer
+	buf.Grow(64<<10 + len(r.Accounts)*4<<10) // about what an account's row and chart take
 	if err := page.Execute(&buf, data); err != nil {
 		return nil, err
 	}
@@ -86,32 +91,42 @@ func chartOf(a Account) *chart {
 		}
 	}
 	// Coordinates are drawing positions, not money: float is fine here.
-	x := func(i int) string {
+	x := func(i int) float64 {
 		if len(pts) == 1 {
-			return coord(chartW / 2)
+			return chartW / 2
 		}
-		return coord(chartPad + float64(i)*float64(chartW-2*chartPad)/float64(len(pts)-1))
+		return chartPad + float64(i)*float64(chartW-2*chartPad)/float64(len(pts)-1)
 	}
-	y := func(n int64) string {
+	y := func(n int64) float64 {
 		if hi == lo {
-			return coord(chartH / 2)
+			return chartH / 2
 		}
-		return coord(chartPad + float64(hi-n)/float64(hi-lo)*float64(chartH-2*chartPad))
+		return chartPad + float64(hi-n)/float64(hi-lo)*float64(chartH-2*chartPad)
 	}
-	var led, rep []string
 	c := &chart{W: chartW, H: chartH, Min: ledger.Format(lo, a.Currency), Max: ledger.Format(hi, a.Currency), N: len(pts)}
+	var led, rep []byte
 	for i, p := range pts {
-		led = append(led, x(i)+","+y(p.Ledger))
+		led = appendXY(led, x(i), y(p.Ledger))
 		if p.Reported == nil {
 			continue
 		}
-		rep = append(rep, x(i)+","+y(*p.Reported))
+		rep = appendXY(rep, x(i), y(*p.Reported))
 		if *p.Reported != p.Ledger {
-			c.Misses = append(c.Misses, xy{x(i), y(*p.Reported)})
+			c.Misses = append(c.Misses, xy{coord(x(i)), coord(y(*p.Reported))})
 		}
 	}
-	c.Ledger, c.Reported = strings.Join(led, " "), strings.Join(rep, " ")
+	c.Ledger, c.Reported = string(led), string(rep)
 	return c
+}
+
+// appendXY appends one polyline point, "x,y", space-separated from the last.
+func appendXY(b []byte, x, y float64) []byte {
+	if len(b) > 0 {
+		b = append(b, ' ')
+	}
+	b = strconv.AppendFloat(b, x, 'f', 1, 64)
+	b = append(b, ',')
+	return strconv.AppendFloat(b, y, 'f', 1, 64)
 }
 
 func coord(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }

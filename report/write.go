@@ -29,15 +29,16 @@ func Render(r Report) (Files, error) {
 	if !ledger.ValidDate(r.Date) {
 		return Files{}, fmt.Errorf("report date %q is not YYYY-MM-DD", r.Date)
 	}
+	d := r.Document() // the text all three files show
 	f := Files{Date: r.Date}
 	var err error
-	if f.JSON, err = JSON(r); err != nil {
+	if f.JSON, err = jsonOf(d); err != nil {
 		return Files{}, fmt.Errorf("report json: %w", err)
 	}
-	if f.CSV, err = CSV(r); err != nil {
+	if f.CSV, err = csvOf(d); err != nil {
 		return Files{}, fmt.Errorf("report csv: %w", err)
 	}
-	if f.HTML, err = HTML(r); err != nil {
+	if f.HTML, err = htmlOf(r, d); err != nil {
 		return Files{}, fmt.Errorf("report html: %w", err)
 	}
 	return f, nil
@@ -145,8 +146,9 @@ var CSVHeader = []string{"date", "business_id", "account_id", "name", "mask", "c
 // apostrophe, which spreadsheets display but do not evaluate. Amount cells
 // are formatted from minor units by bankfeed itself and are left as they
 // are, so that "-12.50" stays a negative number.
-func CSV(r Report) ([]byte, error) {
-	d := r.Document()
+func CSV(r Report) ([]byte, error) { return csvOf(r.Document()) }
+
+func csvOf(d Document) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.UseCRLF = true

@@ -368,7 +368,7 @@ func (r *ReadTx) ChartHistory(n int) (map[AcctCur][]ChartPoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scanCharts(rows)
+	return scanCharts(rows, n)
 }
 
 // RunCharts returns, for every row of a stored run, the last n
@@ -382,7 +382,7 @@ func (s *Store) RunCharts(ctx context.Context, runID string, n int) (map[AcctCur
 		if err != nil {
 			return err
 		}
-		out, err = scanCharts(rows)
+		out, err = scanCharts(rows, n)
 		return err
 	})
 	return out, err
@@ -390,7 +390,7 @@ func (s *Store) RunCharts(ctx context.Context, runID string, n int) (map[AcctCur
 
 // scanCharts reads (account, currency, id, expected, reported) rows. The
 // index gives each account's points in id order; make sure.
-func scanCharts(rows *sql.Rows) (map[AcctCur][]ChartPoint, error) {
+func scanCharts(rows *sql.Rows, n int) (map[AcctCur][]ChartPoint, error) {
 	defer rows.Close()
 	out := map[AcctCur][]ChartPoint{}
 	for rows.Next() {
@@ -401,7 +401,11 @@ func scanCharts(rows *sql.Rows) (map[AcctCur][]ChartPoint, error) {
 			return nil, err
 		}
 		p.Reported = intPtr(rep)
-		out[k] = append(out[k], p)
+		pts, ok := out[k]
+		if !ok {
+			pts = make([]ChartPoint, 0, n) // n points at most: one allocation an account
+		}
+		out[k] = append(pts, p)
 	}
 	for _, pts := range out {
 		slices.SortFunc(pts, func(a, b ChartPoint) int { return cmp.Compare(a.ID, b.ID) })
