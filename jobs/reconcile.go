@@ -314,7 +314,8 @@ func rerender(ctx context.Context, st *store.Store, date, dir string) (report.Re
 	}
 	r, err := report.Unmarshal(sr.Run.Detail)
 	if err != nil {
-		return report.Report{}, nil, fmt.Errorf("reconciliation of %s (run %s): %w", date, sr.Run.RunID, err)
+		return report.Report{}, nil, fmt.Errorf("reconciliation of %s (run %s) cannot be rendered again (a run stored by an earlier bankfeed?): the files written that day are its record: %w",
+			date, sr.Run.RunID, err)
 	}
 	if err := agree(r, sr); err != nil {
 		return r, nil, fmt.Errorf("%w: reconciliation of %s (run %s): %v", store.ErrCorrupt, date, sr.Run.RunID, err)

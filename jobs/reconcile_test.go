@@ -649,6 +649,17 @@ func TestReconcilePastDateIsRenderedAgainIdentically(t *testing.T) {
 		}
 	}
 
+	// A run stored by the bankfeed before the typed report (its detail
+	// was the JSON file's shape) is refused with a plain word, not
+	// rendered with parts missing.
+	if err := e.store.Exec(context.Background(), `INSERT INTO report_runs(run_id, report_date, generated_at, counts, valid, detail)
+		VALUES ('old-shape', '2026-01-02', '2026-01-02T02:00:00Z', '{}', 1, '{"date":"2026-01-02","generated_at":"2026-01-02T02:00:00Z","accounts":[]}')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.reconcileDate("2026-01-02"); err == nil || !strings.Contains(err.Error(), "cannot be rendered again") {
+		t.Fatalf("old-shape run: %v", err)
+	}
+
 	_, _, err = e.reconcileDate("2026-01-01")
 	want := "no reconciliation was recorded for 2026-01-01; run `bankfeed report reconcile` on that day or pick another date"
 	if !errors.Is(err, jobs.ErrNoReport) || err.Error() != want {

@@ -269,7 +269,7 @@ func Unmarshal(b []byte) (Report, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return Report{}, fmt.Errorf("the stored report cannot be rendered again (stored by another version of bankfeed?): %w", err)
+		return Report{}, fmt.Errorf("stored report does not decode: %w", err)
 	}
 	return r, nil
 }
