@@ -231,6 +231,9 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 	if a.seen != nil {
 		a.seen[t.ID] = true
 	}
+	if err := a.tx.NoteCurrency(t.Amount.Currency); err != nil {
+		return fmt.Errorf("transaction %s: %w", t.ID, err)
+	}
 	old, known, err := a.bankTxn(t.ID)
 	if err != nil {
 		return err
@@ -278,12 +281,11 @@ func (a *applier) posts(b store.BankTxn) bool {
 }
 
 func (a *applier) post(b *store.BankTxn) error {
-	// Journal lines carry the code and minor units only: the scale stays
-	// the stored one of the account's currency (a transaction in another
-	// currency keeps its own code).
-	cur := a.acct.Cur()
-	if b.Currency != cur.Code {
-		cur = ledger.Currency{Code: b.Currency}
+	// The transaction's own currency with the exponent stored for its
+	// code (noted by upsert at ingestion), which may not be the account's.
+	cur, err := a.tx.Currency(b.Currency)
+	if err != nil {
+		return fmt.Errorf("transaction %s: %w", b.TransactionID, err)
 	}
 	v := b.EntryVersion + 1
 	e, err := ledger.PostTransaction(a.acct.PlaidAccountID, b.TransactionID, v, b.Date, ledger.Money{Minor: b.Amount, Currency: cur})

@@ -85,7 +85,7 @@ type Currencies map[string]Currency
 func (cs Currencies) Get(code string) (Currency, error) {
 	c, ok := cs[code]
 	if !ok {
-		return Currency{}, fmt.Errorf("%w: no account stores the exponent of %q", ErrCurrency, code)
+		return Currency{}, fmt.Errorf("%w: the exponent of %q is not stored", ErrCurrency, code)
 	}
 	return c, nil
 }

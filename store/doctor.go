@@ -323,7 +323,7 @@ func (s *Store) UpdatePages(ctx context.Context, updateID int64, fn func(PageMet
 
 // NewReplica creates a database at path (which must not exist yet) holding
 // only what a rebuild needs before replaying anything: the businesses,
-// the tokens and the accounts of s with the same ids, the accounts stripped
+// the tokens, the stored currency exponents and the accounts of s with the same ids, the accounts stripped
 // of their opening state because openings are replayed, not copied. The
 // replica shares s's token key, so its tokens stay readable.
 func (s *Store) NewReplica(ctx context.Context, path string) (*Store, error) {
@@ -367,6 +367,7 @@ func (s *Store) copyRoots(ctx context.Context, srcPath string) error {
 		`INSERT INTO main.accounts(id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
 		 SELECT id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at FROM src.accounts`,
 		`INSERT INTO main.tokens SELECT * FROM src.tokens`,
+		`INSERT INTO main.currencies SELECT * FROM src.currencies`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			tx.Rollback()

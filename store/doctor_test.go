@@ -36,6 +36,9 @@ func filledDB(t *testing.T, n int) *store.Store {
 		t.Fatal(err)
 	}
 	err := st.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.NoteCurrency(ledger.Currency{Code: "USD", Exponent: 2}); err != nil {
+			return err
+		}
 		for i := 1; i <= n; i++ {
 			e := ledger.Entry{ID: fmt.Sprintf("e%06d", i), Kind: ledger.KindTxn, Date: "2026-10-01", TransactionID: fmt.Sprintf("t%d", i), Version: 1,
 				Lines: []ledger.Line{{Account: ledger.Suspense, Currency: "USD", Amount: int64(i)}, {Account: ledger.OpeningEquity, Currency: "USD", Amount: -int64(i)}}}

@@ -94,7 +94,7 @@ func downgradeTo5(t *testing.T, path string) *sql.DB {
 		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,
 		`ALTER TABLE tokens DROP COLUMN history`, `ALTER TABLE tokens DROP COLUMN realtime_at`,
 		`ALTER TABLE accounts DROP COLUMN initial_at`, `ALTER TABLE accounts DROP COLUMN anchor_provisional`,
-		`DROP TABLE token_key`, `ALTER TABLE accounts DROP COLUMN currency_exponent`, `PRAGMA user_version = 5`} {
+		`DROP TABLE token_key`, `DROP TABLE currencies`, `ALTER TABLE accounts DROP COLUMN currency_exponent`, `PRAGMA user_version = 5`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

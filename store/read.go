@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"bankfeed/ledger"
@@ -28,7 +29,7 @@ type LedgerBalance struct {
 // per question, grouped by account: never a query per account.
 func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]LedgerBalance, error) {
 	rows, err := s.rdb.QueryContext(ctx, `
-	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency, `+exponentOf("la.currency", "a")+`,
+	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency, `+storedExponent("la.currency")+`,
 	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = la.id), 0),
 	       a.opening_version > 0, COALESCE(a.opening_minor, 0),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 0 AND b.currency = la.currency),
@@ -46,10 +47,15 @@ func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]Ledger
 		var b LedgerBalance
 		var kind string
 		var sum, pendingSum int64
-		if err := rows.Scan(&b.BusinessID, &b.AccountID, &b.PlaidAccountID, &kind, &b.Currency, &b.Exponent, &sum, &b.Anchored, &b.Opening,
+		var exp sql.NullInt32
+		if err := rows.Scan(&b.BusinessID, &b.AccountID, &b.PlaidAccountID, &kind, &b.Currency, &exp, &sum, &b.Anchored, &b.Opening,
 			&b.PostedCount, &b.PendingCount, &pendingSum); err != nil {
 			return nil, Classify(err)
 		}
+		if !exp.Valid {
+			return nil, fmt.Errorf("%w: ledger currency %s of account %s has no stored exponent", ErrCorrupt, b.Currency, b.PlaidAccountID)
+		}
+		b.Exponent = exp.Int32
 		b.Kind = ledger.Kind(kind)
 		b.Balance = b.Kind.Natural(sum)
 		b.PendingTotal = b.Kind.Natural(-pendingSum)
@@ -135,7 +141,7 @@ type AccountView struct {
 func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView, error) {
 	rows, err := s.rdb.QueryContext(ctx, `
 	SELECT a.id, a.business_id, a.plaid_account_id, a.name, COALESCE(a.official_name,''), COALESCE(a.mask,''), a.type, COALESCE(a.subtype,''),
-	       a.currency, a.currency_exponent, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
+	       a.currency, `+storedExponent("a.currency")+`, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
 	       COALESCE(t.id, 0), COALESCE(t.hint,''), COALESCE(t.status,'removed'), t.last_synced_at,
 	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at
 	FROM accounts a

@@ -84,7 +84,7 @@ func (s *Store) AbandonUpdate(ctx context.Context, updateID int64, reason string
 // Update runs fn in one IMMEDIATE transaction on the writer connection.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	return s.inTx(ctx, func(stx *sql.Tx) error {
-		tx := &Tx{tx: stx, ctx: ctx, s: s, ledgerAccts: map[ledgerKey]int64{}, now: ts(s.Now())}
+		tx := &Tx{tx: stx, ctx: ctx, s: s, ledgerAccts: map[ledgerKey]int64{}, curs: map[string]ledger.Currency{}, now: ts(s.Now())}
 		return fn(tx)
 	})
 }
@@ -96,6 +96,7 @@ type Tx struct {
 	s           *Store
 	now         string
 	ledgerAccts map[ledgerKey]int64
+	curs        map[string]ledger.Currency // stored exponents read or noted in this transaction
 }
 
 type ledgerKey struct{ business, code, currency string }
@@ -148,7 +149,8 @@ type AccountInfo struct {
 	Subtype        string
 	Currency       string
 	// CurrencyExponent scaled the account's amounts at ingestion; stored
-	// at first sight and used by every later conversion (see Cur).
+	// at first sight of the code and used by every later conversion (see
+	// Cur). Read back, it is the currencies table's.
 	CurrencyExponent int32
 }
 
@@ -181,8 +183,8 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 		if posted {
 			k = nullStr(string(kind))
 		}
-		if err := t.sameScale(a); err != nil {
-			return Account{}, err
+		if err := t.NoteCurrency(a.Cur()); err != nil {
+			return Account{}, fmt.Errorf("account %s: %w", a.PlaidAccountID, err)
 		}
 		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName), nullStr(a.Mask), a.Type,
@@ -217,8 +219,8 @@ func (t *Tx) accountByPlaidID(plaidID string) (Account, error) {
 
 // accountSelect reads an account row as scanAccount scans it; a WHERE
 // clause completes it.
-const accountSelect = `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, currency_exponent, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0), initial_at, anchor_provisional
+var accountSelect = `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
+		currency, ` + storedExponent("accounts.currency") + `, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0), initial_at, anchor_provisional
 		FROM accounts WHERE `
 
 func scanAccount(r scanner) (Account, error) {
@@ -430,6 +432,11 @@ func (t *Tx) ledgerAccount(businessID string, accountID int64, l ledger.Line) (i
 	k := ledgerKey{businessID, l.Account, l.Currency}
 	if id, ok := t.ledgerAccts[k]; ok {
 		return id, nil
+	}
+	// Every ledger currency has its stored exponent: nothing is posted in
+	// a code whose scale no reader could know.
+	if _, err := t.Currency(l.Currency); err != nil {
+		return 0, fmt.Errorf("ledger account %s: %w", l.Account, err)
 	}
 	var id int64
 	q := `SELECT id FROM ledger_accounts WHERE business_id = ? AND code = ? AND currency = ?`

@@ -1,5 +1,5 @@
--- bankfeed schema, version 6: the token key's id, and each account's
--- currency exponent.
+-- bankfeed schema, version 6: the token key's id, each account's
+-- currency exponent, and one stored exponent per currency code.
 --
 -- token_key holds one row: the id (a keyed hash, never the key) of the key
 -- every processor token is sealed with. Every seal and open checks it, so a
@@ -32,3 +32,20 @@ UPDATE accounts SET currency_exponent = (
   ORDER BY uid DESC, seq DESC
   LIMIT 1
 );
+
+-- One exponent per currency code, whoever brings it: an account or a
+-- transaction in a currency no account has (Plaid sends a currency per
+-- transaction). A code keeps the exponent it was first seen with, and
+-- every later conversion reads it here; a code arriving with another
+-- exponent is refused, so the table only grows. Filled by Go after this
+-- file from the accounts' exponents, then from the codes of transactions
+-- and journal lines, resolved as they were shown until now.
+CREATE TABLE currencies (
+  code          TEXT PRIMARY KEY,
+  exponent      INTEGER NOT NULL CHECK (exponent BETWEEN 0 AND 18),
+  first_seen_at TEXT
+) STRICT;
+CREATE TRIGGER currencies_no_update BEFORE UPDATE ON currencies
+BEGIN SELECT RAISE(ABORT, 'currencies is append-only: a code keeps the exponent it was first seen with'); END;
+CREATE TRIGGER currencies_no_delete BEFORE DELETE ON currencies
+BEGIN SELECT RAISE(ABORT, 'currencies is append-only: a code keeps the exponent it was first seen with'); END;
