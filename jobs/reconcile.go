@@ -179,7 +179,11 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 	for _, tb := range d.Trial {
 		cur, err := d.Currencies.Get(tb.Currency)
 		if err != nil {
-			return r, nil, fmt.Errorf("trial balance: %w", err)
+			// Only a damaged journal has lines in a code never ingested: the
+			// trial balance still counts them, in minor units.
+			cur = ledger.Currency{Code: tb.Currency}
+			r.Valid = false
+			r.Problems = append(r.Problems, fmt.Sprintf("the journal has lines in %s, a currency bankfeed never ingested (run bankfeed doctor)", tb.Currency))
 		}
 		ok := tb.Sum == 0
 		r.TrialBalance = append(r.TrialBalance, report.TrialBalance{Currency: cur, Lines: tb.Lines, Sum: tb.Sum, OK: ok})
