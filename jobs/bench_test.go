@@ -703,18 +703,27 @@ type reconcileSetup struct {
 	rdb *sql.DB
 }
 
-// BenchmarkReconcile: 10,000 accounts, 1,000,000 journal lines and 30
-// earlier reconciliations per account: seconds for the whole report
-// (jobs.Reconcile: compute, store, write JSON, CSV and HTML), against one
-// bare GROUP BY over journal_lines, the least any report must read.
+// BenchmarkReconcile: 10,000 accounts with 30 earlier reconciliations
+// each, and a history of 1,000,000 or 100,000 journal lines: seconds for
+// the whole report (jobs.Reconcile: compute, store, write JSON, CSV and
+// HTML), against one bare GROUP BY over journal_lines, the least any report
+// must read. The two sizes show whether the report's cost grows with the
+// history (it should not: running balances are one row per ledger account).
 func BenchmarkReconcile(b *testing.B) {
 	accounts := benchSize("BANKFEED_BENCH_RECON_ACCOUNTS", 10_000, 1_000)
+	// perAccount transactions + 1 opening per account, 2 lines each.
+	for _, perAccount := range []int{4, 49} {
+		b.Run(fmt.Sprintf("lines=%d", accounts*(perAccount+1)*2), func(b *testing.B) { benchReconcile(b, accounts, perAccount) })
+	}
+}
+
+func benchReconcile(b *testing.B, accounts, perAccount int) {
 	ctx := context.Background()
-	s := cached(b, fmt.Sprintf("reconcile-%d", accounts), func(dir string) *reconcileSetup {
+	s := cached(b, fmt.Sprintf("reconcile-%d-%d", accounts, perAccount), func(dir string) *reconcileSetup {
 		path := filepath.Join(dir, "bankfeed.db")
 		st := openBenchStore(b, path)
 		genAccounts(b, st, accounts, 100)
-		genTxns(b, st, 49, "r") // 49 transactions + 1 opening per account, 2 lines each
+		genTxns(b, st, perAccount, "r")
 		now := benchNow.Format(time.RFC3339)
 		for _, q := range []string{
 			// One snapshot per account; every 50th account is 1.00 off.

@@ -86,15 +86,23 @@ var planQueries = []planQuery{
 	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = p.la_id), 0),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
 	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
-	       COALESCE(t.status, 'removed'), bs.id, bs.current, anc.taken_at, pr.id
+	       COALESCE(t.status, 'removed'), bs.id, bs.current, anc.taken_at, pr.id, pbs.taken_at
 	FROM pos p
 	LEFT JOIN tokens t ON t.id = (SELECT t2.id FROM tokens t2 WHERE t2.account_id = p.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
 	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(b2.id) FROM balance_snapshots b2 WHERE b2.account_id = p.id AND b2.current IS NOT NULL)
 	LEFT JOIN balance_snapshots anc ON anc.id = p.anchor_snapshot
 	LEFT JOIN reconciliations pr ON pr.id = (SELECT MAX(r2.id) FROM reconciliations r2 WHERE r2.account_id = p.id AND r2.currency = p.cur)
+	LEFT JOIN balance_snapshots pbs ON pbs.id = pr.snapshot_id
 	WHERE COALESCE(t.status, 'removed') != 'removed'
 	ORDER BY p.business_id, p.plaid_account_id, p.cur`},
+	{name: "precision suspects (ReadTx.PrecisionSuspects)", sql: `
+	SELECT b.account_id, b.transaction_id, b.date, b.amount, b.currency, b.pending
+	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
+	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL
+	ORDER BY b.account_id, b.date, b.transaction_id`,
+		// Read whole, but only through the partial index of the large rows.
+		fullScanOK: "bank_transactions", wantIndex: "USING INDEX bank_transactions_large"},
 	{name: "opening checks (ReadTx.OpeningChecks)", sql: `
 	SELECT a.id, a.business_id, a.plaid_account_id, a.opening_version,
 	       COUNT(CASE WHEN e.id IS NOT NULL AND x.id IS NULL THEN 1 END), COUNT(e.id),
@@ -110,12 +118,10 @@ var planQueries = []planQuery{
 	{name: "chart history (ReadTx.ChartHistory)", sql: `
 	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
 	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
-	SELECT k.account_id, k.cur,
-	       (SELECT json_group_array(json_array(r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status))
-	        FROM reconciliations r WHERE r.account_id = k.account_id AND r.currency = k.cur
-	         AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
-	                               ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0))
-	FROM k`, args: []any{28}, wantIndex: "COVERING INDEX reconciliations_chart"},
+	SELECT r.account_id, r.currency, r.id, r.expected, r.reported
+	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
+	 AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
+	                       ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)`, args: []any{28}, wantIndex: "COVERING INDEX reconciliations_chart"},
 	{name: "suspense (ReadTx.Suspense)", sql: `
 	SELECT s.business_id, s.currency, s.total, s.live,
 	       CASE WHEN s.live > 0 THEN COALESCE((

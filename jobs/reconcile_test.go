@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,8 +28,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // clock as the runner so that every recorded time is the test's.
 type recEnv struct {
 	*env
-	dir string
-	n   int
+	dir  string
+	n    int
+	last report.Report // the newest report reconcile returned
 }
 
 func newRecEnv(t *testing.T) *recEnv {
@@ -46,9 +48,10 @@ func (e *recEnv) reconcileDate(date string) (report.Report, []string, error) {
 		Now: func() time.Time { return e.now }, RunID: fmt.Sprintf("rec-%d", e.n)})
 }
 
-// reconcile runs today's reconciliation; a break is expected only when
-// wantBreak is set, and any other error fails the test.
-func (e *recEnv) reconcile(wantBreak bool) report.Report {
+// reconcile runs today's reconciliation and returns its JSON file, read
+// back; a break is expected only when wantBreak is set, and any other
+// error fails the test.
+func (e *recEnv) reconcile(wantBreak bool) report.Document {
 	e.t.Helper()
 	r, paths, err := e.reconcileDate("")
 	if wantBreak != errors.Is(err, jobs.ErrBreak) {
@@ -60,10 +63,36 @@ func (e *recEnv) reconcile(wantBreak bool) report.Report {
 	if len(paths) != 3 {
 		e.t.Fatalf("reconcile wrote %v", paths)
 	}
-	return r
+	e.last = r
+	return readDocument(e.t, paths[0])
 }
 
-func acct(t *testing.T, r report.Report, id string) report.Account {
+// readDocument reads a report's JSON file.
+func readDocument(t *testing.T, path string) report.Document {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d report.Document
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// chartOf is an account's chart in the newest report.
+func (e *recEnv) chartOf(id string) []report.ChartPoint {
+	for _, a := range e.last.Accounts {
+		if a.AccountID == id {
+			return a.Chart
+		}
+	}
+	e.t.Fatalf("account %s not in the report", id)
+	return nil
+}
+
+func acct(t *testing.T, r report.Document, id string) report.DocAccount {
 	t.Helper()
 	for _, a := range r.Accounts {
 		if a.AccountID == id {
@@ -71,10 +100,10 @@ func acct(t *testing.T, r report.Report, id string) report.Account {
 		}
 	}
 	t.Fatalf("account %s not in the report", id)
-	return report.Account{}
+	return report.DocAccount{}
 }
 
-func wantStatus(t *testing.T, r report.Report, id string, want ledger.Status, diff string) report.Account {
+func wantStatus(t *testing.T, r report.Document, id string, want ledger.Status, diff string) report.DocAccount {
 	t.Helper()
 	a := acct(t, r, id)
 	if a.Status != want {
@@ -93,7 +122,7 @@ func deref(p *string) string {
 	return *p
 }
 
-func allOK(t *testing.T, r report.Report) {
+func allOK(t *testing.T, r report.Document) {
 	t.Helper()
 	if !r.Valid {
 		t.Errorf("report invalid: %v", r.Problems)
@@ -116,7 +145,7 @@ func mustCur(t *testing.T, code string) ledger.Currency {
 	return c
 }
 
-func openingCheck(t *testing.T, r report.Report, id string) report.OpeningCheck {
+func openingCheck(t *testing.T, r report.Document, id string) report.DocOpeningCheck {
 	t.Helper()
 	for _, c := range r.OpeningChecks {
 		if c.AccountID == id {
@@ -124,7 +153,7 @@ func openingCheck(t *testing.T, r report.Report, id string) report.OpeningCheck 
 		}
 	}
 	t.Fatalf("no opening check for %s", id)
-	return report.OpeningCheck{}
+	return report.DocOpeningCheck{}
 }
 
 func TestReconcileOpeningAnchors(t *testing.T) {
@@ -259,8 +288,8 @@ func TestReconcileOKAfterWorldChanges(t *testing.T) {
 	if len(r.Suspense) != 1 || r.Suspense[0].BusinessID != "biz1" || r.Suspense[0].OldestDate == "" {
 		t.Errorf("suspense %+v", r.Suspense)
 	}
-	if len(acct(t, r, chk).Chart) != 2 {
-		t.Errorf("chart %+v", acct(t, r, chk).Chart)
+	if len(e.chartOf(chk)) != 2 {
+		t.Errorf("chart %+v", e.chartOf(chk))
 	}
 }
 
@@ -296,14 +325,7 @@ func TestReconcileBalanceMovedIsTimingThenBreak(t *testing.T) {
 	if sum.Report["break"] != 1 || sum.Report["accounts"] != 1 || sum.Report["invalid"] != 0 {
 		t.Fatalf("runner counts %v", sum.Report)
 	}
-	b, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-2026-11-26.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err = report.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = readDocument(t, filepath.Join(e.dir, "reconciliation-2026-11-26.json"))
 	a = wantStatus(t, r, chk, ledger.StatusBreak, "-25.00")
 	if len(a.Candidates) != 1 || a.Candidates[0].TransactionID != "tx_coffee" {
 		t.Errorf("break candidates %+v", a.Candidates)
@@ -383,21 +405,60 @@ func TestReconcileNeedsRefreshStaleNoAnchor(t *testing.T) {
 	wantStatus(t, r, a1, ledger.StatusNeedsRefresh, "")
 	wantStatus(t, r, a2, ledger.StatusStale, "0.00")
 
-	// A synced account whose history is not complete yet has no anchor.
-	a3, t3 := e.srv.AddAccount(plaidfake.Account{ID: "a3", Opening: "30.00", History: plaidfake.HistoryStaged})
+	// A synced account that has no balance yet has no anchor.
+	a3, t3 := e.srv.AddAccount(plaidfake.Account{ID: "a3", Opening: "30.00"})
 	e.srv.AddTxn(plaidfake.Txn{AccountID: a3, Amount: "3.00", Date: "2026-12-01", Name: "z"})
-	e.srv.AdvanceHistory(a3)
 	e.put("biz2", t3)
 	e.run("sync")
 	r = e.reconcile(false)
 	a = wantStatus(t, r, a3, ledger.StatusNoAnchor, "")
-	if a.Difference != nil {
+	if a.Difference != nil || a.ReportedCurrent != nil {
 		t.Errorf("no_anchor account %+v", a)
 	}
-	// Every sync keeps the account's balances: a2 is fresh again.
-	wantStatus(t, r, a2, ledger.StatusOK, "0.00")
-	if s := r.Summary; s.Accounts != 3 || s.NeedsRefresh != 1 || s.OK != 1 || s.NoAnchor != 1 {
+	if s := r.Summary; s.Accounts != 3 || s.NeedsRefresh != 1 || s.Stale != 1 || s.NoAnchor != 1 {
 		t.Errorf("summary %+v", s)
+	}
+	if len(r.Tokens) != 1 || r.Tokens[0].BusinessID != "biz1" || deref(r.Tokens[0].AccountID) != a1 ||
+		deref(r.Tokens[0].Reason) != "ITEM_LOGIN_REQUIRED" || r.Tokens[0].TokenHint != t1[len(t1)-4:] {
+		t.Errorf("tokens %+v", r.Tokens)
+	}
+
+	// A token flagged on its very first sync has no account: it is listed,
+	// and counted, all the same.
+	_, t4 := e.srv.AddAccount(plaidfake.Account{ID: "a4", Opening: "40.00"})
+	e.srv.SetItemError(t4, "ITEM_LOGIN_REQUIRED")
+	e.put("biz3", t4)
+	e.run("sync")
+	r = e.reconcile(false)
+	if s := r.Summary; s.Accounts != 3 || s.NeedsRefresh != 2 {
+		t.Errorf("summary %+v, want 3 accounts and 2 tokens needing refresh", s)
+	}
+	if len(r.Tokens) != 2 || r.Tokens[1].BusinessID != "biz3" || r.Tokens[1].AccountID != nil || r.Tokens[1].Status != "needs_refresh" {
+		t.Errorf("tokens %+v", r.Tokens)
+	}
+}
+
+// Zero tolerance end to end: the bank one cent above the ledger, then one
+// cent below, is never ok, on an asset and on a liability.
+func TestReconcileOneCentIsNotOK(t *testing.T) {
+	e := newRecEnv(t)
+	chk, ctok := seedChecking(e.env)
+	card, ktok := e.srv.AddAccount(plaidfake.Account{ID: "card", Name: "Card", Type: "credit", Subtype: "credit card", ISOCurrency: "USD", Opening: "150.00"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: card, Amount: "400.00", Date: "2026-11-04", Name: "Office"})
+	e.put("biz1", ctok, ktok)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+	for _, step := range []struct{ adjust, want string }{{"0.01", "0.01"}, {"-0.02", "-0.01"}} {
+		e.advance(time.Hour)
+		e.srv.AdjustBalance(chk, step.adjust)
+		e.srv.AdjustBalance(card, step.adjust)
+		e.run("all")
+		r := e.reconcile(false)
+		wantStatus(t, r, chk, ledger.StatusTiming, step.want)
+		wantStatus(t, r, card, ledger.StatusTiming, step.want)
+		if r.Summary.OK != 0 || r.Summary.Timing != 2 {
+			t.Errorf("bank %s off: summary %+v", step.want, r.Summary)
+		}
 	}
 }
 
@@ -430,7 +491,7 @@ func TestReconcileInvalidLedger(t *testing.T) {
 	if len(r.Problems) != 2 || r.Counts()["invalid"] != 1 {
 		t.Fatalf("problems %q counts %v", r.Problems, r.Counts())
 	}
-	if oc := openingCheck(t, r, chk); oc.OK || oc.Live != 2 {
+	if oc := openingCheck(t, r.Document(), chk); oc.OK || oc.Live != 2 {
 		t.Errorf("opening check %+v", oc)
 	}
 }
@@ -543,14 +604,14 @@ func TestReconcilePastDateIsRenderedAgainIdentically(t *testing.T) {
 	e.advance(time.Minute)
 	r1 := e.reconcile(false)
 	day1 := r1.Date
-	if n := len(r1.Accounts[0].Chart); n != 4 {
+	if n := len(e.last.Accounts[0].Chart); n != 4 {
 		t.Fatalf("day 1 chart has %d points, want 4", n)
 	}
 	sr, err := e.store.StoredReportFor(context.Background(), day1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if detail := string(sr.Run.Detail); strings.Contains(detail, `"chart":[{`) || !strings.Contains(detail, `"chart":[]`) {
+	if detail := string(sr.Run.Detail); strings.Contains(detail, "Chart") || !strings.Contains(detail, `"Accounts":[{`) {
 		t.Errorf("the stored detail carries the charts")
 	}
 	files := map[string][]byte{}
@@ -586,6 +647,17 @@ func TestReconcilePastDateIsRenderedAgainIdentically(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s of %s changed when rendered again:\n%s", ext, day1, firstDiff(got, want))
 		}
+	}
+
+	// A run stored by the bankfeed before the typed report (its detail
+	// was the JSON file's shape) is refused with a plain word, not
+	// rendered with parts missing.
+	if err := e.store.Exec(context.Background(), `INSERT INTO report_runs(run_id, report_date, generated_at, counts, valid, detail)
+		VALUES ('old-shape', '2026-01-02', '2026-01-02T02:00:00Z', '{}', 1, '{"date":"2026-01-02","generated_at":"2026-01-02T02:00:00Z","accounts":[]}')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.reconcileDate("2026-01-02"); err == nil || !strings.Contains(err.Error(), "cannot be rendered again") {
+		t.Fatalf("old-shape run: %v", err)
 	}
 
 	_, _, err = e.reconcileDate("2026-01-01")
@@ -627,8 +699,8 @@ func TestReconcileAtScale(t *testing.T) {
 	fill := []string{
 		`INSERT INTO businesses(id, created_at, updated_at) VALUES ('biz', '` + now + `', '` + now + `')`,
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(accounts) + `)
-		 INSERT INTO accounts(id, business_id, plaid_account_id, name, type, currency, currency_exponent, kind, opening_version, opening_date, opening_minor, created_at, updated_at)
-		 SELECT i, 'biz', printf('acc%05d', i), 'Account ' || i, CASE WHEN i % 4 = 0 THEN 'credit' ELSE 'depository' END, 'USD', 2,
+		 INSERT INTO accounts(id, business_id, plaid_account_id, name, type, currency, kind, opening_version, opening_date, opening_minor, created_at, updated_at)
+		 SELECT i, 'biz', printf('acc%05d', i), 'Account ' || i, CASE WHEN i % 4 = 0 THEN 'credit' ELSE 'depository' END, 'USD',
 		        CASE WHEN i % 4 = 0 THEN 'liability' ELSE 'asset' END, 1, '2024-12-31', 0, '` + now + `', '` + now + `' FROM n`,
 		`INSERT INTO tokens(id, business_id, fingerprint, ciphertext, hint, status, cursor, account_id, created_at, updated_at)
 		 SELECT id, 'biz', randomblob(16), randomblob(16), 'abcd', 'active', 'c', id, created_at, created_at FROM accounts`,
@@ -772,9 +844,6 @@ func TestReconcileQueriesAgreeWithPlainSQL(t *testing.T) {
 			}
 			out = append(out, fmt.Sprint(vals...))
 		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
 		return out
 	}
 	check := func(stage string) {
@@ -821,14 +890,14 @@ func TestReconcileQueriesAgreeWithPlainSQL(t *testing.T) {
 		for k, ps := range hist {
 			for _, p := range ps {
 				rep := any(nil)
-				if p.HasReported {
-					rep = p.Reported
+				if p.Reported != nil {
+					rep = *p.Reported
 				}
-				got = append(got, fmt.Sprint(k.AccountID, k.Currency, p.ID, p.ReportDate, p.GeneratedAt, p.Expected, rep, p.Status))
+				got = append(got, fmt.Sprint(k.AccountID, k.Currency, p.ID, p.Expected, rep))
 			}
 		}
 		slices.Sort(got)
-		want = plain(`SELECT r.account_id, r.currency, r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status
+		want = plain(`SELECT r.account_id, r.currency, r.id, r.expected, r.reported
 		FROM reconciliations r JOIN accounts a ON a.id = r.account_id
 		WHERE a.kind IS NOT NULL AND (SELECT COUNT(*) FROM reconciliations n WHERE n.account_id = r.account_id AND n.currency = r.currency AND n.id > r.id) < ?`,
 			jobs.ChartPoints-1)
@@ -849,7 +918,7 @@ func TestReconcileQueriesAgreeWithPlainSQL(t *testing.T) {
 	if !errors.Is(err, jobs.ErrInvalidReport) || r.Valid {
 		t.Fatalf("err = %v, want an invalid report", err)
 	}
-	if n := len(r.TrialBalance); n != 3 || r.TrialBalance[1].Currency != "GBP" || r.TrialBalance[1].Sum != "7" || r.TrialBalance[1].Lines != 1 {
+	if n := len(r.TrialBalance); n != 3 || r.TrialBalance[1].Currency.Code != "GBP" || r.TrialBalance[1].Sum != 7 || r.TrialBalance[1].Lines != 1 {
 		t.Errorf("trial balance %+v", r.TrialBalance)
 	}
 }
@@ -927,7 +996,7 @@ func TestReconcileWithoutFolderStoresTheRun(t *testing.T) {
 	}
 	// The same report rendered into a folder now, and re-rendered from the
 	// stored run the next day: the same bytes.
-	want, err := report.Render(r, nil)
+	want, err := report.Render(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -936,7 +1005,7 @@ func TestReconcileWithoutFolderStoresTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := report.Render(again, nil)
+	got, err := report.Render(again)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -946,6 +1015,79 @@ func TestReconcileWithoutFolderStoresTheRun(t *testing.T) {
 	}{{"json", got.JSON, want.JSON}, {"csv", got.CSV, want.CSV}, {"html", got.HTML, want.HTML}} {
 		if !bytes.Equal(f.got, f.want) {
 			t.Errorf("%s differs when rendered from the stored run:\n%s", f.ext, firstDiff(f.got, f.want))
+		}
+	}
+}
+
+// A difference escalates only when a newer balance shows it again:
+// reconciling again against the same balance, however much later, stays
+// timing; the next balance with the same difference is a break.
+func TestReconcileSameSnapshotNeverEscalates(t *testing.T) {
+	e := newRecEnv(t)
+	chk, tok := seedChecking(e.env)
+	e.put("biz1", tok)
+	e.run("all")
+	allOK(t, e.reconcile(false))
+
+	e.advance(time.Hour)
+	e.srv.AdjustBalance(chk, "-25.00")
+	e.run("all")
+	wantStatus(t, e.reconcile(false), chk, ledger.StatusTiming, "-25.00")
+	// Again on the same balance: right away, and after more than 24 h.
+	for _, wait := range []time.Duration{time.Minute, 30 * time.Hour} {
+		e.advance(wait)
+		r := e.reconcile(false)
+		wantStatus(t, r, chk, ledger.StatusTiming, "-25.00")
+		if r.Summary.Break != 0 {
+			t.Errorf("after %v on the same balance: summary %+v", wait, r.Summary)
+		}
+	}
+	// A newer balance with the same difference: a break, and the run says so.
+	e.advance(time.Hour)
+	e.run("all")
+	r := e.reconcile(true)
+	wantStatus(t, r, chk, ledger.StatusBreak, "-25.00")
+	// And reconciling that break again on its own balance keeps it a break.
+	e.advance(time.Minute)
+	wantStatus(t, e.reconcile(true), chk, ledger.StatusBreak, "-25.00")
+}
+
+// Transactions of a million or more in their currency's major unit are
+// listed as precision suspects, posted and pending, in natural sign; a
+// smaller one, or a removed one, is not.
+func TestReconcilePrecisionSuspects(t *testing.T) {
+	e := newRecEnv(t)
+	chk, ctok := e.srv.AddAccount(plaidfake.Account{ID: "usd", Name: "Checking", Type: "depository", Subtype: "checking", ISOCurrency: "USD", Opening: "5000000.00"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "big", AccountID: chk, Amount: "1000000.00", Date: "2026-11-02", Name: "Wire out"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "almost", AccountID: chk, Amount: "999999.99", Date: "2026-11-03", Name: "Wire out"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "in", AccountID: chk, Amount: "-1200000.00", Date: "2026-11-04", Name: "Wire in", Pending: true})
+	gone := e.srv.AddTxn(plaidfake.Txn{ID: "gone", AccountID: chk, Amount: "3000000.00", Date: "2026-11-05", Name: "Wire out"})
+	yen, ytok := e.srv.AddAccount(plaidfake.Account{ID: "jpy", Name: "Yen", Type: "depository", Subtype: "checking", ISOCurrency: "JPY", Opening: "9000000"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "yen-big", AccountID: yen, Amount: "1000000", Date: "2026-11-02", Name: "Rent"})
+	e.srv.AddTxn(plaidfake.Txn{ID: "yen-small", AccountID: yen, Amount: "999999", Date: "2026-11-03", Name: "Rent"})
+	e.put("biz1", ctok, ytok)
+	e.run("all")
+	e.srv.RemoveTxn(gone)
+	e.advance(time.Hour)
+	e.run("all")
+	r := e.reconcile(false)
+	var got []string
+	for _, s := range r.PrecisionSuspects {
+		got = append(got, fmt.Sprintf("%s %s %s %s %s %s %v", s.BusinessID, s.AccountID, s.TransactionID, s.Date, s.Amount, s.Currency, s.Pending))
+	}
+	want := []string{"biz1 jpy yen-big 2026-11-02 -1000000 JPY false", "biz1 usd big 2026-11-02 -1000000.00 USD false",
+		"biz1 usd in 2026-11-04 1200000.00 USD true"}
+	slices.Sort(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("precision suspects\n got %q\nwant %q", got, want)
+	}
+	html, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-"+r.Date+".html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<h2>Precision suspects</h2>", "-1000000.00 USD", "1200000.00 USD", "-1000000 JPY"} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("html lacks %q", want)
 		}
 	}
 }

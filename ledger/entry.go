@@ -43,6 +43,11 @@ func (k Kind) Natural(sum int64) int64 {
 	return sum
 }
 
+// PlaidEffect is the natural-sign effect on the account of a Plaid amount
+// (positive = money leaves the account, or a charge on a card): the
+// posting rule credits the account with it.
+func (k Kind) PlaidEffect(plaidAmount int64) int64 { return k.Natural(-plaidAmount) }
+
 // Counter-account codes, one per business and currency.
 const (
 	Suspense       = "Suspense:Uncategorized"

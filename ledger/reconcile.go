@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -38,6 +39,8 @@ const (
 type PreviousRecon struct {
 	Difference   *int64    // nil when it could not be computed
 	NonZeroSince time.Time // start of the non-zero streak it was part of; zero when none
+	Status       Status
+	ReportedAt   time.Time // when the balance it compared against was taken; zero when none
 }
 
 // ReconInput is everything the status of one account depends on.
@@ -63,20 +66,25 @@ type ReconResult struct {
 }
 
 // Reconcile applies the status rules, with zero tolerance. Precedence:
-// needs_refresh > no_anchor > stale > ok > break > timing. A difference is
-// a break when the previous reconciliation of the account found the very
-// same non-zero amount, or when the difference has been non-zero without
-// interruption for more than BreakAfter; otherwise a new non-zero
-// difference is timing, to be rechecked next run.
+// needs_refresh > no_anchor > stale > ok > break > timing.
+//
+// A difference escalates only on news from the bank: it is a break when a
+// newer balance (taken after the one the previous reconciliation compared
+// against) shows the very same non-zero difference, or when the difference
+// has been non-zero without interruption for more than BreakAfter across
+// at least two balances. Reconciling again against the same balance learns
+// nothing new and never escalates: the status stands (a break stays a
+// break while its difference does not change, anything else is timing).
+// Otherwise a new non-zero difference is timing, to be rechecked after the
+// bank's next balance.
 //
 // The difference and its streak are tracked even when a higher-precedence
 // status hides them, so that a break is not reset by a day of staleness.
 func Reconcile(in ReconInput) ReconResult {
 	var res ReconResult
-	if in.Anchored && in.Reported != nil {
-		d := *in.Reported - in.Expected
-		res.Difference = &d
-		if d != 0 {
+	if d := Difference(in.Anchored, in.Expected, in.Reported); d != nil {
+		res.Difference = d
+		if *d != 0 {
 			res.NonZeroSince = in.Now
 			if p := in.Previous; p != nil && p.Difference != nil && *p.Difference != 0 && !p.NonZeroSince.IsZero() {
 				res.NonZeroSince = p.NonZeroSince
@@ -92,14 +100,52 @@ func Reconcile(in ReconInput) ReconResult {
 		res.Status = StatusStale
 	case *res.Difference == 0:
 		res.Status = StatusOK
-	case in.Previous != nil && in.Previous.Difference != nil && *in.Previous.Difference == *res.Difference:
-		res.Status = StatusBreak
-	case in.Now.Sub(res.NonZeroSince) > BreakAfter:
-		res.Status = StatusBreak
 	default:
-		res.Status = StatusTiming
+		res.Status = escalate(in, *res.Difference, res.NonZeroSince)
 	}
 	return res
+}
+
+// escalate decides between timing and break for a non-zero difference d.
+func escalate(in ReconInput, d int64, since time.Time) Status {
+	p := in.Previous
+	if p == nil || p.Difference == nil || *p.Difference == 0 {
+		return StatusTiming // first seen
+	}
+	same := *p.Difference == d
+	if !in.ReportedAt.After(p.ReportedAt) {
+		// The same balance as last time: nothing new from the bank.
+		if same && p.Status == StatusBreak {
+			return StatusBreak
+		}
+		return StatusTiming
+	}
+	if same || in.Now.Sub(since) > BreakAfter {
+		return StatusBreak
+	}
+	return StatusTiming
+}
+
+// Difference is the bank's reported current balance minus the ledger's
+// expected one, in minor units, with zero tolerance: nil when there is
+// nothing to compare (no anchored opening, or no reported balance).
+func Difference(anchored bool, expected int64, reported *int64) *int64 {
+	if !anchored || reported == nil {
+		return nil
+	}
+	d := *reported - expected
+	return &d
+}
+
+// Disagrees reports whether a difference is known and not zero: the
+// accounts whose recent records the report lists as candidates.
+func Disagrees(difference *int64) bool { return difference != nil && *difference != 0 }
+
+// OpeningSound reports whether an anchored account's opening entries are
+// as the ledger requires: exactly one live (not reversed) opening entry,
+// and it is the version the account names.
+func OpeningSound(plaidAccountID string, version, live int, liveEntryID string) bool {
+	return live == 1 && liveEntryID == OpeningEntryID(plaidAccountID, version)
 }
 
 // BusinessDaysBetween counts the business days after from up to and
@@ -130,6 +176,25 @@ func BusinessDaysBetween(from, to string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// PrecisionSuspectAt is the amount, in major units of any currency, from
+// which a transaction is listed as a precision suspect: Plaid has delivered
+// amounts this large rounded (plaid-node issue 637), and plaid-go decodes
+// them through a float64.
+const PrecisionSuspectAt = 1_000_000
+
+// PrecisionSuspect reports whether an amount of minor units of c is at or
+// above PrecisionSuspectAt major units, either sign.
+func PrecisionSuspect(minor int64, c Currency) bool {
+	limit := int64(PrecisionSuspectAt)
+	for range c.Exponent {
+		if limit > math.MaxInt64/10 {
+			return false // no int64 amount reaches it
+		}
+		limit *= 10
+	}
+	return minor >= limit || minor <= -limit
 }
 
 // PendingAge classifies a pending item by its business-day age.

@@ -1,23 +1,15 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
-	"unsafe"
-
-	"golang.org/x/sync/errgroup"
 
 	"bankfeed/ledger"
 )
@@ -40,88 +32,158 @@ func (s *Store) Read(ctx context.Context, fn func(*ReadTx) error) error {
 	return Classify(fn(&ReadTx{ctx: ctx, tx: tx}))
 }
 
-// ReadTogether runs each fn in its own read transaction, all at once, and
-// every one of them sees the same state of the database, as the queries of
-// one Read do: the write lock is held while the transactions begin, so no
-// commit can fall between two of them, and it is let go before the fns
-// run. The reconcile's queries are each a pass over a large table, and
-// this spreads them over the cores. When the write lock cannot be had (a
-// read-only store), the fns run one after another in one Read, which is
-// just as consistent.
-func (s *Store) ReadTogether(ctx context.Context, fns ...func(*ReadTx) error) error {
-	txs, err := s.snapshots(ctx, len(fns))
-	defer func() {
-		for _, tx := range txs {
-			tx.Rollback()
-		}
-	}()
-	if errors.Is(err, errNoWriteLock) {
-		return s.Read(ctx, func(rt *ReadTx) error {
-			for _, fn := range fns {
-				if err := fn(rt); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err != nil {
-		return Classify(err)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	for i, fn := range fns {
-		rt := &ReadTx{ctx: gctx, tx: txs[i]}
-		g.Go(func() error { return fn(rt) })
-	}
-	return Classify(g.Wait())
+// ReconcileQuery says what a reconcile reads besides the ledger's
+// positions.
+type ReconcileQuery struct {
+	At            time.Time // the report time: candidate windows end here
+	ChartPoints   int       // earlier reconciliations per account, for the charts
+	VanishedSince time.Time // holds removed after this are listed
 }
 
-var errNoWriteLock = errors.New("the write lock cannot be taken")
+// ReconcileData is everything a reconcile reads, from one snapshot of the
+// database.
+type ReconcileData struct {
+	Positions []ReconPosition
+	// Candidates are what the accounts whose bank disagrees with the
+	// ledger recorded inside Windows (since they last agreed).
+	Candidates []Candidate
+	Windows    map[AcctCur]CandidateWindow
+	History    map[AcctCur][]ChartPoint // the last ChartPoints reconciliations, oldest first
+	Pending    []PendingItem
+	Vanished   []PendingItem
+	Suspense   []SuspenseLine
+	Trial      []CurrencySum
+	Openings   []OpeningCheck
+	Tokens     []FlaggedToken
+	Suspects   []PrecisionSuspect
+	// Currencies holds the stored exponent of every currency code: amounts
+	// are formatted with the scale they were ingested at, never a new one.
+	Currencies ledger.Currencies
+}
 
-// snapshots begins n read transactions on the snapshot of one instant.
-func (s *Store) snapshots(ctx context.Context, n int) (txs []*sql.Tx, err error) {
-	w, err := s.db.Conn(ctx)
+// ReadReconcile reads everything a reconcile needs in one read
+// transaction, so that every part of the report describes the same state
+// of the ledger even while a sync commits beside it.
+func (s *Store) ReadReconcile(ctx context.Context, q ReconcileQuery) (ReconcileData, error) {
+	var d ReconcileData
+	err := s.Read(ctx, func(rt *ReadTx) error {
+		var err error
+		if d.Currencies, err = rt.Currencies(); err != nil {
+			return fmt.Errorf("currencies: %w", err)
+		}
+		if d.Positions, err = rt.ReconPositions(); err != nil {
+			return fmt.Errorf("ledger positions: %w", err)
+		}
+		d.Windows = map[AcctCur]CandidateWindow{}
+		var ws []CandidateWindow
+		for _, p := range d.Positions {
+			from := p.CleanSince()
+			if from == nil || !ledger.Disagrees(ledger.Difference(p.Anchored, p.Balance, p.Reported())) {
+				continue
+			}
+			w := CandidateWindow{AccountID: p.AccountID, Currency: p.Currency, From: *from, To: q.At}
+			d.Windows[AcctCur{AccountID: p.AccountID, Currency: p.Currency}] = w
+			ws = append(ws, w)
+		}
+		if d.Candidates, err = rt.Candidates(ws); err != nil {
+			return fmt.Errorf("candidates: %w", err)
+		}
+		if d.History, err = rt.ChartHistory(q.ChartPoints); err != nil {
+			return fmt.Errorf("reconciliation history: %w", err)
+		}
+		if d.Pending, err = rt.PendingItems(); err != nil {
+			return fmt.Errorf("pending items: %w", err)
+		}
+		if d.Vanished, err = rt.VanishedHolds(q.VanishedSince); err != nil {
+			return fmt.Errorf("vanished holds: %w", err)
+		}
+		if d.Suspense, err = rt.Suspense(); err != nil {
+			return fmt.Errorf("suspense: %w", err)
+		}
+		if d.Trial, err = rt.TrialBalance(); err != nil {
+			return fmt.Errorf("trial balance: %w", err)
+		}
+		if d.Openings, err = rt.OpeningChecks(); err != nil {
+			return fmt.Errorf("opening checks: %w", err)
+		}
+		if d.Tokens, err = rt.FlaggedTokens(); err != nil {
+			return fmt.Errorf("flagged tokens: %w", err)
+		}
+		if d.Suspects, err = rt.PrecisionSuspects(); err != nil {
+			return fmt.Errorf("precision suspects: %w", err)
+		}
+		return nil
+	})
+	return d, err
+}
+
+// PrecisionSuspect is a live (posted or pending) bank transaction large
+// enough that Plaid may have delivered it rounded.
+type PrecisionSuspect struct {
+	AccountID     int64
+	TransactionID string
+	Date          string
+	Amount        int64 // Plaid sign
+	Currency      string
+	Pending       bool
+}
+
+// PrecisionSuspects lists the live transactions of posted accounts whose
+// amount is at least a million minor units, the least that can be a
+// million major units of any currency (ledger.PrecisionSuspect decides per
+// currency). The partial index bank_transactions_large holds exactly those
+// rows, so this reads the large transactions, never the history.
+func (r *ReadTx) PrecisionSuspects() ([]PrecisionSuspect, error) {
+	rows, err := r.tx.QueryContext(r.ctx, `
+	SELECT b.account_id, b.transaction_id, b.date, b.amount, b.currency, b.pending
+	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
+	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL
+	ORDER BY b.account_id, b.date, b.transaction_id`)
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
-	// Said outright rather than left to the DSN, which asks for it only on
-	// a writable store.
-	if _, err := w.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoWriteLock, err)
-	}
-	defer func() {
-		if _, rbErr := w.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rbErr != nil {
-			// Never hand the pool a connection that may still hold the lock.
-			w.Raw(func(any) error { return driver.ErrBadConn })
-			if err == nil {
-				err = rbErr
-			}
+	defer rows.Close()
+	var out []PrecisionSuspect
+	for rows.Next() {
+		var p PrecisionSuspect
+		if err := rows.Scan(&p.AccountID, &p.TransactionID, &p.Date, &p.Amount, &p.Currency, &p.Pending); err != nil {
+			return nil, err
 		}
-	}()
-	// On a read-only connection BEGIN IMMEDIATE succeeds and locks nothing;
-	// a write, rolled back with the rest, tells the two apart.
-	var version int
-	if err := w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// FlaggedToken is a token that is neither active nor removed: one the
+// platform must act on.
+type FlaggedToken struct {
+	BusinessID     string
+	Hint           string
+	Status         string
+	Reason         string // Plaid's error code; "" when none
+	PlaidAccountID string // "" when the token never synced
+}
+
+// FlaggedTokens lists every token that needs action, those that never
+// synced (no account yet) included.
+func (r *ReadTx) FlaggedTokens() ([]FlaggedToken, error) {
+	rows, err := r.tx.QueryContext(r.ctx, `SELECT t.business_id, t.hint, t.status, COALESCE(t.reason, ''), COALESCE(a.plaid_account_id, '')
+	FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id
+	WHERE t.status NOT IN ('active', 'removed')
+	ORDER BY t.business_id, t.id`)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := w.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoWriteLock, err)
-	}
-	for range n {
-		tx, err := s.rdb.BeginTx(ctx, nil)
-		if err != nil {
-			return txs, err
+	defer rows.Close()
+	var out []FlaggedToken
+	for rows.Next() {
+		var f FlaggedToken
+		if err := rows.Scan(&f.BusinessID, &f.Hint, &f.Status, &f.Reason, &f.PlaidAccountID); err != nil {
+			return nil, err
 		}
-		txs = append(txs, tx)
-		// BEGIN defers the snapshot to the first read: take it now, under
-		// the write lock.
-		var tables int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema`).Scan(&tables); err != nil {
-			return txs, err
-		}
+		out = append(out, f)
 	}
-	return txs, nil
+	return out, rows.Err()
 }
 
 // SnapshotRef is the newest balance snapshot with a current balance.
@@ -141,16 +203,19 @@ type Reconciliation struct {
 	BusinessID     string // joined from accounts when loading
 	PlaidAccountID string // joined from accounts when loading
 	SnapshotID     int64  // 0: none
-	Currency       string
-	Opening        int64
-	Expected       int64
-	Reported       *int64
-	Difference     *int64
-	PendingTotal   int64
-	Status         string
-	NonZeroSince   *time.Time
-	CleanAt        *time.Time
-	GeneratedAt    time.Time
+	// SnapshotTakenAt is when the snapshot the row compared against was
+	// taken; loaded for an account's previous reconciliation only.
+	SnapshotTakenAt *time.Time
+	Currency        string
+	Opening         int64
+	Expected        int64
+	Reported        *int64
+	Difference      *int64
+	PendingTotal    int64
+	Status          string
+	NonZeroSince    *time.Time
+	CleanAt         *time.Time
+	GeneratedAt     time.Time
 }
 
 // ReconPosition is everything the reconcile needs about one posted
@@ -176,6 +241,29 @@ type ReconPosition struct {
 	Previous       *Reconciliation
 }
 
+// Reported is the account's reported current balance in this position's
+// currency, natural sign; nil when there is none.
+func (p ReconPosition) Reported() *int64 {
+	if s := p.Snapshot; s != nil && s.Currency == p.Currency {
+		cur := s.Current
+		return &cur
+	}
+	return nil
+}
+
+// CleanSince is when the ledger last agreed with the bank: the previous
+// reconciliation's clean point (carried forward while the difference is
+// non-zero), or the anchoring, which agrees by construction. Anything
+// recorded on the account after it is a candidate: wider than "since the
+// previous snapshot", so a break still lists what opened it on every run
+// until it is fixed. Nil when the account was never anchored.
+func (p ReconPosition) CleanSince() *time.Time {
+	if p.Previous != nil && p.Previous.CleanAt != nil {
+		return p.Previous.CleanAt
+	}
+	return p.AnchorTakenAt
+}
+
 // ReconPositions lists every posted account that is linked (its best token
 // is active or needs_refresh), with its ledger position, pending total,
 // token status, newest snapshot with a current balance and previous
@@ -197,13 +285,16 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	       COALESCE(t.status, 'removed'), COALESCE(t.reason, ''),
 	       bs.id, COALESCE(bs.currency, ''), bs.current, bs.taken_at,
 	       pr.id, COALESCE(pr.run_id, ''), COALESCE(pr.report_date, ''), pr.snapshot_id, pr.opening, pr.expected, pr.reported, pr.difference,
-	       pr.pending_total, COALESCE(pr.status, ''), pr.nonzero_since, pr.clean_at, pr.generated_at
+	       pr.pending_total, COALESCE(pr.status, ''), pr.nonzero_since, pr.clean_at, pr.generated_at, pbs.taken_at
 	FROM pos p
 	LEFT JOIN tokens t ON t.id = (SELECT t2.id FROM tokens t2 WHERE t2.account_id = p.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
+	-- The reported current balance: the account's newest snapshot with a
+	-- current balance. This is the one place that choice is made.
 	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(b2.id) FROM balance_snapshots b2 WHERE b2.account_id = p.id AND b2.current IS NOT NULL)
 	LEFT JOIN balance_snapshots anc ON anc.id = p.anchor_snapshot
 	LEFT JOIN reconciliations pr ON pr.id = (SELECT MAX(r2.id) FROM reconciliations r2 WHERE r2.account_id = p.id AND r2.currency = p.cur)
+	LEFT JOIN balance_snapshots pbs ON pbs.id = pr.snapshot_id
 	WHERE COALESCE(t.status, 'removed') != 'removed'
 	ORDER BY p.business_id, p.plaid_account_id, p.cur`)
 	if err != nil {
@@ -220,11 +311,11 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 		var bsCurrency string
 		var prID, prSnap, prOpen, prExp, prRep, prDiff, prPend sql.NullInt64
 		var prRun, prDate, prStatus string
-		var prSince, prClean, prGen sql.NullString
+		var prSince, prClean, prGen, prTaken sql.NullString
 		if err := rows.Scan(&p.BusinessID, &p.AccountID, &p.PlaidAccountID, &p.Name, &p.Mask, &kind, &acctCur, &p.Currency,
 			&sum, &p.OpeningVersion, &p.Opening, &ancAt, &p.PendingCount, &pendingSum, &p.TokenStatus, &p.TokenReason,
 			&bsID, &bsCurrency, &bsCurrent, &bsAt,
-			&prID, &prRun, &prDate, &prSnap, &prOpen, &prExp, &prRep, &prDiff, &prPend, &prStatus, &prSince, &prClean, &prGen); err != nil {
+			&prID, &prRun, &prDate, &prSnap, &prOpen, &prExp, &prRep, &prDiff, &prPend, &prStatus, &prSince, &prClean, &prGen, &prTaken); err != nil {
 			return nil, err
 		}
 		p.Kind = ledger.Kind(kind)
@@ -245,7 +336,8 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 		if prID.Valid {
 			pr := &Reconciliation{ID: prID.Int64, RunID: prRun, ReportDate: prDate, AccountID: p.AccountID, SnapshotID: prSnap.Int64,
 				Currency: p.Currency, Opening: prOpen.Int64, Expected: prExp.Int64, Reported: intPtr(prRep), Difference: intPtr(prDiff),
-				PendingTotal: prPend.Int64, Status: prStatus, NonZeroSince: parseTS(prSince), CleanAt: parseTS(prClean)}
+				PendingTotal: prPend.Int64, Status: prStatus, NonZeroSince: parseTS(prSince), CleanAt: parseTS(prClean),
+				SnapshotTakenAt: parseTS(prTaken)}
 			if g := parseTS(prGen); g != nil {
 				pr.GeneratedAt = *g
 			}
@@ -262,27 +354,18 @@ type AcctCur struct {
 	Currency  string
 }
 
-// ChartPoint is an earlier reconciliation of an account as its chart
-// shows it: only the columns the chart draws.
+// ChartPoint is one reconciliation of an account as its chart draws it.
 type ChartPoint struct {
-	ID          int64
-	ReportDate  string
-	GeneratedAt string // as stored: RFC 3339
-	Expected    int64
-	Reported    int64
-	HasReported bool // Reported is NULL when false
-	Status      string
+	ID       int64
+	Expected int64
+	Reported *int64 // nil: no reported balance
 }
 
 // ChartHistory returns the last n reconciliations of every posted account
-// and currency, oldest first, for the charts. One statement: per account an
-// index seek finds the n-th newest row and the range from there is read
-// from reconciliations_chart, which holds every column read here: the cost
-// is n index entries per account however long the history, and no table
-// row is visited. SQLite hands each account's points over as one JSON
-// array, so 300,000 points cross into Go as 10,000 rows; the text of the
-// dates, times and statuses, the same few values on every account, is kept
-// once.
+// and currency, oldest first. Per account an index seek finds the n-th
+// newest row, and the range from there is read from the covering index
+// reconciliations_chart: n index entries per account however long the
+// history.
 func (r *ReadTx) ChartHistory(n int) (map[AcctCur][]ChartPoint, error) {
 	if n <= 0 {
 		return map[AcctCur][]ChartPoint{}, nil
@@ -311,276 +394,45 @@ func (s *Store) RunCharts(ctx context.Context, runID string, n int) (map[AcctCur
 	return out, err
 }
 
-// scanCharts reads (account, currency, JSON array of points) rows.
+// scanCharts reads (account, currency, id, expected, reported) rows. The
+// index gives each account's points in id order; make sure.
 func scanCharts(rows *sql.Rows, n int) (map[AcctCur][]ChartPoint, error) {
 	defer rows.Close()
 	out := map[AcctCur][]ChartPoint{}
-	p := chartParser{texts: map[string]string{}}
 	for rows.Next() {
 		var k AcctCur
-		var points sql.RawBytes
-		if err := rows.Scan(&k.AccountID, &k.Currency, &points); err != nil {
+		var p ChartPoint
+		var rep sql.NullInt64
+		if err := rows.Scan(&k.AccountID, &k.Currency, &p.ID, &p.Expected, &rep); err != nil {
 			return nil, err
 		}
-		pts, err := p.parse(points, n)
-		if err != nil {
-			return nil, fmt.Errorf("chart of account %d: %w", k.AccountID, err)
+		p.Reported = intPtr(rep)
+		pts, ok := out[k]
+		if !ok {
+			pts = make([]ChartPoint, 0, n) // n points at most: one allocation an account
 		}
-		if len(pts) == 0 {
-			continue
-		}
-		// The index gives each account's points in id order; make sure.
-		if !slices.IsSortedFunc(pts, byChartID) {
-			slices.SortFunc(pts, byChartID)
-		}
-		out[k] = pts
+		out[k] = append(pts, p)
+	}
+	for _, pts := range out {
+		slices.SortFunc(pts, func(a, b ChartPoint) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	return out, rows.Err()
 }
 
-func byChartID(a, b ChartPoint) int { return cmp.Compare(a.ID, b.ID) }
-
 const chartHistorySQL = `
 	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
 	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
-	SELECT k.account_id, k.cur,
-	       (SELECT json_group_array(json_array(r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status))
-	        FROM reconciliations r WHERE r.account_id = k.account_id AND r.currency = k.cur
-	         AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
-	                               ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0))
-	FROM k`
+	SELECT r.account_id, r.currency, r.id, r.expected, r.reported
+	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
+	 AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
+	                       ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)`
 
 const runChartsSQL = `
-	SELECT k.account_id, k.currency,
-	       (SELECT json_group_array(json_array(r.id, r.report_date, r.generated_at, r.expected, r.reported, r.status))
-	        FROM reconciliations r WHERE r.account_id = k.account_id AND r.currency = k.currency AND r.id <= k.id
-	         AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.currency
-	                               AND r2.id <= k.id ORDER BY r2.id DESC LIMIT 1 OFFSET ?1), 0))
-	FROM reconciliations k WHERE k.run_id = ?2`
-
-// chartParser reads the arrays chartHistorySQL builds:
-// [[id, report_date, generated_at, expected, reported or null, status], ...].
-// reconciliations is STRICT, so each value has its column's type.
-type chartParser struct {
-	b     []byte
-	i     int
-	texts map[string]string // each distinct text once
-}
-
-func (p *chartParser) parse(b []byte, n int) ([]ChartPoint, error) {
-	p.b, p.i = b, 0
-	out := make([]ChartPoint, 0, n)
-	if err := p.expect('['); err != nil {
-		return nil, err
-	}
-	if p.peek() == ']' {
-		return out, nil
-	}
-	for {
-		var c ChartPoint
-		var err error
-		if err = p.expect('['); err == nil {
-			c.ID, err = p.integer()
-		}
-		if err == nil {
-			err = p.expect(',')
-		}
-		if err == nil {
-			c.ReportDate, err = p.text()
-		}
-		if err == nil {
-			err = p.expect(',')
-		}
-		if err == nil {
-			c.GeneratedAt, err = p.text()
-		}
-		if err == nil {
-			err = p.expect(',')
-		}
-		if err == nil {
-			c.Expected, err = p.integer()
-		}
-		if err == nil {
-			err = p.expect(',')
-		}
-		if err == nil {
-			if p.peek() == 'n' {
-				err = p.literal("null")
-			} else {
-				c.Reported, err = p.integer()
-				c.HasReported = true
-			}
-		}
-		if err == nil {
-			err = p.expect(',')
-		}
-		if err == nil {
-			c.Status, err = p.text()
-		}
-		if err == nil {
-			err = p.expect(']')
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-		if p.peek() == ']' {
-			p.i++
-			if p.i != len(p.b) {
-				return nil, p.errorf("text after the array")
-			}
-			return out, nil
-		}
-		if err := p.expect(','); err != nil {
-			return nil, err
-		}
-	}
-}
-
-func (p *chartParser) peek() byte {
-	if p.i < len(p.b) {
-		return p.b[p.i]
-	}
-	return 0
-}
-
-func (p *chartParser) errorf(what string) error {
-	return fmt.Errorf("%w: chart history JSON: %s at byte %d", ErrCorrupt, what, p.i)
-}
-
-func (p *chartParser) expect(c byte) error {
-	if p.peek() != c {
-		return p.errorf(fmt.Sprintf("want %q", c))
-	}
-	p.i++
-	return nil
-}
-
-func (p *chartParser) literal(s string) error {
-	if !bytes.HasPrefix(p.b[p.i:], []byte(s)) {
-		return p.errorf("want " + s)
-	}
-	p.i += len(s)
-	return nil
-}
-
-func (p *chartParser) integer() (int64, error) {
-	neg := p.peek() == '-'
-	if neg {
-		p.i++
-	}
-	start := p.i
-	var n uint64
-	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-		if n > (1<<63)/10 {
-			return 0, p.errorf("integer out of range")
-		}
-		n = n*10 + uint64(p.b[p.i]-'0')
-		p.i++
-	}
-	switch {
-	case p.i == start:
-		return 0, p.errorf("want an integer")
-	case neg && n <= 1<<63:
-		return -int64(n), nil
-	case !neg && n < 1<<63:
-		return int64(n), nil
-	}
-	return 0, p.errorf("integer out of range")
-}
-
-// text reads a JSON string as SQLite's json_quote writes it: the bytes of
-// the TEXT value, with '"', '\\' and control characters escaped.
-func (p *chartParser) text() (string, error) {
-	if err := p.expect('"'); err != nil {
-		return "", err
-	}
-	start := p.i
-	for p.i < len(p.b) && p.b[p.i] != '"' && p.b[p.i] != '\\' {
-		p.i++
-	}
-	if p.i < len(p.b) && p.b[p.i] == '"' {
-		raw := p.b[start:p.i]
-		p.i++
-		if s, ok := p.texts[string(raw)]; ok {
-			return s, nil
-		}
-		s := string(raw)
-		p.texts[s] = s
-		return s, nil
-	}
-	// Escapes: rare (no date, time or status has them), decoded whole.
-	p.i = start - 1
-	end := p.i + 1
-	for end < len(p.b) && p.b[end] != '"' {
-		if p.b[end] == '\\' {
-			end++
-		}
-		end++
-	}
-	if end >= len(p.b) {
-		return "", p.errorf("unterminated string")
-	}
-	s, err := unquoteJSON(p.b[p.i : end+1])
-	if err != nil {
-		return "", p.errorf(err.Error())
-	}
-	p.i = end + 1
-	return s, nil
-}
-
-// unquoteJSON decodes a JSON string literal, keeping bytes that are not
-// valid UTF-8 as they are (encoding/json would replace them).
-func unquoteJSON(q []byte) (string, error) {
-	var b []byte
-	for i := 1; i < len(q)-1; i++ {
-		c := q[i]
-		if c != '\\' {
-			b = append(b, c)
-			continue
-		}
-		i++
-		if i >= len(q)-1 {
-			return "", errors.New("bad escape")
-		}
-		switch q[i] {
-		case '"', '\\', '/':
-			b = append(b, q[i])
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			if i+4 > len(q)-2 {
-				return "", errors.New("bad \\u escape")
-			}
-			v, err := strconv.ParseUint(string(q[i+1:i+5]), 16, 32)
-			if err != nil {
-				return "", errors.New("bad \\u escape")
-			}
-			r := rune(v)
-			i += 4
-			if utf16.IsSurrogate(r) && i+6 <= len(q)-2 && q[i+1] == '\\' && q[i+2] == 'u' {
-				if v2, err := strconv.ParseUint(string(q[i+3:i+7]), 16, 32); err == nil {
-					if r2 := utf16.DecodeRune(r, rune(v2)); r2 != utf8.RuneError {
-						r = r2
-						i += 6
-					}
-				}
-			}
-			b = utf8.AppendRune(b, r)
-		default:
-			return "", errors.New("bad escape")
-		}
-	}
-	return string(b), nil
-}
+	SELECT r.account_id, r.currency, r.id, r.expected, r.reported
+	FROM reconciliations k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.currency AND r.id <= k.id
+	 AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.currency
+	                       AND r2.id <= k.id ORDER BY r2.id DESC LIMIT 1 OFFSET ?1), 0)
+	WHERE k.run_id = ?2`
 
 const reconCols = `r.id, r.run_id, r.report_date, r.account_id, a.business_id, a.plaid_account_id, COALESCE(r.snapshot_id, 0), r.currency,
 	r.opening, r.expected, r.reported, r.difference, r.pending_total, r.status, r.nonzero_since, r.clean_at, r.generated_at`
@@ -881,29 +733,27 @@ type ReportRun struct {
 	Detail      []byte // the report JSON
 }
 
-// SaveReconciliation appends a run and its rows in one transaction.
+// SaveReconciliation appends a run and its rows in one short transaction.
 func (s *Store) SaveReconciliation(ctx context.Context, run ReportRun, rows []Reconciliation) error {
-	return s.SaveReconciliationWith(ctx, run, rows, func() (ReportRun, error) { return run, nil })
-}
-
-// SaveReconciliationWith is SaveReconciliation with the run handed over by
-// complete, which is called once the rows are written: the caller can
-// finish the report, and encode its Detail, while they are. head names the
-// run as its rows record it (RunID, ReportDate, GeneratedAt); complete must
-// return the same. The rows go in before their run, so their reference to
-// it is checked at commit (defer_foreign_keys, which SQLite turns off
-// again when the transaction ends).
-func (s *Store) SaveReconciliationWith(ctx context.Context, head ReportRun, rows []Reconciliation, complete func() (ReportRun, error)) error {
-	conflict := fmt.Errorf("%w: reconcile run %s is already recorded", ErrConflict, head.RunID)
+	counts, err := json.Marshal(run.Counts)
+	if err != nil {
+		return err
+	}
+	files := run.Files
+	if files == nil {
+		files = []string{}
+	}
+	fb, err := json.Marshal(files)
+	if err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM report_runs WHERE run_id = ?`, head.RunID).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return conflict
-		}
-		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO report_runs(run_id, report_date, generated_at, counts, dir, files, valid, detail)
+			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid,
+			string(run.Detail)); err != nil {
+			if isUnique(err) {
+				return fmt.Errorf("%w: reconcile run %s is already recorded", ErrConflict, run.RunID)
+			}
 			return err
 		}
 		st, err := tx.PrepareContext(ctx, `INSERT INTO reconciliations(run_id, report_date, account_id, snapshot_id, currency, opening, expected,
@@ -920,47 +770,15 @@ func (s *Store) SaveReconciliationWith(ctx context.Context, head ReportRun, rows
 			if rc.SnapshotID != 0 {
 				snap = sql.NullInt64{Int64: rc.SnapshotID, Valid: true}
 			}
-			if _, err := st.ExecContext(ctx, head.RunID, head.ReportDate, rc.AccountID, snap, rc.Currency, rc.Opening, rc.Expected,
+			if _, err := st.ExecContext(ctx, run.RunID, run.ReportDate, rc.AccountID, snap, rc.Currency, rc.Opening, rc.Expected,
 				nullInt(rc.Reported), nullInt(rc.Difference), rc.PendingTotal, rc.Status, nullTime(rc.NonZeroSince), nullTime(rc.CleanAt),
-				ts(head.GeneratedAt)); err != nil {
+				ts(run.GeneratedAt)); err != nil {
 				return fmt.Errorf("reconciliation of account %d: %w", rc.AccountID, err)
 			}
-		}
-		run, err := complete()
-		if err != nil {
-			return err
-		}
-		if run.RunID != head.RunID || run.ReportDate != head.ReportDate || !run.GeneratedAt.Equal(head.GeneratedAt) {
-			return fmt.Errorf("reconcile run %s: its rows were written for run %s", run.RunID, head.RunID)
-		}
-		counts, err := json.Marshal(run.Counts)
-		if err != nil {
-			return err
-		}
-		files := run.Files
-		if files == nil {
-			files = []string{}
-		}
-		fb, err := json.Marshal(files)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO report_runs(run_id, report_date, generated_at, counts, dir, files, valid, detail)
-			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid, detailText(run.Detail)); err != nil {
-			if isUnique(err) {
-				return conflict
-			}
-			return err
 		}
 		return nil
 	})
 }
-
-// detailText hands the detail to SQLite as TEXT (the column is STRICT
-// TEXT; []byte would bind a BLOB) without copying tens of megabytes into a
-// string first: the driver copies the bytes while it binds them, and
-// nothing changes them meanwhile.
-func detailText(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")

@@ -282,3 +282,27 @@ func TestNoSecretsAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11: a `report reconcile` right after a `--run-once` reconciles
+// against the same balance and must not turn its timing into a break; the
+// next run's newer balance with the same difference does (exit 3).
+func TestReportAfterRunOnceStaysTiming(t *testing.T) {
+	env, srv, tok := world(t)
+	if r := bf(t, env, "business", "put", "biz1", "--processor-token", tok["checking"], "--processor-token", tok["card"]); r.code != 0 {
+		t.Fatalf("put: %d %s", r.code, r.stderr)
+	}
+	if r := bf(t, env, "--run-once"); r.code != 0 {
+		t.Fatalf("first run: exit %d: %s", r.code, r.stderr)
+	}
+	srv.AdjustBalance("acc_checking", "-1.00")
+	if r := bf(t, env, "--run-once"); r.code != 0 {
+		t.Fatalf("run with a new difference: exit %d, want 0 (timing): %s", r.code, r.stderr)
+	}
+	r := bf(t, env, "report", "reconcile")
+	if r.code != 0 || !strings.Contains(r.stdout, "1 timing, 0 break") {
+		t.Fatalf("report right after the run: exit %d, want 0 and the account still timing:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := bf(t, env, "--run-once"); r.code != 3 {
+		t.Fatalf("next run, a newer balance with the same difference: exit %d, want 3 (break): %s", r.code, r.stderr)
+	}
+}
