@@ -136,7 +136,7 @@ func TestUnofficialCodesShowWhatPlaidSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		`DROP INDEX balance_snapshots_source`,
+		`DROP INDEX bank_transactions_large`, `DROP INDEX balance_snapshots_source`,
 		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,
 		`ALTER TABLE tokens DROP COLUMN history`, `ALTER TABLE tokens DROP COLUMN realtime_at`,
 		`ALTER TABLE accounts DROP COLUMN initial_at`, `ALTER TABLE accounts DROP COLUMN anchor_provisional`,
