@@ -504,3 +504,36 @@ func TestLinkSideConformsToPlaidSpec(t *testing.T) {
 		}
 	}
 }
+
+// WithPulls, Plaid learns of a change at its pull, and says so then.
+func TestAutomaticWebhooksFollowPulls(t *testing.T) {
+	h := newHarness(t, plaidfake.WithWebhooks(), plaidfake.WithPulls())
+	rcv := newReceiver(t)
+	access, itemID := h.sandboxItem("ins_109508", 0, rcv.srv.URL)
+	if _, err := h.itemSyncAll(access, "", 100); err != nil {
+		t.Fatal(err)
+	}
+	h.AddTxn(plaidfake.Txn{AccountID: h.ItemAccounts(itemID)[0], Amount: "1.00", Date: "2026-12-01", Name: "at the bank"})
+	h.FlushWebhooks()
+	if n := len(rcv.all()); n != 0 {
+		t.Fatalf("%d webhooks before the pull", n)
+	}
+	h.PullAll()
+	h.PullAll() // nothing new: no second webhook
+	h.FlushWebhooks()
+	if got := rcv.all(); len(got) != 1 || !bytes.Contains(got[0].body, []byte(`"webhook_code":"SYNC_UPDATES_AVAILABLE"`)) {
+		t.Fatalf("after the pull: %d webhooks", len(got))
+	}
+	// A removed Item is told nothing.
+	h.SetItemErrorByID(itemID, "ITEM_LOGIN_REQUIRED")
+	_, r, err := h.itemPage(access, "", 10)
+	wantPlaidErr(t, err, r, 400, "ITEM_ERROR", "ITEM_LOGIN_REQUIRED")
+	h.SetItemErrorByID(itemID, "")
+	h.c.PlaidApi.ItemRemove(t.Context()).ItemRemoveRequest(*plaid.NewItemRemoveRequest(access)).Execute()
+	h.AddTxn(plaidfake.Txn{AccountID: h.ItemAccounts(itemID)[0], Amount: "2.00", Date: "2026-12-02", Name: "after removal"})
+	h.PullAll()
+	h.FlushWebhooks()
+	if n := len(rcv.all()); n != 1 {
+		t.Fatalf("%d webhooks after removal, want still 1", n)
+	}
+}

@@ -552,6 +552,14 @@ func (s *Server) SetItemError(tok, code string) {
 	t.acct.it.err = code
 }
 
+// SetItemErrorByID is SetItemError for an Item known by its item_id, as an
+// Item bankfeed linked itself is.
+func (s *Server) SetItemErrorByID(itemID, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.item(itemID).err = code
+}
+
 func (s *Server) prepare(t Txn, a *account) *Txn {
 	if t.ID == "" {
 		t.ID = s.newID()
