@@ -12,8 +12,8 @@ import (
 	"bankfeed/store"
 )
 
-// One currency code keeps one scale: an account whose code is already
-// stored with another exponent (Plaid sending XAU as ISO for one account
+// One currency code keeps one scale: an account (new, or seen again)
+// whose code is already stored with another exponent (Plaid sending XAU as ISO for one account
 // and as unofficial for another) is refused, nothing written, instead of
 // mixing two scales in one ledger currency.
 func TestOneExponentPerCurrencyCode(t *testing.T) {
@@ -35,6 +35,9 @@ func TestOneExponentPerCurrencyCode(t *testing.T) {
 	}
 	if err := ensure(b.Tokens[1].ID, "gold-iso", 2); !errors.Is(err, ledger.ErrCurrency) || !strings.Contains(err.Error(), "gold-iso") {
 		t.Fatalf("second scale for XAU: %v", err)
+	}
+	if err := ensure(b.Tokens[0].ID, "gold-unofficial", 2); !errors.Is(err, ledger.ErrCurrency) {
+		t.Fatalf("the known account seen again at a second scale: %v", err)
 	}
 	cs, err := st.Currencies(ctx)
 	if err != nil || len(cs) != 1 || cs["XAU"].Exponent != 8 {

@@ -175,6 +175,11 @@ type Account struct {
 // the token to it. An account already owned by another business is a
 // conflict: its books cannot move silently.
 func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Account, error) {
+	// Every sight of the account's currency is checked, not only its first:
+	// a page converted at another scale must not reach the ledger.
+	if err := t.NoteCurrency(a.Cur()); err != nil {
+		return Account{}, fmt.Errorf("account %s: %w", a.PlaidAccountID, err)
+	}
 	acct, err := t.accountByPlaidID(a.PlaidAccountID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -182,9 +187,6 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 		var k sql.NullString
 		if posted {
 			k = nullStr(string(kind))
-		}
-		if err := t.NoteCurrency(a.Cur()); err != nil {
-			return Account{}, fmt.Errorf("account %s: %w", a.PlaidAccountID, err)
 		}
 		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName), nullStr(a.Mask), a.Type,
