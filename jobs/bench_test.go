@@ -196,7 +196,7 @@ func bareRow(st *sql.Stmt, t plaidapi.Transaction, removed bool) error {
 		b, _ := json.Marshal(t.Category)
 		cat = string(b)
 	}
-	now := benchNow.Format(time.RFC3339Nano)
+	now := benchNow.Format(store.TimeLayout)
 	_, err := st.Exec(1, t.ID, t.Pending, ns(t.PendingTransactionID), t.Amount.Minor, t.Amount.Currency.Code, t.Date,
 		ns(t.AuthorizedDate), ns(t.Datetime), ns(t.AuthorizedDatetime), t.Name, ns(t.MerchantName), ns(t.OriginalDescription),
 		ns(t.PFCPrimary), ns(t.PFCDetailed), ns(t.PFCConfidence), ns(cat), ns(t.CategoryID), ns(t.PaymentChannel), ns(t.CheckNumber),
@@ -617,7 +617,7 @@ func genAccounts(tb testing.TB, st *store.Store, accounts, perBusiness int) {
 		toks[i] = fmt.Sprintf("processor-sandbox-bench-%08d", i)
 	}
 	putSpread(tb, st, toks, perBusiness)
-	now := benchNow.Format(time.RFC3339Nano)
+	now := benchNow.Format(store.TimeLayout)
 	for _, q := range []string{
 		`INSERT INTO accounts(business_id, plaid_account_id, name, mask, type, subtype, currency, currency_exponent, kind, opening_version, opening_date,
 			opening_minor, created_at, updated_at)
@@ -668,7 +668,7 @@ func genAccounts(tb testing.TB, st *store.Store, accounts, perBusiness int) {
 func genTxns(tb testing.TB, st *store.Store, perAccount int, tag string) {
 	tb.Helper()
 	ctx := context.Background()
-	now := benchNow.Format(time.RFC3339Nano)
+	now := benchNow.Format(store.TimeLayout)
 	const cte = `WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < ?2),
 	  t AS (SELECT a.id AS aid, a.business_id AS biz, a.currency AS cur, 'gen' || ?3 || '-' || a.id || '-' || k.n AS tid,
 	               printf('2025-%02d-%02d', 1 + k.n % 12, 1 + k.n % 28) AS d,
@@ -724,7 +724,7 @@ func benchReconcile(b *testing.B, accounts, perAccount int) {
 		st := openBenchStore(b, path)
 		genAccounts(b, st, accounts, 100)
 		genTxns(b, st, perAccount, "r")
-		now := benchNow.Format(time.RFC3339)
+		now := benchNow.Format(store.TimeLayout)
 		for _, q := range []string{
 			// One snapshot per account; every 50th account is 1.00 off.
 			`INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, request_id, taken_at)
@@ -735,7 +735,7 @@ func benchReconcile(b *testing.B, accounts, perAccount int) {
 			 FROM accounts a JOIN ledger_accounts b ON b.account_id = a.id`,
 			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
 			 INSERT INTO report_runs(run_id, report_date, generated_at, counts, valid, detail)
-			 SELECT 'old' || i, date('2025-12-01', '+' || i || ' days'), date('2025-12-01', '+' || i || ' days') || 'T02:00:00Z', '{}', 1, '{}' FROM n`,
+			 SELECT 'old' || i, date('2025-12-01', '+' || i || ' days'), date('2025-12-01', '+' || i || ' days') || 'T02:00:00.000000Z', '{}', 1, '{}' FROM n`,
 			`INSERT INTO reconciliations(run_id, report_date, account_id, currency, opening, expected, reported, difference, pending_total,
 			   status, clean_at, generated_at)
 			 SELECT r.run_id, r.report_date, a.id, 'USD', 0, 100, 100, 0, 0, 'ok', r.generated_at, r.generated_at

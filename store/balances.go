@@ -117,7 +117,7 @@ func (s *Store) LastRun(ctx context.Context, job string) (*JobRun, error) {
 	if err != nil {
 		return nil, Classify(err)
 	}
-	r.StartedAt, _ = time.Parse(time.RFC3339Nano, started)
+	r.StartedAt, _ = parseTime(started)
 	r.FinishedAt = parseTS(finished)
 	r.Error = errText.String
 	_ = json.Unmarshal([]byte(counts), &r.Counts)

@@ -249,7 +249,7 @@ func (s *Store) AppliedUpdates(ctx context.Context) ([]AppliedUpdate, error) {
 		if err := rows.Scan(&u.ID, &u.TokenID, &u.BusinessID, &u.CursorBefore, &at, &u.FirstEntry); err != nil {
 			return nil, Classify(err)
 		}
-		if u.AppliedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		if u.AppliedAt, err = parseTime(at); err != nil {
 			return nil, fmt.Errorf("sync update %d: applied at %q: %w", u.ID, at, err)
 		}
 		out = append(out, u)
@@ -286,7 +286,7 @@ func (s *Store) Anchors(ctx context.Context) ([]Anchor, error) {
 		if err := rows.Scan(&a.EntryID, &a.BusinessID, &a.AccountID, &a.SnapshotID, &cur, &at, &a.Entry); err != nil {
 			return nil, Classify(err)
 		}
-		if a.PostedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		if a.PostedAt, err = parseTime(at); err != nil {
 			return nil, fmt.Errorf("entry %s: created at %q: %w", a.EntryID, at, err)
 		}
 		a.Current = intPtr(cur)

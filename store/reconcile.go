@@ -485,9 +485,9 @@ type Candidate struct {
 
 // Candidates lists, for every window in one statement, the journal
 // entries created and the bank transactions first seen or updated inside
-// it, ordered by account, time and id. Times compare as instants
-// (julianday), not as text, since RFC 3339 text with trimmed fractions does
-// not sort.
+// it, ordered by account, time and id. Stored times are fixed-width UTC
+// text (TimeLayout), so they compare as text and the time-window indexes
+// serve each window with one range.
 func (r *ReadTx) Candidates(ws []CandidateWindow) ([]Candidate, error) {
 	if len(ws) == 0 {
 		return nil, nil
@@ -508,7 +508,7 @@ func (r *ReadTx) Candidates(ws []CandidateWindow) ([]Candidate, error) {
 	}
 	rows, err := r.tx.QueryContext(r.ctx, `
 	WITH w AS (SELECT json_extract(value, '$.a') AS account_id, json_extract(value, '$.c') AS cur,
-	                  julianday(json_extract(value, '$.f')) AS f, julianday(json_extract(value, '$.t')) AS t FROM json_each(?))
+	                  json_extract(value, '$.f') AS f, json_extract(value, '$.t') AS t FROM json_each(?))
 	SELECT * FROM (
 	SELECT w.account_id AS acct, 'journal' AS src, e.id AS entry_id, e.kind, COALESCE(e.transaction_id, '') AS txn, e.date,
 	       COALESCE(b.name, ''), COALESCE(b.merchant_name, ''), l.amount, l.currency, COALESCE(b.pending, 0), COALESCE(b.removed, 0),
@@ -517,15 +517,15 @@ func (r *ReadTx) Candidates(ws []CandidateWindow) ([]Candidate, error) {
 	JOIN journal_lines l ON l.entry_id = e.id
 	JOIN ledger_accounts la ON la.id = l.ledger_account_id AND la.account_id = w.account_id AND la.currency = w.cur
 	LEFT JOIN bank_transactions b ON b.transaction_id = e.transaction_id
-	WHERE julianday(e.created_at) > w.f AND julianday(e.created_at) <= w.t
+	WHERE e.created_at > w.f AND e.created_at <= w.t
 	UNION ALL
 	SELECT w.account_id, 'bank', '', '', b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''),
 	       b.amount, b.currency, b.pending, b.removed, b.updated_at
 	FROM w CROSS JOIN bank_transactions b ON b.account_id = w.account_id AND b.currency = w.cur
-	WHERE julianday(b.updated_at) > w.f AND julianday(b.updated_at) <= w.t
+	WHERE b.updated_at > w.f AND b.updated_at <= w.t
 	  AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.account_id = w.account_id AND e.transaction_id = b.transaction_id
-	                  AND julianday(e.created_at) > w.f AND julianday(e.created_at) <= w.t)
-	) ORDER BY acct, julianday(at), entry_id, txn`, string(b))
+	                  AND e.created_at > w.f AND e.created_at <= w.t)
+	) ORDER BY acct, at, entry_id, txn`, string(b))
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +575,7 @@ func (r *ReadTx) PendingItems() ([]PendingItem, error) {
 func (r *ReadTx) VanishedHolds(since time.Time) ([]PendingItem, error) {
 	return r.pendingQuery(`SELECT b.account_id, b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''), b.amount, b.currency, b.first_seen_at, b.updated_at
 	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
-	WHERE b.pending = 1 AND b.removed = 1 AND a.kind IS NOT NULL AND julianday(b.updated_at) > julianday(?)
+	WHERE b.pending = 1 AND b.removed = 1 AND a.kind IS NOT NULL AND b.updated_at > ?
 	  AND NOT EXISTS (SELECT 1 FROM bank_transactions p WHERE p.pending_transaction_id = b.transaction_id)
 	ORDER BY b.account_id, b.date, b.transaction_id`, ts(since))
 }
@@ -807,7 +807,7 @@ func (s *Store) StoredReportFor(ctx context.Context, date string) (StoredReport,
 	err := s.Read(ctx, func(r *ReadTx) error {
 		var gen, counts, files, detail string
 		err := r.tx.QueryRowContext(ctx, `SELECT run_id, report_date, generated_at, counts, dir, files, valid, detail FROM report_runs
-			WHERE report_date = ? ORDER BY julianday(generated_at) DESC, rowid DESC LIMIT 1`, date).
+			WHERE report_date = ? ORDER BY generated_at DESC, rowid DESC LIMIT 1`, date).
 			Scan(&out.Run.RunID, &out.Run.ReportDate, &gen, &counts, &out.Run.Dir, &files, &out.Run.Valid, &detail)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w for %s", ErrNoReport, date)

@@ -556,7 +556,7 @@ func (t *Tx) FinishUpdate(updateID, tokenID int64, cursorAfter string) error {
 
 // Now is the transaction's timestamp.
 func (t *Tx) Now() time.Time {
-	tm, _ := time.Parse(time.RFC3339Nano, t.now)
+	tm, _ := parseTime(t.now)
 	return tm
 }
 

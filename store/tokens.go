@@ -248,8 +248,8 @@ func (s *Store) Business(ctx context.Context, id string) (Business, error) {
 		return Business{}, Classify(err)
 	}
 	b.ExternalID, b.LegalName = ext.String, name.String
-	b.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
-	b.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
+	b.CreatedAt, _ = parseTime(created)
+	b.UpdatedAt, _ = parseTime(updated)
 	b.Tokens, err = s.Tokens(ctx, TokenFilter{BusinessID: id})
 	return b, err
 }
