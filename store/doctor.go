@@ -299,8 +299,7 @@ func (s *Store) Anchors(ctx context.Context) ([]Anchor, error) {
 // against its checksum, outside any write transaction: a rebuild reads
 // the log of one database while writing another.
 func (s *Store) UpdatePages(ctx context.Context, updateID int64, fn func(PageMeta, []byte) error) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, cursor_before, cursor_after, has_more, request_id, payload_sha256, payload
-		FROM sync_pages WHERE update_id = ? ORDER BY seq`, updateID)
+	rows, err := s.rdb.QueryContext(ctx, pagesSQL, updateID)
 	if err != nil {
 		return Classify(err)
 	}
