@@ -726,7 +726,7 @@ func TestReconcileAtScale(t *testing.T) {
 		 SELECT 'open:' || plaid_account_id || ':v1', 'biz', id, 'opening', '2024-12-31', 1, '` + now + `' FROM accounts`,
 		`INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, request_id, taken_at)
 		 SELECT a.id, a.id, 'r', 'USD', CASE WHEN a.kind = 'asset' THEN 1 ELSE -1 END * COALESCE(SUM(l.amount), 0) + (a.id % 7 = 0), 'req', '` + now + `'
-		 FROM accounts a LEFT JOIN journal_lines l ON l.ledger_account_id = a.id GROUP BY a.id`,
+		 FROM accounts a LEFT JOIN ledger_balances l ON l.ledger_account_id = a.id GROUP BY a.id`,
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
 		 INSERT INTO report_runs(run_id, report_date, generated_at, counts, valid, detail)
 		 SELECT 'old' || i, date('2026-10-01', '+' || i || ' days'), date('2026-10-01', '+' || i || ' days') || 'T02:00:00.000000Z', '{}', 1, '{}' FROM n`,
