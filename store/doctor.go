@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -303,21 +302,7 @@ func (s *Store) UpdatePages(ctx context.Context, updateID int64, fn func(PageMet
 	if err != nil {
 		return Classify(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m PageMeta
-		var sum, payload []byte
-		if err := rows.Scan(&m.Seq, &m.CursorBefore, &m.CursorAfter, &m.HasMore, &m.RequestID, &sum, &payload); err != nil {
-			return Classify(err)
-		}
-		if got := sha256.Sum256(payload); string(got[:]) != string(sum) {
-			return fmt.Errorf("%w: sync page %d of update %d fails its checksum", ErrCorrupt, m.Seq, updateID)
-		}
-		if err := fn(m, payload); err != nil {
-			return err
-		}
-	}
-	return Classify(rows.Err())
+	return Classify(scanPages(rows, updateID, fn))
 }
 
 // NewReplica creates a database at path (which must not exist yet) holding

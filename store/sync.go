@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -52,20 +51,20 @@ func (s *Store) BeginUpdate(ctx context.Context, tokenID int64, runID, cursorBef
 // AppendPage logs a page. The log is append-only: the journal can be
 // rebuilt from it.
 func (s *Store) AppendPage(ctx context.Context, updateID int64, m PageMeta, payload []byte) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return appendPage(ctx, tx, ts(s.Now()), updateID, m, payload) })
+	p := packPage(payload)
+	return s.inTx(ctx, func(tx *sql.Tx) error { return appendPage(ctx, tx, ts(s.Now()), updateID, m, p) })
 }
 
 // AppendPage logs a page inside the transaction that applies its update:
 // the last page of a loop needs no commit of its own.
 func (t *Tx) AppendPage(updateID int64, m PageMeta, payload []byte) error {
-	return appendPage(t.ctx, t.tx, t.now, updateID, m, payload)
+	return appendPage(t.ctx, t.tx, t.now, updateID, m, packPage(payload))
 }
 
-func appendPage(ctx context.Context, tx *sql.Tx, now string, updateID int64, m PageMeta, payload []byte) error {
-	sum := sha256.Sum256(payload)
+func appendPage(ctx context.Context, tx *sql.Tx, now string, updateID int64, m PageMeta, p packedPage) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO sync_pages(update_id, seq, cursor_before, cursor_after, has_more, request_id,
-		added, modified, removed, payload_sha256, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		updateID, m.Seq, m.CursorBefore, m.CursorAfter, m.HasMore, m.RequestID, m.Added, m.Modified, m.Removed, sum[:], payload, now)
+		added, modified, removed, payload_sha256, payload, payload_codec, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		updateID, m.Seq, m.CursorBefore, m.CursorAfter, m.HasMore, m.RequestID, m.Added, m.Modified, m.Removed, p.sum[:], p.stored, codecZstd, now)
 	if err != nil {
 		return err
 	}
@@ -116,9 +115,6 @@ func (t *Tx) Token(id int64) (Token, error) {
 	return scanToken(row)
 }
 
-const pagesSQL = `SELECT seq, cursor_before, cursor_after, has_more, request_id, payload_sha256, payload
-		FROM sync_pages WHERE update_id = ? ORDER BY seq`
-
 // Pages streams an update's logged pages in order, one at a time, so
 // applying an update needs memory for one page, not the whole history.
 func (t *Tx) Pages(updateID int64, fn func(PageMeta, []byte) error) error {
@@ -126,21 +122,7 @@ func (t *Tx) Pages(updateID int64, fn func(PageMeta, []byte) error) error {
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m PageMeta
-		var sum, payload []byte
-		if err := rows.Scan(&m.Seq, &m.CursorBefore, &m.CursorAfter, &m.HasMore, &m.RequestID, &sum, &payload); err != nil {
-			return err
-		}
-		if got := sha256.Sum256(payload); string(got[:]) != string(sum) {
-			return fmt.Errorf("%w: sync page %d of update %d fails its checksum", ErrCorrupt, m.Seq, updateID)
-		}
-		if err := fn(m, payload); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return scanPages(rows, updateID, fn)
 }
 
 // AccountInfo is what Plaid says about an account.

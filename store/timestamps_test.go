@@ -36,6 +36,7 @@ func TestMigrationRewritesTimesFixedWidth(t *testing.T) {
 	for _, q := range []string{
 		`DROP INDEX journal_entries_account_created`,
 		`DROP INDEX bank_transactions_account_updated`,
+		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
 		`PRAGMA user_version = 8`,
 		`UPDATE businesses SET created_at = '2026-11-01T00:00:00Z', updated_at = '2026-11-01T00:00:00.5Z'`,
 		`UPDATE tokens SET created_at = '2026-11-01T00:00:00.123456789Z', updated_at = '2026-11-01T00:00:00.1Z', last_synced_at = NULL`,

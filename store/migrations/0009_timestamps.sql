@@ -15,3 +15,10 @@
 -- (IF NOT EXISTS: a file taken back to an older version by hand may keep them.)
 CREATE INDEX IF NOT EXISTS journal_entries_account_created ON journal_entries(account_id, created_at);
 CREATE INDEX IF NOT EXISTS bank_transactions_account_updated ON bank_transactions(account_id, updated_at);
+
+-- Raw sync pages are stored compressed from now on (store/pages.go):
+-- payload_codec says how a row's payload is stored, NULL for a page as
+-- Plaid's client sent it (every row logged until now). payload_sha256
+-- stays over the page as sent.
+ALTER TABLE sync_pages ADD COLUMN payload_codec TEXT CHECK (payload_codec IN ('zstd'));
+
