@@ -22,3 +22,10 @@ CREATE INDEX IF NOT EXISTS bank_transactions_account_updated ON bank_transaction
 -- stays over the page as sent.
 ALTER TABLE sync_pages ADD COLUMN payload_codec TEXT CHECK (payload_codec IN ('zstd'));
 
+-- Indexes no statement uses (store.TestHotQueryPlans lists every index a
+-- hot statement's plan uses, and fails on one that none does): each cost
+-- a B-tree insert per row. journal_lines_ledger_account was a quarter of
+-- the journal's size: the running balances (version 5) answer what it
+-- served, and the suspense walk finds an entry's lines by its key.
+DROP INDEX IF EXISTS journal_lines_ledger_account;
+DROP INDEX IF EXISTS balance_snapshots_account;
