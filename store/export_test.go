@@ -82,26 +82,8 @@ func UncompressPageLog(db *sql.DB) error {
 			return err
 		}
 	}
-	rows, err := tx.Query(`SELECT rowid, payload, payload_codec, payload_sha256 FROM sync_pages WHERE payload_codec IS NOT NULL`)
+	raw, err := rawPages(tx)
 	if err != nil {
-		return err
-	}
-	raw := map[int64][]byte{}
-	for rows.Next() {
-		var id int64
-		var stored, sum []byte
-		var c sql.NullString
-		if err := rows.Scan(&id, &stored, &c, &sum); err != nil {
-			rows.Close()
-			return err
-		}
-		if raw[id], err = unpackPage(stored, c, sum); err != nil {
-			rows.Close()
-			return err
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for id, p := range raw {
@@ -115,4 +97,26 @@ func UncompressPageLog(db *sql.DB) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// rawPages reads every compressed page as sent, by rowid.
+func rawPages(tx *sql.Tx) (map[int64][]byte, error) {
+	rows, err := tx.Query(`SELECT rowid, payload, payload_codec, payload_sha256 FROM sync_pages WHERE payload_codec IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	raw := map[int64][]byte{}
+	for rows.Next() {
+		var id int64
+		var stored, sum []byte
+		var c sql.NullString
+		if err := rows.Scan(&id, &stored, &c, &sum); err != nil {
+			return nil, err
+		}
+		if raw[id], err = unpackPage(stored, c, sum); err != nil {
+			return nil, err
+		}
+	}
+	return raw, rows.Err()
 }

@@ -166,27 +166,27 @@ func uncompressPageLog(t *testing.T, db *sql.DB) {
 		t.Fatal(err)
 	}
 	defer dec.Close()
-	rows, err := db.Query(`SELECT rowid, payload FROM sync_pages WHERE payload_codec = 'zstd'`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	raw := map[int64][]byte{}
-	for rows.Next() {
-		var id int64
-		var stored []byte
-		if err := rows.Scan(&id, &stored); err != nil {
+	func() {
+		rows, err := db.Query(`SELECT rowid, payload FROM sync_pages WHERE payload_codec = 'zstd'`)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if raw[id], err = dec.DecodeAll(stored, nil); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var stored []byte
+			if err := rows.Scan(&id, &stored); err != nil {
+				t.Fatal(err)
+			}
+			if raw[id], err = dec.DecodeAll(stored, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	}()
 	if _, err := db.Exec(`DROP TRIGGER sync_pages_no_update`); err != nil {
 		t.Fatal(err)
 	}
