@@ -698,7 +698,7 @@ func TestReconcileAtScale(t *testing.T) {
 	e := newRecEnv(t)
 	ctx := context.Background()
 	const accounts, entries = 10000, 500000
-	now := e.now.Format(time.RFC3339)
+	now := e.now.Format(store.TimeLayout)
 	fill := []string{
 		`INSERT INTO businesses(id, created_at, updated_at) VALUES ('biz', '` + now + `', '` + now + `')`,
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(accounts) + `)
@@ -726,10 +726,10 @@ func TestReconcileAtScale(t *testing.T) {
 		 SELECT 'open:' || plaid_account_id || ':v1', 'biz', id, 'opening', '2024-12-31', 1, '` + now + `' FROM accounts`,
 		`INSERT INTO balance_snapshots(account_id, token_id, run_id, currency, current, request_id, taken_at)
 		 SELECT a.id, a.id, 'r', 'USD', CASE WHEN a.kind = 'asset' THEN 1 ELSE -1 END * COALESCE(SUM(l.amount), 0) + (a.id % 7 = 0), 'req', '` + now + `'
-		 FROM accounts a LEFT JOIN journal_lines l ON l.ledger_account_id = a.id GROUP BY a.id`,
+		 FROM accounts a LEFT JOIN ledger_balances l ON l.ledger_account_id = a.id GROUP BY a.id`,
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
 		 INSERT INTO report_runs(run_id, report_date, generated_at, counts, valid, detail)
-		 SELECT 'old' || i, date('2026-10-01', '+' || i || ' days'), date('2026-10-01', '+' || i || ' days') || 'T02:00:00Z', '{}', 1, '{}' FROM n`,
+		 SELECT 'old' || i, date('2026-10-01', '+' || i || ' days'), date('2026-10-01', '+' || i || ' days') || 'T02:00:00.000000Z', '{}', 1, '{}' FROM n`,
 		`INSERT INTO reconciliations(run_id, report_date, account_id, currency, opening, expected, reported, difference, pending_total, status, clean_at, generated_at)
 		 SELECT r.run_id, r.report_date, a.id, 'USD', 0, 100, 100, 0, 0, 'ok', r.generated_at, r.generated_at FROM report_runs r, accounts a`,
 	}
@@ -966,7 +966,7 @@ func reconcileFailsStoringNothing(t *testing.T, want string, damage ...string) {
 	e.run("all")
 	allOK(t, e.reconcile(false))
 	before, _ := os.ReadDir(e.dir)
-	now := e.now.Format(time.RFC3339)
+	now := e.now.Format(store.TimeLayout)
 	for _, q := range damage {
 		if err := e.store.Exec(ctx, strings.ReplaceAll(q, "{now}", now)); err != nil {
 			t.Fatal(err)

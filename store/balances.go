@@ -103,21 +103,23 @@ func (s *Store) FinishRun(ctx context.Context, id, status string, counts map[str
 	})
 }
 
+const lastRunSQL = `SELECT id, job, started_at, finished_at, status, counts, error FROM job_runs
+		WHERE job = ? AND finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1`
+
 // LastRun returns the newest finished run of a job, if any.
 func (s *Store) LastRun(ctx context.Context, job string) (*JobRun, error) {
 	var r JobRun
 	var started string
 	var finished, errText sql.NullString
 	var counts string
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, job, started_at, finished_at, status, counts, error FROM job_runs
-		WHERE job = ? AND finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1`, job).Scan(&r.ID, &r.Job, &started, &finished, &r.Status, &counts, &errText)
+	err := s.rdb.QueryRowContext(ctx, lastRunSQL, job).Scan(&r.ID, &r.Job, &started, &finished, &r.Status, &counts, &errText)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, Classify(err)
 	}
-	r.StartedAt, _ = time.Parse(time.RFC3339Nano, started)
+	r.StartedAt, _ = parseTime(started)
 	r.FinishedAt = parseTS(finished)
 	r.Error = errText.String
 	_ = json.Unmarshal([]byte(counts), &r.Counts)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -249,7 +248,7 @@ func (s *Store) AppliedUpdates(ctx context.Context) ([]AppliedUpdate, error) {
 		if err := rows.Scan(&u.ID, &u.TokenID, &u.BusinessID, &u.CursorBefore, &at, &u.FirstEntry); err != nil {
 			return nil, Classify(err)
 		}
-		if u.AppliedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		if u.AppliedAt, err = parseTime(at); err != nil {
 			return nil, fmt.Errorf("sync update %d: applied at %q: %w", u.ID, at, err)
 		}
 		out = append(out, u)
@@ -286,7 +285,7 @@ func (s *Store) Anchors(ctx context.Context) ([]Anchor, error) {
 		if err := rows.Scan(&a.EntryID, &a.BusinessID, &a.AccountID, &a.SnapshotID, &cur, &at, &a.Entry); err != nil {
 			return nil, Classify(err)
 		}
-		if a.PostedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		if a.PostedAt, err = parseTime(at); err != nil {
 			return nil, fmt.Errorf("entry %s: created at %q: %w", a.EntryID, at, err)
 		}
 		a.Current = intPtr(cur)
@@ -299,26 +298,11 @@ func (s *Store) Anchors(ctx context.Context) ([]Anchor, error) {
 // against its checksum, outside any write transaction: a rebuild reads
 // the log of one database while writing another.
 func (s *Store) UpdatePages(ctx context.Context, updateID int64, fn func(PageMeta, []byte) error) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, cursor_before, cursor_after, has_more, request_id, payload_sha256, payload
-		FROM sync_pages WHERE update_id = ? ORDER BY seq`, updateID)
+	rows, err := s.rdb.QueryContext(ctx, pagesSQL, updateID)
 	if err != nil {
 		return Classify(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m PageMeta
-		var sum, payload []byte
-		if err := rows.Scan(&m.Seq, &m.CursorBefore, &m.CursorAfter, &m.HasMore, &m.RequestID, &sum, &payload); err != nil {
-			return Classify(err)
-		}
-		if got := sha256.Sum256(payload); string(got[:]) != string(sum) {
-			return fmt.Errorf("%w: sync page %d of update %d fails its checksum", ErrCorrupt, m.Seq, updateID)
-		}
-		if err := fn(m, payload); err != nil {
-			return err
-		}
-	}
-	return Classify(rows.Err())
+	return Classify(scanPages(rows, updateID, fn))
 }
 
 // NewReplica creates a database at path (which must not exist yet) holding

@@ -89,7 +89,11 @@ func downgradeTo5(t *testing.T, path string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := store.UncompressPageLog(db); err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{
+		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
 		`DROP INDEX bank_transactions_large`, `DROP INDEX balance_snapshots_source`,
 		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,
 		`ALTER TABLE tokens DROP COLUMN history`, `ALTER TABLE tokens DROP COLUMN realtime_at`,

@@ -25,11 +25,8 @@ type LedgerBalance struct {
 	PendingTotal   int64 // natural-sign effect of pending transactions
 }
 
-// LedgerBalances lists the posted accounts' ledger positions. One SQL pass
-// per question, grouped by account: never a query per account.
-func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]LedgerBalance, error) {
-	rows, err := s.rdb.QueryContext(ctx, `
-	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency, `+storedExponent("la.currency")+`,
+var ledgerBalancesSQL = `
+	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency, ` + storedExponent("la.currency") + `,
 	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = la.id), 0),
 	       a.opening_version > 0, COALESCE(a.opening_minor, 0),
 	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 0 AND b.currency = la.currency),
@@ -37,7 +34,12 @@ func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]Ledger
 	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency)
 	FROM accounts a JOIN ledger_accounts la ON la.account_id = a.id
 	WHERE a.kind IS NOT NULL AND (? = '' OR a.business_id = ?)
-	ORDER BY a.business_id, a.plaid_account_id, la.currency`, businessID, businessID)
+	ORDER BY a.business_id, a.plaid_account_id, la.currency`
+
+// LedgerBalances lists the posted accounts' ledger positions. One SQL pass
+// per question, grouped by account: never a query per account.
+func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]LedgerBalance, error) {
+	rows, err := s.rdb.QueryContext(ctx, ledgerBalancesSQL, businessID, businessID)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -136,12 +138,9 @@ type AccountView struct {
 	RealtimeAsOf     *time.Time
 }
 
-// Accounts lists accounts with their newest token and pull-consistent
-// (sync) snapshot: a real-time balance is "in flight", not the account's.
-func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView, error) {
-	rows, err := s.rdb.QueryContext(ctx, `
+var accountsSQL = `
 	SELECT a.id, a.business_id, a.plaid_account_id, a.name, COALESCE(a.official_name,''), COALESCE(a.mask,''), a.type, COALESCE(a.subtype,''),
-	       a.currency, `+storedExponent("a.currency")+`, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
+	       a.currency, ` + storedExponent("a.currency") + `, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
 	       COALESCE(t.id, 0), COALESCE(t.hint,''), COALESCE(t.status,'removed'), t.last_synced_at,
 	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at
 	FROM accounts a
@@ -150,7 +149,12 @@ func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView,
 	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id AND b2.source = 'sync')
 	LEFT JOIN balance_snapshots rt ON rt.id = (SELECT MAX(id) FROM balance_snapshots b3 WHERE b3.account_id = a.id AND b3.source = 'realtime')
 	WHERE (? = '' OR a.business_id = ?)
-	ORDER BY a.business_id, a.plaid_account_id`, businessID, businessID)
+	ORDER BY a.business_id, a.plaid_account_id`
+
+// Accounts lists accounts with their newest token and pull-consistent
+// (sync) snapshot: a real-time balance is "in flight", not the account's.
+func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView, error) {
+	rows, err := s.rdb.QueryContext(ctx, accountsSQL, businessID, businessID)
 	if err != nil {
 		return nil, Classify(err)
 	}

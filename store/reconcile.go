@@ -128,17 +128,19 @@ type PrecisionSuspect struct {
 	Pending       bool
 }
 
+const precisionSuspectsSQL = `
+	SELECT b.account_id, b.transaction_id, b.date, b.amount, b.currency, b.pending
+	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
+	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL
+	ORDER BY b.account_id, b.date, b.transaction_id`
+
 // PrecisionSuspects lists the live transactions of posted accounts whose
 // amount is at least a million minor units, the least that can be a
 // million major units of any currency (ledger.PrecisionSuspect decides per
 // currency). The partial index bank_transactions_large holds exactly those
 // rows, so this reads the large transactions, never the history.
 func (r *ReadTx) PrecisionSuspects() ([]PrecisionSuspect, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `
-	SELECT b.account_id, b.transaction_id, b.date, b.amount, b.currency, b.pending
-	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
-	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL
-	ORDER BY b.account_id, b.date, b.transaction_id`)
+	rows, err := r.tx.QueryContext(r.ctx, precisionSuspectsSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -164,13 +166,15 @@ type FlaggedToken struct {
 	PlaidAccountID string // "" when the token never synced
 }
 
+const flaggedTokensSQL = `SELECT t.business_id, t.hint, t.status, COALESCE(t.reason, ''), COALESCE(a.plaid_account_id, '')
+	FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id
+	WHERE t.status NOT IN ('active', 'removed')
+	ORDER BY t.business_id, t.id`
+
 // FlaggedTokens lists every token that needs action, those that never
 // synced (no account yet) included.
 func (r *ReadTx) FlaggedTokens() ([]FlaggedToken, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT t.business_id, t.hint, t.status, COALESCE(t.reason, ''), COALESCE(a.plaid_account_id, '')
-	FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id
-	WHERE t.status NOT IN ('active', 'removed')
-	ORDER BY t.business_id, t.id`)
+	rows, err := r.tx.QueryContext(r.ctx, flaggedTokensSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -278,14 +282,7 @@ func (p ReconPosition) CleanSince() *time.Time {
 	return p.AnchorTakenAt
 }
 
-// ReconPositions lists every posted account that is linked (its best token
-// is active or needs_refresh), with its ledger position, pending total,
-// token status, newest snapshot with a current balance and previous
-// reconciliation. One SQL statement: every per-account lookup is an index
-// seek, never a query per account. Accounts whose tokens were all removed
-// are not reconciled: nobody keeps their books in step any more.
-func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `
+const reconPositionsSQL = `
 	WITH pos AS (
 	  SELECT a.*, la.id AS la_id, COALESCE(la.currency, a.currency) AS cur
 	  FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id
@@ -315,7 +312,16 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	LEFT JOIN reconciliations pr ON pr.id = (SELECT MAX(r2.id) FROM reconciliations r2 WHERE r2.account_id = p.id AND r2.currency = p.cur)
 	LEFT JOIN balance_snapshots pbs ON pbs.id = pr.snapshot_id
 	WHERE COALESCE(t.status, 'removed') != 'removed'
-	ORDER BY p.business_id, p.plaid_account_id, p.cur`)
+	ORDER BY p.business_id, p.plaid_account_id, p.cur`
+
+// ReconPositions lists every posted account that is linked (its best token
+// is active or needs_refresh), with its ledger position, pending total,
+// token status, newest snapshot with a current balance and previous
+// reconciliation. One SQL statement: every per-account lookup is an index
+// seek, never a query per account. Accounts whose tokens were all removed
+// are not reconciled: nobody keeps their books in step any more.
+func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
+	rows, err := r.tx.QueryContext(r.ctx, reconPositionsSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -509,11 +515,37 @@ type Candidate struct {
 	RecordedAt time.Time
 }
 
+// candidatesSQL: each window is a range of journal_entries_account_created
+// and of bank_transactions_account_updated. The bank side's NOT EXISTS
+// seeks the transaction's own entries (journal_entries_transaction, a
+// handful); the unary + keeps SQLite from walking the window's entries
+// instead, once per bank candidate.
+const candidatesSQL = `
+	WITH w AS (SELECT json_extract(value, '$.a') AS account_id, json_extract(value, '$.c') AS cur,
+	                  json_extract(value, '$.f') AS f, json_extract(value, '$.t') AS t FROM json_each(?))
+	SELECT * FROM (
+	SELECT w.account_id AS acct, 'journal' AS src, e.id AS entry_id, e.kind, COALESCE(e.transaction_id, '') AS txn, e.date,
+	       COALESCE(b.name, ''), COALESCE(b.merchant_name, ''), l.amount, l.currency, COALESCE(b.pending, 0), COALESCE(b.removed, 0),
+	       e.created_at AS at
+	FROM w CROSS JOIN journal_entries e ON e.account_id = w.account_id
+	JOIN journal_lines l ON l.entry_id = e.id
+	JOIN ledger_accounts la ON la.id = l.ledger_account_id AND la.account_id = w.account_id AND la.currency = w.cur
+	LEFT JOIN bank_transactions b ON b.transaction_id = e.transaction_id
+	WHERE e.created_at > w.f AND e.created_at <= w.t
+	UNION ALL
+	SELECT w.account_id, 'bank', '', '', b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''),
+	       b.amount, b.currency, b.pending, b.removed, b.updated_at
+	FROM w CROSS JOIN bank_transactions b ON b.account_id = w.account_id AND b.currency = w.cur
+	WHERE b.updated_at > w.f AND b.updated_at <= w.t
+	  AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.transaction_id = b.transaction_id AND +e.account_id = w.account_id
+	                  AND +e.created_at > w.f AND +e.created_at <= w.t)
+	) ORDER BY acct, at, entry_id, txn`
+
 // Candidates lists, for every window in one statement, the journal
 // entries created and the bank transactions first seen or updated inside
-// it, ordered by account, time and id. Times compare as instants
-// (julianday), not as text, since RFC 3339 text with trimmed fractions does
-// not sort.
+// it, ordered by account, time and id. Stored times are fixed-width UTC
+// text (TimeLayout), so they compare as text and the time-window indexes
+// serve each window with one range.
 func (r *ReadTx) Candidates(ws []CandidateWindow) ([]Candidate, error) {
 	if len(ws) == 0 {
 		return nil, nil
@@ -532,26 +564,7 @@ func (r *ReadTx) Candidates(ws []CandidateWindow) ([]Candidate, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.tx.QueryContext(r.ctx, `
-	WITH w AS (SELECT json_extract(value, '$.a') AS account_id, json_extract(value, '$.c') AS cur,
-	                  julianday(json_extract(value, '$.f')) AS f, julianday(json_extract(value, '$.t')) AS t FROM json_each(?))
-	SELECT * FROM (
-	SELECT w.account_id AS acct, 'journal' AS src, e.id AS entry_id, e.kind, COALESCE(e.transaction_id, '') AS txn, e.date,
-	       COALESCE(b.name, ''), COALESCE(b.merchant_name, ''), l.amount, l.currency, COALESCE(b.pending, 0), COALESCE(b.removed, 0),
-	       e.created_at AS at
-	FROM w CROSS JOIN journal_entries e ON e.account_id = w.account_id
-	JOIN journal_lines l ON l.entry_id = e.id
-	JOIN ledger_accounts la ON la.id = l.ledger_account_id AND la.account_id = w.account_id AND la.currency = w.cur
-	LEFT JOIN bank_transactions b ON b.transaction_id = e.transaction_id
-	WHERE julianday(e.created_at) > w.f AND julianday(e.created_at) <= w.t
-	UNION ALL
-	SELECT w.account_id, 'bank', '', '', b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''),
-	       b.amount, b.currency, b.pending, b.removed, b.updated_at
-	FROM w CROSS JOIN bank_transactions b ON b.account_id = w.account_id AND b.currency = w.cur
-	WHERE julianday(b.updated_at) > w.f AND julianday(b.updated_at) <= w.t
-	  AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.account_id = w.account_id AND e.transaction_id = b.transaction_id
-	                  AND julianday(e.created_at) > w.f AND julianday(e.created_at) <= w.t)
-	) ORDER BY acct, julianday(at), entry_id, txn`, string(b))
+	rows, err := r.tx.QueryContext(r.ctx, candidatesSQL, string(b))
 	if err != nil {
 		return nil, err
 	}
@@ -585,25 +598,37 @@ type PendingItem struct {
 	RemovedAt     *time.Time // vanished holds only
 }
 
+// pendingItemsSQL walks the posted accounts and seeks each one's live
+// holds (CROSS JOIN keeps that order): driven from the transactions, the
+// ORDER BY made SQLite read every transaction ever stored through the
+// account index.
+const pendingItemsSQL = `SELECT b.account_id, b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''), b.amount, b.currency, b.first_seen_at, NULL
+	FROM accounts a CROSS JOIN bank_transactions b ON b.account_id = a.id AND b.removed = 0 AND b.pending = 1
+	WHERE a.kind IS NOT NULL
+	ORDER BY b.account_id, b.date, b.transaction_id`
+
 // PendingItems lists every live pending transaction of a posted account,
 // ordered by account, date and id, in one pass.
 func (r *ReadTx) PendingItems() ([]PendingItem, error) {
-	return r.pendingQuery(`SELECT b.account_id, b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''), b.amount, b.currency, b.first_seen_at, NULL
-	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
-	WHERE b.pending = 1 AND b.removed = 0 AND a.kind IS NOT NULL
-	ORDER BY b.account_id, b.date, b.transaction_id`)
+	return r.pendingQuery(pendingItemsSQL)
 }
+
+// vanishedHoldsSQL seeks, per posted account, the transactions updated
+// since the window opened (bank_transactions_account_updated); the unary
+// + keeps SQLite from seeking (removed, pending) instead, which would
+// read every hold the account ever posted.
+const vanishedHoldsSQL = `SELECT b.account_id, b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''), b.amount, b.currency, b.first_seen_at, b.updated_at
+	FROM accounts a CROSS JOIN bank_transactions b ON b.account_id = a.id AND b.updated_at > ?
+	WHERE +b.pending = 1 AND +b.removed = 1 AND a.kind IS NOT NULL
+	  AND NOT EXISTS (SELECT 1 FROM bank_transactions p WHERE p.pending_transaction_id = b.transaction_id)
+	ORDER BY b.account_id, b.date, b.transaction_id`
 
 // VanishedHolds lists pending transactions removed after since with no
 // posted transaction pointing at them through pending_transaction_id: a
 // hold the bank dropped, or one posted without a link (Plaid cannot tell
 // the two apart, so both are listed for a person to look at).
 func (r *ReadTx) VanishedHolds(since time.Time) ([]PendingItem, error) {
-	return r.pendingQuery(`SELECT b.account_id, b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''), b.amount, b.currency, b.first_seen_at, b.updated_at
-	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
-	WHERE b.pending = 1 AND b.removed = 1 AND a.kind IS NOT NULL AND julianday(b.updated_at) > julianday(?)
-	  AND NOT EXISTS (SELECT 1 FROM bank_transactions p WHERE p.pending_transaction_id = b.transaction_id)
-	ORDER BY b.account_id, b.date, b.transaction_id`, ts(since))
+	return r.pendingQuery(vanishedHoldsSQL, ts(since))
 }
 
 func (r *ReadTx) pendingQuery(q string, args ...any) ([]PendingItem, error) {
@@ -685,13 +710,15 @@ type CurrencySum struct {
 	Lines    int
 }
 
+const trialBalanceSQL = `SELECT currency, SUM(amount), SUM(lines) FROM ledger_balances
+		GROUP BY currency HAVING SUM(lines) > 0 ORDER BY currency`
+
 // TrialBalance sums every journal line per currency, inside the read
 // transaction; each sum must be zero. It adds up the running balances, one
 // row per ledger account and currency, which move with every line
 // inserted (doctor checks them against the lines themselves).
 func (r *ReadTx) TrialBalance() ([]CurrencySum, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT currency, SUM(amount), SUM(lines) FROM ledger_balances
-		GROUP BY currency HAVING SUM(lines) > 0 ORDER BY currency`)
+	rows, err := r.tx.QueryContext(r.ctx, trialBalanceSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -718,10 +745,7 @@ type OpeningCheck struct {
 	LiveEntryID    string
 }
 
-// OpeningChecks lists every anchored account with its live and total
-// opening entries, in one pass.
-func (r *ReadTx) OpeningChecks() ([]OpeningCheck, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `
+const openingChecksSQL = `
 	SELECT a.id, a.business_id, a.plaid_account_id, a.opening_version,
 	       COUNT(CASE WHEN e.id IS NOT NULL AND x.id IS NULL THEN 1 END), COUNT(e.id),
 	       COALESCE(MAX(CASE WHEN e.id IS NOT NULL AND x.id IS NULL THEN e.id END), '')
@@ -730,7 +754,12 @@ func (r *ReadTx) OpeningChecks() ([]OpeningCheck, error) {
 	LEFT JOIN journal_entries x ON x.reverses = e.id
 	WHERE a.opening_version > 0
 	GROUP BY a.id
-	ORDER BY a.business_id, a.plaid_account_id`)
+	ORDER BY a.business_id, a.plaid_account_id`
+
+// OpeningChecks lists every anchored account with its live and total
+// opening entries, in one pass.
+func (r *ReadTx) OpeningChecks() ([]OpeningCheck, error) {
+	rows, err := r.tx.QueryContext(r.ctx, openingChecksSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -826,14 +855,19 @@ type StoredReport struct {
 // ErrNoReport means no reconciliation was recorded for a date.
 var ErrNoReport = errors.New("no reconciliation was recorded")
 
+const storedReportSQL = `SELECT run_id, report_date, generated_at, counts, dir, files, valid, detail FROM report_runs
+			WHERE report_date = ? ORDER BY generated_at DESC, rowid DESC LIMIT 1`
+
+const storedReportRowsSQL = `SELECT ` + reconCols + ` FROM reconciliations r JOIN accounts a ON a.id = r.account_id
+			WHERE r.run_id = ? ORDER BY a.business_id, a.plaid_account_id, r.currency`
+
 // StoredReportFor loads the newest run recorded for a report date, with
 // its rows in account order. ErrNoReport when there is none.
 func (s *Store) StoredReportFor(ctx context.Context, date string) (StoredReport, error) {
 	var out StoredReport
 	err := s.Read(ctx, func(r *ReadTx) error {
 		var gen, counts, files, detail string
-		err := r.tx.QueryRowContext(ctx, `SELECT run_id, report_date, generated_at, counts, dir, files, valid, detail FROM report_runs
-			WHERE report_date = ? ORDER BY julianday(generated_at) DESC, rowid DESC LIMIT 1`, date).
+		err := r.tx.QueryRowContext(ctx, storedReportSQL, date).
 			Scan(&out.Run.RunID, &out.Run.ReportDate, &gen, &counts, &out.Run.Dir, &files, &out.Run.Valid, &detail)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w for %s", ErrNoReport, date)
@@ -851,8 +885,7 @@ func (s *Store) StoredReportFor(ctx context.Context, date string) (StoredReport,
 			return fmt.Errorf("%w: report run %s: files: %v", ErrCorrupt, out.Run.RunID, err)
 		}
 		out.Run.Detail = []byte(detail)
-		rows, err := r.tx.QueryContext(ctx, `SELECT `+reconCols+` FROM reconciliations r JOIN accounts a ON a.id = r.account_id
-			WHERE r.run_id = ? ORDER BY a.business_id, a.plaid_account_id, r.currency`, out.Run.RunID)
+		rows, err := r.tx.QueryContext(ctx, storedReportRowsSQL, out.Run.RunID)
 		if err != nil {
 			return err
 		}

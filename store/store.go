@@ -231,6 +231,8 @@ func (s *Store) afterMigration(version int) func(context.Context, *sql.Tx) error
 			}
 			return backfillExponents(ctx, tx)
 		}
+	case 9:
+		return rewriteTimes
 	}
 	return nil
 }
@@ -281,13 +283,23 @@ func Classify(err error) error {
 	return fmt.Errorf("%w: %w", kind, err)
 }
 
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// TimeLayout is how the store writes every time: UTC, microseconds, one
+// fixed width, so that text order is time order and an index on a time
+// column serves a window. RFC3339Nano trims trailing zeros (…00Z sorts
+// after …00.5Z) and did not. Output contracts format times themselves.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+func ts(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// parseTime reads a stored time. RFC 3339 with any fraction parses too:
+// rows written before schema version 9 used it, and a hand edit may.
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 
 func parseTS(s sql.NullString) *time.Time {
 	if !s.Valid || s.String == "" {
 		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s.String)
+	t, err := parseTime(s.String)
 	if err != nil {
 		return nil
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,9 @@ type PageMeta struct {
 	Removed      int
 }
 
+const abandonOpenSQL = `UPDATE sync_updates SET state = 'abandoned', reason = 'run ended before the update was applied', finished_at = ?
+			WHERE token_id = ? AND state = 'open'`
+
 // BeginUpdate opens a record for one pass of the sync loop of a token,
 // starting at cursorBefore. Its pages are logged as they arrive and applied
 // only when the loop completes. Any update of the token still open is
@@ -32,8 +34,7 @@ type PageMeta struct {
 func (s *Store) BeginUpdate(ctx context.Context, tokenID int64, runID, cursorBefore string) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE sync_updates SET state = 'abandoned', reason = 'run ended before the update was applied', finished_at = ?
-			WHERE token_id = ? AND state = 'open'`, ts(s.Now()), tokenID); err != nil {
+		if _, err := tx.ExecContext(ctx, abandonOpenSQL, ts(s.Now()), tokenID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sync_updates(token_id, run_id, cursor_before, state, started_at) VALUES (?,?,?,'open',?)`,
@@ -50,20 +51,20 @@ func (s *Store) BeginUpdate(ctx context.Context, tokenID int64, runID, cursorBef
 // AppendPage logs a page. The log is append-only: the journal can be
 // rebuilt from it.
 func (s *Store) AppendPage(ctx context.Context, updateID int64, m PageMeta, payload []byte) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return appendPage(ctx, tx, ts(s.Now()), updateID, m, payload) })
+	p := packPage(payload)
+	return s.inTx(ctx, func(tx *sql.Tx) error { return appendPage(ctx, tx, ts(s.Now()), updateID, m, p) })
 }
 
 // AppendPage logs a page inside the transaction that applies its update:
 // the last page of a loop needs no commit of its own.
 func (t *Tx) AppendPage(updateID int64, m PageMeta, payload []byte) error {
-	return appendPage(t.ctx, t.tx, t.now, updateID, m, payload)
+	return appendPage(t.ctx, t.tx, t.now, updateID, m, packPage(payload))
 }
 
-func appendPage(ctx context.Context, tx *sql.Tx, now string, updateID int64, m PageMeta, payload []byte) error {
-	sum := sha256.Sum256(payload)
+func appendPage(ctx context.Context, tx *sql.Tx, now string, updateID int64, m PageMeta, p packedPage) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO sync_pages(update_id, seq, cursor_before, cursor_after, has_more, request_id,
-		added, modified, removed, payload_sha256, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		updateID, m.Seq, m.CursorBefore, m.CursorAfter, m.HasMore, m.RequestID, m.Added, m.Modified, m.Removed, sum[:], payload, now)
+		added, modified, removed, payload_sha256, payload, payload_codec, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		updateID, m.Seq, m.CursorBefore, m.CursorAfter, m.HasMore, m.RequestID, m.Added, m.Modified, m.Removed, p.sum[:], p.stored, codecZstd, now)
 	if err != nil {
 		return err
 	}
@@ -110,33 +111,18 @@ func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
 // Token re-reads a token inside the transaction, to check that nobody
 // moved its cursor since the loop started.
 func (t *Tx) Token(id int64) (Token, error) {
-	row := t.tx.QueryRowContext(t.ctx, `SELECT `+tokenCols+` FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.id = ?`, id)
+	row := t.tx.QueryRowContext(t.ctx, oneTokenSQL, id)
 	return scanToken(row)
 }
 
 // Pages streams an update's logged pages in order, one at a time, so
 // applying an update needs memory for one page, not the whole history.
 func (t *Tx) Pages(updateID int64, fn func(PageMeta, []byte) error) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT seq, cursor_before, cursor_after, has_more, request_id, payload_sha256, payload
-		FROM sync_pages WHERE update_id = ? ORDER BY seq`, updateID)
+	rows, err := t.tx.QueryContext(t.ctx, pagesSQL, updateID)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m PageMeta
-		var sum, payload []byte
-		if err := rows.Scan(&m.Seq, &m.CursorBefore, &m.CursorAfter, &m.HasMore, &m.RequestID, &sum, &payload); err != nil {
-			return err
-		}
-		if got := sha256.Sum256(payload); string(got[:]) != string(sum) {
-			return fmt.Errorf("%w: sync page %d of update %d fails its checksum", ErrCorrupt, m.Seq, updateID)
-		}
-		if err := fn(m, payload); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return scanPages(rows, updateID, fn)
 }
 
 // AccountInfo is what Plaid says about an account.
@@ -294,15 +280,18 @@ func scanBankTxn(r scanner) (BankTxn, error) {
 	return b, err
 }
 
+const bankTxnSQL = `SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id = ?`
+
 // BankTxn finds a transaction by Plaid id; ok is false when unknown.
 func (t *Tx) BankTxn(transactionID string) (b BankTxn, ok bool, err error) {
-	q := `SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id = ?`
-	b, err = scanBankTxn(t.tx.QueryRowContext(t.ctx, q, transactionID))
+	b, err = scanBankTxn(t.tx.QueryRowContext(t.ctx, bankTxnSQL, transactionID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return BankTxn{}, false, nil
 	}
 	return b, err == nil, err
 }
+
+const bankTxnsSQL = `SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id IN (SELECT value FROM json_each(?))`
 
 // BankTxns finds many transactions by Plaid id in one statement: the
 // applier reads a whole page's worth at once instead of one probe per row.
@@ -316,8 +305,7 @@ func (t *Tx) BankTxns(transactionIDs []string) (map[string]BankTxn, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + bankTxnCols + ` FROM bank_transactions WHERE transaction_id IN (SELECT value FROM json_each(?))`
-	rows, err := t.tx.QueryContext(t.ctx, q, string(ids))
+	rows, err := t.tx.QueryContext(t.ctx, bankTxnsSQL, string(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -365,9 +353,11 @@ func (t *Tx) SaveBankTxn(b *BankTxn) error {
 	return err
 }
 
+const liveTxnIDsSQL = `SELECT transaction_id FROM bank_transactions WHERE account_id = ? AND removed = 0`
+
 // LiveTxnIDs lists the transactions of an account that are not removed.
 func (t *Tx) LiveTxnIDs(accountID int64) ([]string, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT transaction_id FROM bank_transactions WHERE account_id = ? AND removed = 0`, accountID)
+	rows, err := t.tx.QueryContext(t.ctx, liveTxnIDsSQL, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -488,19 +478,23 @@ type querier interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }
 
+const entrySQL = `SELECT e.id, e.kind, e.date, e.transaction_id, e.version, e.reverses, a.plaid_account_id
+		FROM journal_entries e LEFT JOIN accounts a ON a.id = e.account_id WHERE e.id = ?`
+
+const entryLinesSQL = `SELECT la.code, l.currency, l.amount FROM journal_lines l JOIN ledger_accounts la ON la.id = l.ledger_account_id
+		WHERE l.entry_id = ? ORDER BY l.line_no`
+
 func loadEntry(ctx context.Context, q querier, id string) (ledger.Entry, error) {
 	var e ledger.Entry
 	var kind string
 	var txn, rev, pid sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT e.id, e.kind, e.date, e.transaction_id, e.version, e.reverses, a.plaid_account_id
-		FROM journal_entries e LEFT JOIN accounts a ON a.id = e.account_id WHERE e.id = ?`, id).
+	err := q.QueryRowContext(ctx, entrySQL, id).
 		Scan(&e.ID, &kind, &e.Date, &txn, &e.Version, &rev, &pid)
 	if err != nil {
 		return e, fmt.Errorf("entry %s: %w", id, err)
 	}
 	e.Kind, e.TransactionID, e.Reverses, e.AccountID = ledger.EntryKind(kind), txn.String, rev.String, pid.String
-	rows, err := q.QueryContext(ctx, `SELECT la.code, l.currency, l.amount FROM journal_lines l JOIN ledger_accounts la ON la.id = l.ledger_account_id
-		WHERE l.entry_id = ? ORDER BY l.line_no`, id)
+	rows, err := q.QueryContext(ctx, entryLinesSQL, id)
 	if err != nil {
 		return e, err
 	}
@@ -532,6 +526,9 @@ func (t *Tx) AccountByID(id int64) (Account, error) {
 	return scanAccount(t.tx.QueryRowContext(t.ctx, q, id))
 }
 
+const postedStatsSQL = `SELECT COALESCE(SUM(amount) FILTER (WHERE pending = 0), 0), MIN(date), COUNT(*) FILTER (WHERE pending = 0)
+		FROM bank_transactions WHERE account_id = ? AND removed = 0 AND currency = ?`
+
 // PostedStats sums an account's live posted transactions in its own
 // currency: their natural-sign effect needs the account kind, so the raw
 // Plaid-sign sum is returned. earliest also counts staged holds: an opening
@@ -539,8 +536,7 @@ func (t *Tx) AccountByID(id int64) (Account, error) {
 // be told from late history even when Plaid does not link the two.
 func (t *Tx) PostedStats(accountID int64, currency string) (sumAmount int64, earliest string, n int, err error) {
 	var e sql.NullString
-	err = t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(SUM(amount) FILTER (WHERE pending = 0), 0), MIN(date), COUNT(*) FILTER (WHERE pending = 0)
-		FROM bank_transactions WHERE account_id = ? AND removed = 0 AND currency = ?`, accountID, currency).Scan(&sumAmount, &e, &n)
+	err = t.tx.QueryRowContext(t.ctx, postedStatsSQL, accountID, currency).Scan(&sumAmount, &e, &n)
 	return sumAmount, e.String, n, err
 }
 
@@ -556,7 +552,7 @@ func (t *Tx) FinishUpdate(updateID, tokenID int64, cursorAfter string) error {
 
 // Now is the transaction's timestamp.
 func (t *Tx) Now() time.Time {
-	tm, _ := time.Parse(time.RFC3339Nano, t.now)
+	tm, _ := parseTime(t.now)
 	return tm
 }
 

@@ -248,8 +248,8 @@ func (s *Store) Business(ctx context.Context, id string) (Business, error) {
 		return Business{}, Classify(err)
 	}
 	b.ExternalID, b.LegalName = ext.String, name.String
-	b.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
-	b.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
+	b.CreatedAt, _ = parseTime(created)
+	b.UpdatedAt, _ = parseTime(updated)
 	b.Tokens, err = s.Tokens(ctx, TokenFilter{BusinessID: id})
 	return b, err
 }
@@ -270,8 +270,11 @@ const tokenCols = `t.id, t.business_id, t.hint, t.status, t.reason, t.flagged_at
 	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), '')),
 	COALESCE(t.history, ''), t.realtime_at`
 
-// Tokens lists tokens in id order.
-func (s *Store) Tokens(ctx context.Context, f TokenFilter) ([]Token, error) {
+// oneTokenSQL reads one token (Store.Token, Tx.Token).
+const oneTokenSQL = `SELECT ` + tokenCols + ` FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.id = ?`
+
+// tokensQuery is the statement that lists the tokens f selects.
+func tokensQuery(f TokenFilter) (string, []any) {
 	q := `SELECT ` + tokenCols + ` FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE 1=1`
 	var args []any
 	if f.BusinessID != "" {
@@ -285,7 +288,12 @@ func (s *Store) Tokens(ctx context.Context, f TokenFilter) ([]Token, error) {
 	case !f.IncludeRemoved:
 		q += " AND t.status != 'removed'"
 	}
-	q += " ORDER BY t.id"
+	return q + " ORDER BY t.id", args
+}
+
+// Tokens lists tokens in id order.
+func (s *Store) Tokens(ctx context.Context, f TokenFilter) ([]Token, error) {
+	q, args := tokensQuery(f)
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, Classify(err)
@@ -322,7 +330,7 @@ func scanToken(r scanner) (Token, error) {
 
 // Token reads one token by id.
 func (s *Store) Token(ctx context.Context, id int64) (Token, error) {
-	row := s.rdb.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.id = ?`, id)
+	row := s.rdb.QueryRowContext(ctx, oneTokenSQL, id)
 	t, err := scanToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("%w: token %d", ErrNotFound, id)

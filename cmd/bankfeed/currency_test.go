@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/shopspring/decimal"
 
@@ -135,7 +136,9 @@ func TestUnofficialCodesShowWhatPlaidSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	uncompressPageLog(t, db)
 	for _, q := range []string{
+		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
 		`DROP INDEX bank_transactions_large`, `DROP INDEX balance_snapshots_source`,
 		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,
 		`ALTER TABLE tokens DROP COLUMN history`, `ALTER TABLE tokens DROP COLUMN realtime_at`,
@@ -152,4 +155,48 @@ func TestUnofficialCodesShowWhatPlaidSent(t *testing.T) {
 		t.Fatalf("sync after the migration: %d %s", r.code, r.stderr)
 	}
 	check("migrated from 5")
+}
+
+// uncompressPageLog stores every logged page as sent, as bankfeed did
+// before schema version 9, whose older migrations read pages with SQL.
+func uncompressPageLog(t *testing.T, db *sql.DB) {
+	t.Helper()
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	raw := map[int64][]byte{}
+	func() {
+		rows, err := db.Query(`SELECT rowid, payload FROM sync_pages WHERE payload_codec = 'zstd'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var stored []byte
+			if err := rows.Scan(&id, &stored); err != nil {
+				t.Fatal(err)
+			}
+			if raw[id], err = dec.DecodeAll(stored, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if _, err := db.Exec(`DROP TRIGGER sync_pages_no_update`); err != nil {
+		t.Fatal(err)
+	}
+	for id, p := range raw {
+		if _, err := db.Exec(`UPDATE sync_pages SET payload = ?, payload_codec = NULL WHERE rowid = ?`, p, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`CREATE TRIGGER sync_pages_no_update BEFORE UPDATE ON sync_pages
+BEGIN SELECT RAISE(ABORT, 'sync_pages is append-only'); END`); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -106,6 +106,8 @@ func build(s samples) []row {
 	rows := []row{
 		{figure: "initial ingest, 100k txns (plaid-go + bare insert)", unit: "txn/s", value: s.get(ingest, "txn/s"),
 			ceil: s.get(ingest, "ceiling_txn/s"), rat: s.get(ingest, "ratio"), target: ">= 0.5", ok: atLeast(0.5), counts: n(ingest)},
+		{figure: "storage per transaction after the 100k ingest (file + WAL, closed)", unit: "bytes/txn", value: s.get(ingest, "bytes/txn"),
+			ceil: 1024, rat: s.get(ingest, "bytes/txn") / 1024, target: "<= 1 (1 KB)", ok: atMost(1), counts: n(ingest)},
 		{figure: "idle incremental, 10k tokens, 50 ms, 32 workers (32/(0.05*1))", unit: "tokens/s", value: s.get(idle, "tokens/s"),
 			ceil: s.get(idle, "ceiling_tokens/s"), rat: s.get(idle, "ratio"), target: ">= 0.8", ok: atLeast(0.8), counts: n(idle)},
 		{figure: "idle incremental vs fake server + plaid-go, no DB", unit: "tokens/s", value: s.get(idle, "tokens/s"),
