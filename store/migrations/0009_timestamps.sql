@@ -27,5 +27,9 @@ ALTER TABLE sync_pages ADD COLUMN payload_codec TEXT CHECK (payload_codec IN ('z
 -- a B-tree insert per row. journal_lines_ledger_account was a quarter of
 -- the journal's size: the running balances (version 5) answer what it
 -- served, and the suspense walk finds an entry's lines by its key.
+-- balance_snapshots_current served the newest snapshot of any source; the
+-- reconcile and accounts list now ask for one source, through
+-- balance_snapshots_source (version 7).
 DROP INDEX IF EXISTS journal_lines_ledger_account;
 DROP INDEX IF EXISTS balance_snapshots_account;
+DROP INDEX IF EXISTS balance_snapshots_current;
