@@ -24,6 +24,9 @@ type Plaid interface {
 	Sync(ctx context.Context, token, cursor string, count int) (plaidapi.Page, error)
 	Balance(ctx context.Context, token string, minLastUpdated time.Time) (plaidapi.Account, error)
 	Account(ctx context.Context, token string) (plaidapi.Account, error)
+	// The Items bankfeed links itself: one access token, many accounts.
+	ItemSync(ctx context.Context, accessToken, cursor string, count int, known ...string) (plaidapi.ItemPage, error)
+	ItemAccounts(ctx context.Context, accessToken string) (institutionID string, accounts []plaidapi.Account, err error)
 }
 
 var _ Plaid = (*plaidapi.Client)(nil)
@@ -196,7 +199,7 @@ func (r *Runner) run(ctx context.Context, job string) (Summary, error) {
 }
 
 func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log zerolog.Logger) error {
-	tokens, err := r.Store.Tokens(ctx, store.TokenFilter{})
+	tokens, err := r.Store.Tokens(ctx, store.TokenFilter{Kind: store.KindAll})
 	if err != nil {
 		return err
 	}
@@ -321,6 +324,9 @@ func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now ti
 	if err != nil {
 		res.Outcome, res.Err = "failed", err
 		return res
+	}
+	if t.Kind == store.KindItem {
+		return r.runItem(ctx, job, t, secret)
 	}
 	if t.Status == store.StatusNeedsRefresh {
 		// A cheap call tells whether the owner has repaired the login.

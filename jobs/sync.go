@@ -154,7 +154,7 @@ type pageLogger struct {
 
 type loggedPage struct {
 	meta store.PageMeta
-	p    plaidapi.Page
+	p    any // a plaidapi.Page, or a plaidapi.ItemPage for an Item
 }
 
 func pageMeta(seq int, cursorBefore string, p plaidapi.Page) store.PageMeta {
@@ -184,7 +184,7 @@ func newPageLogger(ctx context.Context, st *store.Store, updateID int64) *pageLo
 	return l
 }
 
-func (l *pageLogger) add(meta store.PageMeta, p plaidapi.Page) {
+func (l *pageLogger) add(meta store.PageMeta, p any) {
 	l.pages <- loggedPage{meta: meta, p: p}
 }
 

@@ -287,8 +287,8 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	       pr.id, COALESCE(pr.run_id, ''), COALESCE(pr.report_date, ''), pr.snapshot_id, pr.opening, pr.expected, pr.reported, pr.difference,
 	       pr.pending_total, COALESCE(pr.status, ''), pr.nonzero_since, pr.clean_at, pr.generated_at, pbs.taken_at
 	FROM pos p
-	LEFT JOIN tokens t ON t.id = (SELECT t2.id FROM tokens t2 WHERE t2.account_id = p.id
-	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
+	LEFT JOIN tokens t ON t.id = COALESCE((SELECT t2.id FROM tokens t2 WHERE t2.account_id = p.id
+	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1), p.item_token_id)
 	-- The reported current balance: the account's newest snapshot with a
 	-- current balance. This is the one place that choice is made.
 	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(b2.id) FROM balance_snapshots b2 WHERE b2.account_id = p.id AND b2.current IS NOT NULL)
