@@ -171,6 +171,7 @@ func (a *app) runner(cfg config.Config, st *store.Store, log zerolog.Logger) *jo
 		Store: st, Plaid: a.plaidClient(cfg), Log: log, Concurrency: cfg.Concurrency,
 		PageSize: cfg.PageSize, MaxPages: cfg.MaxPages, ProbeInterval: cfg.ProbeInterval, Now: a.now,
 		LockWait: cfg.LockWait, RealtimeBalances: cfg.RealtimeBalances, BusinessConcurrency: cfg.BusinessConcurrency,
+		WebhookURL: cfg.WebhookURL,
 	}
 	r.Reconcile = jobs.ReconcileFunc(st, cfg.ReportDir, cfg.Location, a.now)
 	return r
