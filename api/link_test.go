@@ -389,3 +389,10 @@ func TestLinkPageNeverHoldsTheToken(t *testing.T) {
 		t.Errorf("expired token page: %d", status)
 	}
 }
+
+func httptestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return hs.URL
+}

@@ -129,3 +129,53 @@ func TestItemLoginRequiredFlagsAndProbeRepairs(t *testing.T) {
 	}
 	e.checkExact(accts...)
 }
+
+func TestProcessorTokensArePointedAtTheWebhookOnce(t *testing.T) {
+	e := newEnv(t)
+	chk, tok := e.srv.AddAccount(plaidfake.Account{Name: "Checking", Type: "depository", Subtype: "checking", ISOCurrency: "USD", Opening: "100.00"})
+	e.put("biz-hook", tok)
+	e.run(jobs.JobSync)
+	if got := e.srv.ProcessorWebhook(tok); got != "" {
+		t.Fatalf("without BANKFEED_WEBHOOK_URL the token's webhook was set to %q", got)
+	}
+	e.runner.WebhookURL = "https://bankfeed.example.com/plaid/webhook"
+	e.run(jobs.JobSync)
+	e.run(jobs.JobSync)
+	if got := e.srv.ProcessorWebhook(tok); got != e.runner.WebhookURL {
+		t.Fatalf("webhook %q, want %q", got, e.runner.WebhookURL)
+	}
+	if n := e.srv.Calls(tok, "/processor/token/webhook/update"); n != 1 {
+		t.Errorf("the webhook was set %d times; once per URL is enough", n)
+	}
+	e.runner.WebhookURL = "https://bankfeed2.example.com/plaid/webhook"
+	e.run(jobs.JobSync)
+	if got := e.srv.ProcessorWebhook(tok); got != e.runner.WebhookURL {
+		t.Errorf("after the URL changed the webhook is %q", got)
+	}
+	e.checkExact(chk)
+}
+
+func TestRunTargetsSyncsOnlyThoseTokens(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	itemID, accts := e.linkItem("biz-t")
+	_, tok := e.srv.AddAccount(plaidfake.Account{Name: "Other", Type: "depository", Subtype: "checking", ISOCurrency: "USD", Opening: "5.00"})
+	e.put("biz-other", tok)
+	it, _ := e.store.ItemByPlaidID(ctx, itemID)
+	sum, err := e.runner.RunTargets(ctx, []int64{it.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Results) != 1 || sum.Results[0].TokenID != it.ID || sum.Results[0].Outcome != "synced" {
+		t.Fatalf("results %+v, want the Item alone synced", sum.Results)
+	}
+	if n := e.srv.Calls(tok, "/processor/transactions/sync"); n != 0 {
+		t.Errorf("the other token was synced %d times", n)
+	}
+	e.checkExact(accts...)
+	// The next full run syncs everything again.
+	e.run(jobs.JobSync)
+	if n := e.srv.Calls(tok, "/processor/transactions/sync"); n == 0 {
+		t.Error("after RunTargets a full run left the other token out")
+	}
+}
