@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"bankfeed/jobs"
 	"bankfeed/plaidapi"
@@ -177,5 +178,37 @@ func TestRunTargetsSyncsOnlyThoseTokens(t *testing.T) {
 	e.run(jobs.JobSync)
 	if n := e.srv.Calls(tok, "/processor/transactions/sync"); n == 0 {
 		t.Error("after RunTargets a full run left the other token out")
+	}
+}
+
+// A flagged Item is one entry of the report's tokens, whatever its
+// accounts, and its accounts reconcile as needs_refresh.
+func TestReportListsAFlaggedItemOnce(t *testing.T) {
+	e := newEnv(t)
+	itemID, accts := e.linkItem("biz-rep")
+	e.run(jobs.JobSync)
+	e.srv.SetItemErrorByID(itemID, "ITEM_LOGIN_REQUIRED")
+	e.run(jobs.JobSync)
+	dir := t.TempDir()
+	_, paths, err := jobs.Reconcile(context.Background(), e.store, jobs.ReconcileOptions{Dir: dir, Now: func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := readDocument(t, paths[0])
+	if len(d.Tokens) != 1 {
+		t.Fatalf("tokens %+v, want the Item once", d.Tokens)
+	}
+	tk := d.Tokens[0]
+	if tk.ItemID == nil || *tk.ItemID != itemID || tk.TokenHint != nil || tk.AccountID != nil || tk.Status != "needs_refresh" ||
+		tk.Reason == nil || *tk.Reason != "ITEM_LOGIN_REQUIRED" {
+		t.Errorf("token entry %+v", tk)
+	}
+	if d.Summary.NeedsRefresh != 1 || d.Summary.Accounts != len(accts) {
+		t.Errorf("summary %+v, want the Item counted once over %d accounts", d.Summary, len(accts))
+	}
+	for _, a := range d.Accounts {
+		if a.Status != "needs_refresh" {
+			t.Errorf("account %s: %s", a.AccountID, a.Status)
+		}
 	}
 }

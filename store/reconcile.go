@@ -162,12 +162,14 @@ type FlaggedToken struct {
 	Status         string
 	Reason         string // Plaid's error code; "" when none
 	PlaidAccountID string // "" when the token never synced
+	ItemID         string // Plaid's item_id for an Item bankfeed linked
 }
 
 // FlaggedTokens lists every token that needs action, those that never
 // synced (no account yet) included.
 func (r *ReadTx) FlaggedTokens() ([]FlaggedToken, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT t.business_id, t.hint, t.status, COALESCE(t.reason, ''), COALESCE(a.plaid_account_id, '')
+	rows, err := r.tx.QueryContext(r.ctx, `SELECT t.business_id, t.hint, t.status, COALESCE(t.reason, ''), COALESCE(a.plaid_account_id, ''),
+	       CASE WHEN t.kind = 'item' THEN t.item_id ELSE '' END
 	FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id
 	WHERE t.status NOT IN ('active', 'removed')
 	ORDER BY t.business_id, t.id`)
@@ -178,7 +180,7 @@ func (r *ReadTx) FlaggedTokens() ([]FlaggedToken, error) {
 	var out []FlaggedToken
 	for rows.Next() {
 		var f FlaggedToken
-		if err := rows.Scan(&f.BusinessID, &f.Hint, &f.Status, &f.Reason, &f.PlaidAccountID); err != nil {
+		if err := rows.Scan(&f.BusinessID, &f.Hint, &f.Status, &f.Reason, &f.PlaidAccountID, &f.ItemID); err != nil {
 			return nil, err
 		}
 		out = append(out, f)
