@@ -146,7 +146,8 @@ func (r *Runner) syncItemOnce(ctx context.Context, t store.Token, secret string,
 		if err := tx.AppendPage(updID, lastMeta, lastPayload); err != nil {
 			return err
 		}
-		counts, err := r.applyItemUpdate(tx, t, updID, start == "")
+		counts, err := applyItemPages(tx, t.BusinessID, t.ID, updID, start == "", r.runID,
+			func(fn func(store.PageMeta, []byte) error) error { return tx.Pages(updID, fn) })
 		if err != nil {
 			return err
 		}
@@ -163,25 +164,23 @@ func (r *Runner) syncItemOnce(ctx context.Context, t store.Token, secret string,
 	return nil
 }
 
-// applyItemUpdate feeds an Item update's logged pages, split per account,
-// to one applier per account, and finishes each.
-func (r *Runner) applyItemUpdate(tx *store.Tx, t store.Token, updID int64, fullSync bool) (ApplyCounts, error) {
-	return applyItemPages(tx, t.BusinessID, t.ID, updID, fullSync, r.runID)
-}
-
-func applyItemPages(tx *store.Tx, businessID string, tokenID, updID int64, fullSync bool, runID string) (ApplyCounts, error) {
+// applyItemPages feeds an Item update's logged pages (from pages: the
+// log of this store, or of the original when doctor rebuilds), split per
+// account, to one applier per account, and finishes each.
+func applyItemPages(tx *store.Tx, businessID string, tokenID, updID int64, fullSync bool, runID string,
+	pages func(func(store.PageMeta, []byte) error) error) (ApplyCounts, error) {
 	appliers := map[string]*applier{}
 	var order []string
-	err := tx.Pages(updID, func(_ store.PageMeta, payload []byte) error {
+	err := pages(func(_ store.PageMeta, payload []byte) error {
 		var ip plaidapi.ItemPage
 		if err := json.Unmarshal(payload, &ip); err != nil {
 			return fmt.Errorf("%w: logged Item page does not decode: %v", ErrBadPage, err)
 		}
-		pages, err := splitItemPage(tx, ip)
+		split, err := splitItemPage(tx, ip)
 		if err != nil {
 			return err
 		}
-		for _, p := range pages {
+		for _, p := range split {
 			a := appliers[p.Account.ID]
 			if a == nil {
 				a = newApplier(tx, businessID, tokenID, updID, fullSync)

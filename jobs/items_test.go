@@ -212,3 +212,26 @@ func TestReportListsAFlaggedItemOnce(t *testing.T) {
 		}
 	}
 }
+
+// doctor rebuilds the journal from the page log for Items too: the Item
+// pages are split per account as the sync did.
+func TestDoctorReplaysItems(t *testing.T) {
+	e := newEnv(t)
+	itemID, accts := e.linkItem("biz-doc")
+	e.run(jobs.JobSync)
+	for i := 0; i < 5; i++ {
+		e.srv.AddTxn(plaidfake.Txn{AccountID: accts[i%2], Date: "2026-11-25", Name: "Shop", Amount: "2.50"})
+	}
+	pend := e.srv.AddTxn(plaidfake.Txn{AccountID: accts[0], Date: "2026-11-25", Name: "Hold", Amount: "30.00", Pending: true})
+	e.run(jobs.JobSync)
+	e.srv.PostPending(pend, plaidfake.Txn{Date: "2026-11-26", Name: "Hold", Amount: "31.00"}, true)
+	e.run(jobs.JobSync)
+	e.checkExact(accts...)
+	rep, err := jobs.Doctor(context.Background(), e.store, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || rep.Replayed < 3 || rep.Rebuilt != rep.Entries {
+		t.Fatalf("doctor over Item %s: %+v", itemID, rep)
+	}
+}
