@@ -2,6 +2,10 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -233,5 +237,93 @@ func TestDoctorReplaysItems(t *testing.T) {
 	}
 	if !rep.OK || rep.Replayed < 3 || rep.Rebuilt != rep.Entries {
 		t.Fatalf("doctor over Item %s: %+v", itemID, rep)
+	}
+}
+
+const itemSyncPath = "/transactions/sync"
+
+// killItemAfter starts a child run and SIGKILLs it while it waits on a
+// stalled Item page, once the Item has made `calls` sync calls.
+func (e *env) killItemAfter(access string, calls int) {
+	e.t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "BANKFEED_CRASH_CHILD_DB="+e.store.Path(), "BANKFEED_CRASH_CHILD_URL="+e.http.URL)
+	base := e.srv.Calls(access, itemSyncPath)
+	if calls == 0 {
+		e.srv.Inject(access, plaidfake.Fault{Endpoint: itemSyncPath, Kind: plaidfake.FaultStall}, 1)
+	}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	waitCalls := func(n int) {
+		for e.srv.Calls(access, itemSyncPath)-base < n && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if calls > 0 {
+		waitCalls(calls)
+		e.srv.Inject(access, plaidfake.Fault{Endpoint: itemSyncPath, Kind: plaidfake.FaultStall}, 1)
+	}
+	waitCalls(calls + 1)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	e.srv.ClearFaults()
+	e.srv.Release()
+}
+
+// Kills during an Item's multi-account sync, on stalled pages and at
+// random: every next run converges on the bank for every account.
+func TestKilledMidItemSyncConverges(t *testing.T) {
+	e := newEnv(t, plaidfake.WithLatency(5*time.Millisecond))
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 5))
+	itemID, accts := e.linkItem("biz-kill")
+	for i := 0; i < 20; i++ {
+		e.srv.AddTxn(plaidfake.Txn{AccountID: accts[i%2], Amount: fmt.Sprintf("%d.%02d", i, i), Date: "2026-11-01", Name: "seed"})
+	}
+	it, err := e.store.ItemByPlaidID(ctx, itemID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := e.store.Reveal(ctx, it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kills := 0
+	for k := 0; k < 4; k++ { // the first sync (page size 5 in the child: several pages)
+		e.killItemAfter(access, k)
+		kills++
+	}
+	e.run(jobs.JobSync)
+	e.checkExact(accts...)
+	var ids []string
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 9; i++ {
+			ids = append(ids, e.srv.AddTxn(plaidfake.Txn{AccountID: accts[i%2], Amount: "1.10", Date: "2026-11-20", Name: "new"}))
+		}
+		e.srv.RemoveTxn(ids[0])
+		ids = ids[1:]
+		e.srv.ModifyTxn(ids[rng.IntN(len(ids))], func(t *plaidfake.Txn) { t.Amount = "7.77" })
+		e.killItemAfter(access, round%3)
+		kills++
+		e.run(jobs.JobSync)
+		e.checkExact(accts...)
+		e.srv.AddTxn(plaidfake.Txn{AccountID: accts[1], Amount: "3.33", Date: "2026-11-21", Name: "k"})
+		e.killAtRandom(rng)
+		kills++
+		e.run(jobs.JobSync)
+		e.checkExact(accts...)
+	}
+	t.Logf("%d kill points during an Item's sync survived", kills)
+	if n := countUpdates(t, e, "open"); n != 0 {
+		t.Fatalf("%d updates left open", n)
+	}
+	if n := countUpdates(t, e, "abandoned"); n < 4 {
+		t.Fatalf("only %d updates were cut off: the kills missed the Item's loop", n)
+	}
+	rep, err := jobs.Doctor(ctx, e.store, 0)
+	if err != nil || !rep.OK {
+		t.Fatalf("doctor after the kills: %+v %v", rep, err)
 	}
 }
