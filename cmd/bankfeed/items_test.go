@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"bankfeed/api"
 	"bankfeed/plaidapi"
+	"bankfeed/plaidfake"
 	"bankfeed/store"
 )
 
@@ -71,5 +76,71 @@ func TestItemsListAndLink(t *testing.T) {
 		if strings.Contains(out, access) {
 			t.Error("an output shows the access token")
 		}
+	}
+}
+
+// A real serve process with BANKFEED_WEBHOOK_URL: it points the processor
+// token's webhooks at itself, and a SYNC_UPDATES_AVAILABLE brings the new
+// transaction into the ledger within seconds. The latency is logged (the
+// figure in the README's closing note), not asserted.
+func TestServeSyncsOnWebhook(t *testing.T) {
+	env, srv, tok := world(t)
+	bf(t, env, "business", "put", "biz1", "--processor-token", tok["checking"])
+	listen := freePort(t)
+	hook := "http://" + listen + "/plaid/webhook"
+	env["BANKFEED_LISTEN"] = listen
+	env["BANKFEED_WEBHOOK_URL"] = hook
+	env["BANKFEED_SYNC_SCHEDULE"] = "@every 24h" // only the start-up catch-up and webhooks sync
+	cmd, _, done := startServe(t, env)
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+		_ = cmd.Wait()
+	}()
+	balance := func() string {
+		r := bf(t, env, "ledger", "balances", "--json")
+		var bals []api.LedgerBalanceOut
+		_ = json.Unmarshal([]byte(r.stdout), &bals)
+		for _, b := range bals {
+			if b.AccountID == "acc_checking" {
+				return b.LedgerBalance
+			}
+		}
+		return ""
+	}
+	waitChange := func(from string, limit time.Duration) (string, time.Duration) {
+		start := time.Now()
+		for time.Since(start) < limit {
+			if b := balance(); b != from {
+				return b, time.Since(start)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("the ledger stayed at %q for %s", from, limit)
+		return "", 0
+	}
+	first, _ := waitChange("", 20*time.Second) // the start-up catch-up sync
+	if got := srv.ProcessorWebhook(tok["checking"]); got != hook {
+		t.Fatalf("serve pointed the token's webhook at %q, want %q", got, hook)
+	}
+	srv.AddTxn(plaidfake.Txn{AccountID: "acc_checking", Amount: "25.00", Date: "2026-10-06", Name: "Webhook lunch"})
+	sent := time.Now()
+	if err := srv.SendWebhook(hook, srv.ProcessorSyncUpdatesAvailable(tok["checking"])); err != nil {
+		t.Fatal(err)
+	}
+	after, took := waitChange(first, 20*time.Second)
+	t.Logf("serve: webhook sent -> transaction in the ledger in %s (balance %s -> %s; answered in %s)",
+		took.Round(time.Millisecond), first, after, time.Since(sent).Round(time.Millisecond))
+	// A forged webhook is refused and changes nothing.
+	body := []byte(`{"webhook_type":"TRANSACTIONS","webhook_code":"SYNC_UPDATES_AVAILABLE","account_id":"acc_checking"}`)
+	req, _ := http.NewRequest("POST", hook, bytes.NewReader(body))
+	req.Header.Set("Plaid-Verification", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a forged webhook got %d", resp.StatusCode)
 	}
 }
