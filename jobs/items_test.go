@@ -327,3 +327,32 @@ func TestKilledMidItemSyncConverges(t *testing.T) {
 		t.Fatalf("doctor after the kills: %+v %v", rep, err)
 	}
 }
+
+// An Item's access token is sealed with the processor tokens' key and
+// rotates with it: after rotate-key the Item syncs under the new key, and
+// the old key opens nothing.
+func TestItemAccessTokenRotatesWithTheKey(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	itemID, accts := e.linkItem("biz-rot")
+	_, tok := e.srv.AddAccount(plaidfake.Account{Name: "Checking", Type: "depository", Subtype: "checking", ISOCurrency: "USD", Opening: "1.00"})
+	e.put("biz-proc", tok)
+	e.run(jobs.JobSync)
+	n, err := e.store.RotateKey(ctx, []byte("fedcba9876543210fedcba9876543210"))
+	if err != nil || n != 2 {
+		t.Fatalf("rotated %d tokens (%v), want the processor token and the Item", n, err)
+	}
+	e.srv.AddTxn(plaidfake.Txn{AccountID: accts[0], Date: "2026-11-25", Name: "After rotation", Amount: "6.00"})
+	if sum := e.run(jobs.JobSync); sum.Counts["synced"] != 2 {
+		t.Fatalf("after rotation: %v", sum.Counts)
+	}
+	e.checkExact(accts...)
+	old, err := store.Open(ctx, e.store.Path(), testKey, store.Options{ReadOnly: true})
+	if err == nil {
+		it, _ := old.ItemByPlaidID(ctx, itemID)
+		if _, rerr := old.Reveal(ctx, it.ID); rerr == nil {
+			t.Error("the old key still opens the Item's access token")
+		}
+		old.Close()
+	}
+}
