@@ -309,7 +309,7 @@ func ListItems(ctx context.Context, st *store.Store, businessID string) ([]ItemO
 			o.AccountIDs = []string{}
 		}
 		if it.Status == store.StatusNeedsRefresh && it.Reason != "" {
-			o.Remedy = str(plaidapi.Remedy(it.Reason))
+			o.Remedy = str(itemRemedy(it.Reason))
 		}
 		out = append(out, o)
 	}
@@ -355,4 +355,14 @@ func (s *server) deleteItem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// itemRemedy says what fixes a flagged Item: Reconnect on the page (update
+// mode) when the same Item can work again, else linking the bank anew.
+// Processor-token remedies speak of PUTting tokens, which an Item has not.
+func itemRemedy(code string) string {
+	if !plaidapi.NeedsNewToken(code) && plaidapi.Classify("ITEM_ERROR", code, 400) == plaidapi.InvalidToken {
+		return "the business presses Reconnect on the Bank Linking page (bankfeed link BUSINESS_ID prints its URL) and logs in again; the Item then works again"
+	}
+	return "the business links the bank again on the Bank Linking page, then this Item can be removed (DELETE …/plaid/items/ITEM_ID); Plaid says: " + plaidapi.Remedy(code)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -91,7 +92,8 @@ func TestItemWebhooksUpdateFlags(t *testing.T) {
 	}
 	l.srv.SetItemErrorByID(itemID, "ITEM_LOGIN_REQUIRED")
 	l.hook(l.srv.ItemWebhook(itemID, "ERROR"), 200)
-	if s := state(); s.Status != "needs_refresh" || s.Reason == nil || *s.Reason != "ITEM_LOGIN_REQUIRED" {
+	if s := state(); s.Status != "needs_refresh" || s.Reason == nil || *s.Reason != "ITEM_LOGIN_REQUIRED" ||
+		s.Remedy == nil || !strings.Contains(*s.Remedy, "Reconnect") {
 		t.Errorf("after ERROR: %+v", s)
 	}
 	l.hook(l.srv.ItemWebhook(itemID, "LOGIN_REPAIRED"), 200)
