@@ -111,6 +111,7 @@ func NewHandler(st *store.Store, o Options) http.Handler {
 	mux.HandleFunc("POST /v1/businesses/{id}/plaid/items", forBusiness(s.addItem))
 	mux.HandleFunc("GET /v1/businesses/{id}/plaid/items", forBusiness(s.listItems))
 	mux.HandleFunc("DELETE /v1/businesses/{id}/plaid/items/{item_id}", forBusiness(s.deleteItem))
+	mux.HandleFunc("POST /v1/businesses/{id}/plaid/items/{item_id}/reconnected", forBusiness(s.reconnected))
 	// Authenticate before routing, so that without a key every path looks
 	// the same (401) and the routes cannot be probed. The page and Plaid's
 	// webhooks carry their own credentials (a scoped token in the page's

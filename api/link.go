@@ -366,3 +366,24 @@ func itemRemedy(code string) string {
 	}
 	return "the business links the bank again on the Bank Linking page, then this Item can be removed (DELETE …/plaid/items/ITEM_ID); Plaid says: " + plaidapi.Remedy(code)
 }
+
+// reconnected is what the page calls when Link finished in update mode:
+// the owner says the login works again. The Item is probed at once (and
+// synced when the probe succeeds) instead of at the next probe time; a
+// LOGIN_REPAIRED webhook, when Plaid sends one, does the same.
+func (s *server) reconnected(w http.ResponseWriter, r *http.Request) {
+	it, ok := s.item(w, r, r.PathValue("item_id"))
+	if !ok {
+		return
+	}
+	if it.Status == store.StatusNeedsRefresh {
+		if err := s.st.SetNextProbe(r.Context(), it.ID, s.now()); err != nil {
+			internalError(w, err)
+			return
+		}
+	}
+	if s.onSync != nil && it.Status != store.StatusRemoved {
+		s.onSync(it.ID)
+	}
+	writeJSON(w, http.StatusAccepted, struct{}{})
+}

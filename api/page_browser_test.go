@@ -129,6 +129,9 @@ func TestLinkPageInABrowser(t *testing.T) {
 	if last := reqs[len(reqs)-1]; last.AccessToken == "" {
 		t.Error("Reconnect did not ask for an update-mode link token")
 	}
+	if it, _ := l.st.ItemByPlaidID(context.Background(), items[0].ItemID); it.NextProbeAt == nil || it.NextProbeAt.After(l.clock()) {
+		t.Errorf("after Reconnect the Item's probe is not due now: %v", it.NextProbeAt)
+	}
 	if !noHScroll {
 		t.Error("at 390 px the page scrolls sideways")
 	}

@@ -137,9 +137,11 @@
         token: lt.link_token,
         onSuccess: function (publicToken) {
           if (itemId) {
-            say("Reconnected. bankfeed syncs the accounts again as soon as Plaid confirms the repair.");
             linkBtn.disabled = false;
-            return refresh();
+            return api("POST", "/plaid/items/" + encodeURIComponent(itemId) + "/reconnected", {}).then(function () {
+              say("Reconnected. bankfeed checks the bank again now and syncs the accounts once Plaid confirms the repair.");
+              return refresh();
+            }, function (e) { fail("Reconnected at Plaid, but bankfeed could not be told: " + e.message + ". It checks again on its own within hours."); });
           }
           say("Saving the linked bank…");
           return api("POST", "/plaid/items", { public_token: publicToken }).then(function (res) {
