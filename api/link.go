@@ -244,8 +244,11 @@ func (s *server) addItem(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		// Bankfeed will not hold the Item: remove it at Plaid rather than
-		// leave a billed Item nobody syncs.
-		_ = s.plaid.RemoveItem(context.WithoutCancel(ctx), access)
+		// leave a billed Item nobody syncs; but never an Item bankfeed
+		// already holds (a public token of an Item linked before).
+		if _, held := s.st.ItemByPlaidID(ctx, itemID); held != nil {
+			_ = s.plaid.RemoveItem(context.WithoutCancel(ctx), access)
+		}
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			s.storeError(w, err)
 		} else {
