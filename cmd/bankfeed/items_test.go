@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"syscall"
@@ -142,5 +144,39 @@ func TestServeSyncsOnWebhook(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a forged webhook got %d", resp.StatusCode)
+	}
+}
+
+// sandbox --webhook-url keeps changing the bank and tells the URL, signed.
+func TestSandboxPushesWebhooks(t *testing.T) {
+	got := make(chan string, 10)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Header.Get("Plaid-Verification") != "" {
+			got <- string(b)
+		}
+	}))
+	defer hs.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"sandbox", "--listen", "127.0.0.1:0", "--webhook-url", hs.URL + "/plaid/webhook", "--every", "20ms"},
+			func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+	}()
+	select {
+	case b := <-got:
+		if !strings.Contains(b, `"SYNC_UPDATES_AVAILABLE"`) || !strings.Contains(b, `"account_id"`) {
+			t.Errorf("webhook body %s", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sandbox sent no webhook")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("sandbox: %v", err)
+	}
+	if r := bf(t, map[string]string{}, "sandbox", "--webhook-url", "not a url"); r.code != 2 {
+		t.Errorf("a bad --webhook-url: exit %d", r.code)
 	}
 }
