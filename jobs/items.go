@@ -62,106 +62,27 @@ func (r *Runner) runItem(ctx context.Context, job string, t store.Token, secret 
 	return res
 }
 
+// syncItem runs the processor loop (syncOnce) over the Item's source.
 func (r *Runner) syncItem(ctx context.Context, t store.Token, secret string, res *TokenResult) error {
-	for attempt := 1; ; attempt++ {
-		err := r.syncItemOnce(ctx, t, secret, res)
-		if !plaidapi.IsMutationDuringPagination(err) || attempt >= maxLoopRestarts {
-			return err
-		}
-		res.LoopRestarts++
+	known, err := r.Store.ItemAccountIDs(ctx, t.ID)
+	if err != nil {
+		return err
 	}
+	return r.syncRestarting(ctx, t, res, syncSource{
+		fetch: func(ctx context.Context, cursor string, seq int) (fetched, error) {
+			p, err := r.Plaid.ItemSync(ctx, secret, cursor, r.pageSize(), known...)
+			return fetched{page: p, meta: itemPageMeta(seq, cursor, p)}, err
+		},
+		apply: func(tx *store.Tx, updID int64, fullSync bool) (ApplyCounts, error) {
+			return applyItemPages(tx, t.BusinessID, t.ID, updID, fullSync, r.runID,
+				func(fn func(store.PageMeta, []byte) error) error { return tx.Pages(updID, fn) })
+		},
+	})
 }
 
 func itemPageMeta(seq int, cursorBefore string, p plaidapi.ItemPage) store.PageMeta {
 	return store.PageMeta{Seq: seq, CursorBefore: cursorBefore, CursorAfter: p.NextCursor, HasMore: p.HasMore,
 		RequestID: p.RequestID, Added: len(p.Added), Modified: len(p.Modified), Removed: len(p.Removed)}
-}
-
-func (r *Runner) syncItemOnce(ctx context.Context, t store.Token, secret string, res *TokenResult) error {
-	start := t.Cursor
-	known, err := r.Store.ItemAccountIDs(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	updID, err := r.Store.BeginUpdate(ctx, t.ID, r.runID, start)
-	if err != nil {
-		return err
-	}
-	abandon := func(reason string) {
-		_ = r.Store.AbandonUpdate(context.WithoutCancel(ctx), updID, reason)
-	}
-	log := newPageLogger(ctx, r.Store, updID)
-	fail := func(reason string, err error) error {
-		log.close()
-		abandon(reason)
-		return err
-	}
-	cursor, last, lastMeta := start, plaidapi.ItemPage{}, store.PageMeta{}
-	for seq := 0; ; seq++ {
-		if seq >= r.maxPages() {
-			return fail("page cap", fmt.Errorf("%w: more than %d pages in one sync (BANKFEED_MAX_PAGES); refusing to loop", ErrBadPage, r.maxPages()))
-		}
-		if err := ctx.Err(); err != nil {
-			return fail("interrupted", err)
-		}
-		if err := log.err(); err != nil {
-			return fail("log", err)
-		}
-		p, err := r.Plaid.ItemSync(ctx, secret, cursor, r.pageSize(), known...)
-		if err != nil {
-			return fail(errorReason(err), err)
-		}
-		res.Pages++
-		res.RequestID = p.RequestID
-		last, lastMeta = p, itemPageMeta(seq, cursor, p)
-		if !p.HasMore {
-			break
-		}
-		log.add(lastMeta, p)
-		cursor = p.NextCursor
-	}
-	if last.NextCursor == "" {
-		log.add(lastMeta, last)
-		log.close()
-		abandon("not ready")
-		return errNotReady
-	}
-	if err := log.close(); err != nil {
-		abandon("log")
-		return err
-	}
-	lastPayload, err := json.Marshal(last)
-	if err != nil {
-		abandon("encode")
-		return err
-	}
-	err = r.Store.Update(ctx, func(tx *store.Tx) error {
-		cur, err := tx.Token(t.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Cursor != start || cur.Status != store.StatusActive || cur.BusinessID != t.BusinessID {
-			return errCursorMoved
-		}
-		if err := tx.AppendPage(updID, lastMeta, lastPayload); err != nil {
-			return err
-		}
-		counts, err := applyItemPages(tx, t.BusinessID, t.ID, updID, start == "", r.runID,
-			func(fn func(store.PageMeta, []byte) error) error { return tx.Pages(updID, fn) })
-		if err != nil {
-			return err
-		}
-		res.Applied = counts
-		return tx.FinishUpdate(updID, t.ID, last.NextCursor)
-	})
-	if err != nil {
-		abandon(errorReason(err))
-		if errors.Is(err, errCursorMoved) {
-			return nil
-		}
-		return err
-	}
-	return nil
 }
 
 // applyItemPages feeds an Item update's logged pages (from pages: the
