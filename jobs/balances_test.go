@@ -49,9 +49,24 @@ func TestCapitalOneDailyBalance(t *testing.T) {
 		t.Fatalf("%d real-time calls in the run of the first sync", calls())
 	}
 	e.srv.AddTxn(plaidfake.Txn{AccountID: card, Amount: "40.00", Date: e.day(0), Name: "After the pull"})
+	// inFlight reconciles: the ledger is compared with the pull-consistent
+	// balance (ok), and the real-time one is shown beside it as in flight.
+	inFlight := func(when string) {
+		t.Helper()
+		r, st := e.reconcileStatus()
+		if st[card] != ledger.StatusOK || len(r.Accounts) != 1 {
+			t.Fatalf("%s: reconcile %v", when, st)
+		}
+		if a := r.Accounts[0]; a.InFlight == nil || *a.InFlight != 4000 || a.RealtimeCurrent == nil || *a.RealtimeCurrent != 19000 {
+			t.Fatalf("%s: in flight %v, real-time %v; want 40.00 and 190.00", when, a.InFlight, a.RealtimeCurrent)
+		}
+	}
 	for _, job := range []string{jobs.JobAll, jobs.JobBalances, jobs.JobAll} {
 		e.now = e.now.Add(4 * time.Hour)
 		e.run(job)
+		if job == jobs.JobBalances {
+			inFlight("right after the real-time call")
+		}
 	}
 	if calls() != 1 || e.snapshotCount(card, "realtime") != 1 {
 		t.Fatalf("one day: %d real-time calls, %d real-time snapshots; want 1 and 1", calls(), e.snapshotCount(card, "realtime"))
@@ -67,6 +82,8 @@ func TestCapitalOneDailyBalance(t *testing.T) {
 		t.Fatalf("accounts list: current %s, real-time %s, in flight %s; want 150.00, 190.00, 40.00",
 			deref1(a.CurrentBalance), deref1(a.RealtimeBalance), deref1(a.InFlight))
 	}
+
+	inFlight("after a sync without a new pull")
 
 	e.now = time.Date(2026, 11, 27, 0, 30, 0, 0, time.UTC)
 	e.run(jobs.JobBalances)

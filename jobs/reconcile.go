@@ -139,6 +139,9 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 		if a.Reported != nil {
 			a.ReportedAt = &p.Snapshot.TakenAt
 		}
+		if a.InFlight = p.InFlight(); a.InFlight != nil {
+			a.RealtimeCurrent, a.RealtimeAt = &p.Realtime.Current, &p.Realtime.TakenAt
+		}
 		if !res.NonZeroSince.IsZero() {
 			a.DifferenceSince = &res.NonZeroSince
 		}

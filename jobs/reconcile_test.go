@@ -847,6 +847,9 @@ func TestReconcileQueriesAgreeWithPlainSQL(t *testing.T) {
 			}
 			out = append(out, fmt.Sprint(vals...))
 		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
 		return out
 	}
 	check := func(stage string) {

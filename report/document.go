@@ -48,6 +48,9 @@ type DocAccount struct {
 	TokenStatus     string         `json:"token_status"`
 	TokenReason     *string        `json:"token_reason"`
 	ReportedAt      *string        `json:"reported_at"`
+	RealtimeCurrent *string        `json:"realtime_current"` // newest real-time balance, when newer than the pull
+	RealtimeAt      *string        `json:"realtime_at"`
+	InFlight        *string        `json:"in_flight"`        // realtime_current - reported_current
 	DifferenceSince *string        `json:"difference_since"` // start of the non-zero streak
 	CandidatesSince *string        `json:"candidates_since"` // candidates were recorded after this time
 	PendingCount    int            `json:"pending_count"`
@@ -217,7 +220,8 @@ func (a Account) document() DocAccount {
 	d := DocAccount{BusinessID: a.BusinessID, AccountID: a.AccountID, Currency: a.Currency.Code, OpeningBalance: f(a.Opening),
 		LedgerBalance: f(a.Ledger), ReportedCurrent: moneyPtr(a.Reported, f), Difference: moneyPtr(a.Difference, f),
 		PendingTotal: f(a.PendingTotal), Status: a.Status, Name: a.Name, Mask: a.Mask, Kind: string(a.Kind), TokenStatus: a.TokenStatus,
-		TokenReason: orNull(a.TokenReason), ReportedAt: stampPtr(a.ReportedAt), DifferenceSince: stampPtr(a.DifferenceSince),
+		TokenReason: orNull(a.TokenReason), ReportedAt: stampPtr(a.ReportedAt),
+		RealtimeCurrent: moneyPtr(a.RealtimeCurrent, f), RealtimeAt: stampPtr(a.RealtimeAt), InFlight: moneyPtr(a.InFlight, f), DifferenceSince: stampPtr(a.DifferenceSince),
 		CandidatesSince: stampPtr(a.CandidatesSince), PendingCount: a.PendingCount,
 		Pending: make([]DocPending, 0, len(a.Pending)), Candidates: make([]DocCandidate, 0, len(a.Candidates))}
 	for _, p := range a.Pending {

@@ -43,17 +43,23 @@ type Report struct {
 // Account is one account, in one currency, of the report. Amounts are in
 // the account's natural sign.
 type Account struct {
-	BusinessID      string
-	AccountID       string // Plaid's account_id
-	Name            string
-	Mask            string
-	Kind            ledger.Kind
-	Currency        ledger.Currency
-	Opening         int64
-	Ledger          int64 // opening + live posted entries
-	Reported        *int64
-	ReportedAt      *time.Time
-	Difference      *int64 // Reported - Ledger; nil when not computable
+	BusinessID string
+	AccountID  string // Plaid's account_id
+	Name       string
+	Mask       string
+	Kind       ledger.Kind
+	Currency   ledger.Currency
+	Opening    int64
+	Ledger     int64 // opening + live posted entries
+	Reported   *int64
+	ReportedAt *time.Time
+	Difference *int64 // Reported - Ledger; nil when not computable
+	// InFlight is the newest real-time balance minus Reported: money the
+	// bank has moved that Plaid's next pull will deliver. Shown, never
+	// reconciled; nil without a newer real-time balance.
+	RealtimeCurrent *int64
+	RealtimeAt      *time.Time
+	InFlight        *int64
 	DifferenceSince *time.Time
 	PendingTotal    int64
 	PendingCount    int

@@ -239,7 +239,8 @@ type ReconPosition struct {
 	PendingTotal   int64 // natural-sign effect of pending transactions
 	TokenStatus    string
 	TokenReason    string
-	Snapshot       *SnapshotRef
+	Snapshot       *SnapshotRef // newest pull-consistent (sync) balance
+	Realtime       *SnapshotRef // newest real-time balance (BANKFEED_REALTIME_BALANCES=daily)
 	Previous       *Reconciliation
 }
 
@@ -251,6 +252,19 @@ func (p ReconPosition) Reported() *int64 {
 		return &cur
 	}
 	return nil
+}
+
+// InFlight is what the bank holds beyond Plaid's last pull: the newest
+// real-time balance minus the pull-consistent one, when the real-time one
+// is not older and in this position's currency; nil otherwise (a newer
+// pull has caught up with it).
+func (p ReconPosition) InFlight() *int64 {
+	rep, rt := p.Reported(), p.Realtime
+	if rep == nil || rt == nil || rt.Currency != p.Currency || rt.TakenAt.Before(p.Snapshot.TakenAt) {
+		return nil
+	}
+	d := rt.Current - *rep
+	return &d
 }
 
 // CleanSince is when the ledger last agreed with the bank: the previous
@@ -286,14 +300,19 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
 	       COALESCE(t.status, 'removed'), COALESCE(t.reason, ''),
 	       bs.id, COALESCE(bs.currency, ''), bs.current, bs.taken_at,
+	       rt.id, COALESCE(rt.currency, ''), rt.current, rt.taken_at,
 	       pr.id, COALESCE(pr.run_id, ''), COALESCE(pr.report_date, ''), pr.snapshot_id, pr.opening, pr.expected, pr.reported, pr.difference,
 	       pr.pending_total, COALESCE(pr.status, ''), pr.nonzero_since, pr.clean_at, pr.generated_at, pbs.taken_at
 	FROM pos p
 	LEFT JOIN tokens t ON t.id = COALESCE((SELECT t2.id FROM tokens t2 WHERE t2.account_id = p.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1), p.item_token_id)
-	-- The reported current balance: the account's newest snapshot with a
-	-- current balance. This is the one place that choice is made.
-	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(b2.id) FROM balance_snapshots b2 WHERE b2.account_id = p.id AND b2.current IS NOT NULL)
+	-- The reported current balance: the account's newest pull-consistent
+	-- (sync) snapshot with a current balance. This is the one place that
+	-- choice is made. A real-time snapshot can already hold transactions
+	-- that sync delivers only after Plaid's next pull: it is shown beside
+	-- the ledger as "in flight", never compared with it.
+	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(b2.id) FROM balance_snapshots b2 WHERE b2.account_id = p.id AND b2.source = 'sync' AND b2.current IS NOT NULL)
+	LEFT JOIN balance_snapshots rt ON rt.id = (SELECT MAX(b3.id) FROM balance_snapshots b3 WHERE b3.account_id = p.id AND b3.source = 'realtime' AND b3.current IS NOT NULL)
 	LEFT JOIN balance_snapshots anc ON anc.id = p.anchor_snapshot
 	LEFT JOIN reconciliations pr ON pr.id = (SELECT MAX(r2.id) FROM reconciliations r2 WHERE r2.account_id = p.id AND r2.currency = p.cur)
 	LEFT JOIN balance_snapshots pbs ON pbs.id = pr.snapshot_id
@@ -310,13 +329,15 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 		var sum, pendingSum int64
 		var ancAt, bsAt sql.NullString
 		var bsID, bsCurrent sql.NullInt64
-		var bsCurrency string
+		var bsCurrency, rtCurrency string
+		var rtID, rtCurrent sql.NullInt64
+		var rtAt sql.NullString
 		var prID, prSnap, prOpen, prExp, prRep, prDiff, prPend sql.NullInt64
 		var prRun, prDate, prStatus string
 		var prSince, prClean, prGen, prTaken sql.NullString
 		if err := rows.Scan(&p.BusinessID, &p.AccountID, &p.PlaidAccountID, &p.Name, &p.Mask, &kind, &acctCur, &p.Currency,
 			&sum, &p.OpeningVersion, &p.Opening, &ancAt, &p.PendingCount, &pendingSum, &p.TokenStatus, &p.TokenReason,
-			&bsID, &bsCurrency, &bsCurrent, &bsAt,
+			&bsID, &bsCurrency, &bsCurrent, &bsAt, &rtID, &rtCurrency, &rtCurrent, &rtAt,
 			&prID, &prRun, &prDate, &prSnap, &prOpen, &prExp, &prRep, &prDiff, &prPend, &prStatus, &prSince, &prClean, &prGen, &prTaken); err != nil {
 			return nil, err
 		}
@@ -333,6 +354,11 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 		if bsID.Valid && bsCurrent.Valid {
 			if at := parseTS(bsAt); at != nil {
 				p.Snapshot = &SnapshotRef{ID: bsID.Int64, Currency: bsCurrency, Current: bsCurrent.Int64, TakenAt: *at}
+			}
+		}
+		if rtID.Valid && rtCurrent.Valid {
+			if at := parseTS(rtAt); at != nil {
+				p.Realtime = &SnapshotRef{ID: rtID.Int64, Currency: rtCurrency, Current: rtCurrent.Int64, TakenAt: *at}
 			}
 		}
 		if prID.Valid {
