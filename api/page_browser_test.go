@@ -109,7 +109,12 @@ func TestLinkPageInABrowser(t *testing.T) {
 	var status string
 	var noHScroll bool
 	var png []byte
-	err = chromedp.Run(ctx,
+	// A new tab for the second visit: queries in a tab whose document is
+	// being replaced can wait on the old one.
+	tab, closeTab := chromedp.NewContext(ctx)
+	defer closeTab()
+	err = chromedp.Run(tab,
+		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(page),
 		chromedp.WaitVisible(`button.bf-reconnect`, chromedp.ByQuery),
 		chromedp.Text(`#bf-items`, &listed, chromedp.ByQuery),
