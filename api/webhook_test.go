@@ -135,13 +135,14 @@ func TestWebhookBurstSyncsOnceAndFast(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		l.hook(body, http.StatusOK)
 	}
+	burst := time.Since(sent)
 	var at time.Time
 	select {
 	case at = <-landed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no sync within 10 s of the webhooks")
 	}
-	t.Logf("webhook-to-ledger latency: %s (50 webhooks sent in %s)", at.Sub(sent).Round(time.Millisecond), time.Since(sent).Round(time.Millisecond))
+	t.Logf("webhook-to-ledger latency: %s from the first of 50 webhooks (sent in %s)", at.Sub(sent).Round(time.Millisecond), burst.Round(time.Millisecond))
 	l.exact(accts)
 	time.Sleep(2500 * time.Millisecond) // let a folded follow-up, if any, start
 	if n := syncs.Load(); n < 1 || n > 3 {
