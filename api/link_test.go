@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -285,7 +286,16 @@ func TestLinkFlowEndToEnd(t *testing.T) {
 		t.Errorf("a removed Item was synced: %v", sum.Counts)
 	}
 
-	// Nothing secret in the log.
+	// Nothing secret in the database files (the access token is sealed,
+	// the scoped token hashed) or the log.
+	for _, suffix := range []string{"", "-wal"} {
+		b, _ := os.ReadFile(l.st.Path() + suffix)
+		for name, secret := range map[string]string{"access token": access, "scoped token": scoped} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("bankfeed.db%s holds the %s in the clear", suffix, name)
+			}
+		}
+	}
 	log := l.log.String()
 	for name, secret := range map[string]string{"access token": access, "scoped token": scoped, "API key": apiKey, "public token": pub} {
 		if strings.Contains(log, secret) {
@@ -383,6 +393,16 @@ func TestLinkPageNeverHoldsTheToken(t *testing.T) {
 		if status, page := get(q); status != 401 || !strings.Contains(page, `role="alert"`) {
 			t.Errorf("page%s: %d, want 401 with the reason in words", q, status)
 		}
+	}
+	// The embeddable script is the page's own.
+	resp, err := http.Get(l.url + "/link.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(page, strings.TrimSpace(string(js))[:200]) {
+		t.Errorf("/link.js: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	l.advance(16 * time.Minute)
 	if status, page := get("?token=" + scoped); status != 401 || !strings.Contains(page, "expired") {
