@@ -159,7 +159,7 @@ func (h *harness) do(method, path, body string, opts ...reqOpt) response {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" && resp.StatusCode != http.StatusNoContent {
 		h.t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
 	}
 	return response{resp.StatusCode, resp.Header, b}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -25,7 +26,21 @@ type Options struct {
 	Log     zerolog.Logger // one line per request, never a body or a credential
 	Now     func() time.Time
 	MaxBody int64 // default 1 MiB
+
+	// The bankfeed-managed Plaid connection. Plaid nil: its routes answer 503.
+	Plaid      Plaid
+	WebhookURL string // BANKFEED_WEBHOOK_URL: sent with every link token; "" for none
+	// OnSync asks for a sync of one token or Item soon (a webhook, a new
+	// Item); serve coalesces. Nil: the next scheduled run picks it up.
+	OnSync func(tokenID int64)
+	// LinkJSURL is where the page loads Plaid's link-initialize.js from.
+	LinkJSURL string
+	// ProbeInterval is when an Item flagged by a webhook is probed again.
+	ProbeInterval time.Duration
 }
+
+// DefaultLinkJSURL is Plaid's Link script, the page's one external asset.
+const DefaultLinkJSURL = "https://cdn.plaid.com/link/v2/stable/link-initialize.js"
 
 // DefaultMaxBody is the largest request body the contract accepts.
 const DefaultMaxBody = 1 << 20
@@ -50,15 +65,30 @@ type server struct {
 	now     func() time.Time
 	maxBody int64
 	keys    [][sha256.Size]byte
+
+	plaid         Plaid
+	webhookURL    string
+	onSync        func(int64)
+	linkJSURL     string
+	probeInterval time.Duration
+	hooks         *verifier
 }
 
 // NewHandler serves the business API (design.md, "Contract: business
 // API") over st. Every request must carry a valid bearer key.
 func NewHandler(st *store.Store, o Options) http.Handler {
-	s := &server{st: st, env: o.Env, log: o.Log, now: o.Now, maxBody: o.MaxBody}
+	s := &server{st: st, env: o.Env, log: o.Log, now: o.Now, maxBody: o.MaxBody,
+		plaid: o.Plaid, webhookURL: o.WebhookURL, onSync: o.OnSync, linkJSURL: o.LinkJSURL, probeInterval: o.ProbeInterval}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.linkJSURL == "" {
+		s.linkJSURL = DefaultLinkJSURL
+	}
+	if s.probeInterval <= 0 {
+		s.probeInterval = 6 * time.Hour
+	}
+	s.hooks = &verifier{plaid: o.Plaid, now: s.now, keys: map[string]*ecdsa.PublicKey{}}
 	if s.env == "" {
 		s.env = "sandbox" // PLAID_ENV's contract default
 	}
@@ -72,13 +102,26 @@ func NewHandler(st *store.Store, o Options) http.Handler {
 		}
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/businesses", s.createBusiness)
-	mux.HandleFunc("PUT /v1/businesses/{id}", s.putBusiness)
-	mux.HandleFunc("GET /v1/businesses/{id}", s.getBusiness)
-	mux.HandleFunc("GET /v1/businesses/{id}/plaid/accounts", s.listAccounts)
+	mux.HandleFunc("POST /v1/businesses", platformOnly(s.createBusiness))
+	mux.HandleFunc("PUT /v1/businesses/{id}", platformOnly(s.putBusiness))
+	mux.HandleFunc("GET /v1/businesses/{id}", platformOnly(s.getBusiness))
+	mux.HandleFunc("POST /v1/businesses/{id}/scoped-tokens", platformOnly(s.createScopedToken))
+	mux.HandleFunc("GET /v1/businesses/{id}/plaid/accounts", forBusiness(s.listAccounts))
+	mux.HandleFunc("POST /v1/businesses/{id}/plaid/link-token", forBusiness(s.linkToken))
+	mux.HandleFunc("POST /v1/businesses/{id}/plaid/items", forBusiness(s.addItem))
+	mux.HandleFunc("GET /v1/businesses/{id}/plaid/items", forBusiness(s.listItems))
+	mux.HandleFunc("DELETE /v1/businesses/{id}/plaid/items/{item_id}", forBusiness(s.deleteItem))
+	mux.HandleFunc("POST /v1/businesses/{id}/plaid/items/{item_id}/reconnected", forBusiness(s.reconnected))
 	// Authenticate before routing, so that without a key every path looks
-	// the same (401) and the routes cannot be probed.
-	return s.logRequests(s.recoverPanics(s.authenticate(jsonFallback(mux))))
+	// the same (401) and the routes cannot be probed. The page and Plaid's
+	// webhooks carry their own credentials (a scoped token in the page's
+	// script, a signature on the webhook).
+	top := http.NewServeMux()
+	top.Handle("/", s.authenticate(jsonFallback(mux)))
+	top.HandleFunc("GET /link", s.linkPage)
+	top.HandleFunc("GET /link.js", s.linkScript)
+	top.HandleFunc("POST /plaid/webhook", s.webhook)
+	return s.logRequests(s.recoverPanics(top))
 }
 
 // tokenIn is one element of "plaid_processor_tokens".
@@ -277,6 +320,10 @@ func isNil(dst any) bool {
 	case **createRequest:
 		return *p == nil
 	case **putRequest:
+		return *p == nil
+	case **linkTokenRequest:
+		return *p == nil
+	case **itemRequest:
 		return *p == nil
 	}
 	return false

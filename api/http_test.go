@@ -372,8 +372,11 @@ func TestListPlaidAccounts(t *testing.T) {
 				t.Errorf("%v: %s = %#v, want null", a["account_id"], k, v)
 			}
 		}
-		if len(a) != 13+3 {
-			t.Errorf("%v has %d fields, want the 13 of the contract and 3 extras", a["account_id"], len(a))
+		if v, ok := a["item_id"]; !ok || v != nil {
+			t.Errorf("%v: item_id = %#v, want null for a processor token's account", a["account_id"], v)
+		}
+		if len(a) != 13+1+3 {
+			t.Errorf("%v has %d fields, want the 13 of the contract, item_id and 3 extras", a["account_id"], len(a))
 		}
 	}
 	// The numbers are the bank's, exactly, in the natural sign.

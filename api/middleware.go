@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"bankfeed/store"
 )
 
 // statusWriter remembers what was answered, for the request log, and the
@@ -98,15 +101,36 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 // authenticate demands a valid bearer key. Keys are compared as SHA-256
 // hashes in constant time, against every key, so neither the key's length
 // nor which key matched shows in the timing.
+//
+// A bearer that is a scoped token (store.ScopedTokenPrefix) authenticates
+// as its business; the routes decide what it may do (platformOnly,
+// forBusiness).
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorized(r.Header.Get("Authorization")) {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			writeError(w, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <api key> with a valid key")
-			return
+		header := r.Header.Get("Authorization")
+		p := principal{platform: s.authorized(header)}
+		if !p.platform {
+			msg := "send Authorization: Bearer <api key> with a valid key"
+			if tok, ok := bearer(header); ok && strings.HasPrefix(tok, store.ScopedTokenPrefix) {
+				p.business, msg = s.scoped(r.Context(), tok)
+			}
+			if p.business == "" {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				writeError(w, http.StatusUnauthorized, "unauthorized", msg)
+				return
+			}
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+func bearer(header string) (string, bool) {
+	scheme, tok, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
 }
 
 func (s *server) authorized(header string) bool {
@@ -151,7 +175,8 @@ func (w *fallbackWriter) WriteHeader(code int) {
 	}
 	w.wrote = true
 	h := w.Header()
-	if strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+	if code < 300 || strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		// The mux answers only 3xx and 4xx; a success (a 204) is ours.
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}

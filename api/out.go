@@ -50,8 +50,9 @@ type AccountOut struct {
 	Type             string  `json:"type"`
 	Subtype          string  `json:"subtype"`
 	Currency         string  `json:"currency"`
-	TokenHint        string  `json:"token_hint"`
+	TokenHint        *string `json:"token_hint"`   // null for an account of an Item bankfeed linked (no processor token)
 	TokenStatus      string  `json:"token_status"` // active, needs_refresh or unlinked
+	ItemID           *string `json:"item_id"`      // the Item bankfeed linked and syncs the account with; null for a processor token
 	CurrentBalance   *string `json:"current_balance"`
 	AvailableBalance *string `json:"available_balance"`
 	BalanceAsOf      *string `json:"balance_as_of"`
@@ -132,6 +133,10 @@ func ListAccounts(ctx context.Context, st *store.Store, businessID string) ([]Ac
 	out := make([]AccountOut, 0, len(views))
 	for _, v := range views {
 		cur := v.Cur()
+		hint := &v.TokenHint
+		if v.ItemID != "" {
+			hint = nil
+		}
 		out = append(out, AccountOut{
 			BusinessID:       v.BusinessID,
 			AccountID:        v.PlaidAccountID,
@@ -140,8 +145,9 @@ func ListAccounts(ctx context.Context, st *store.Store, businessID string) ([]Ac
 			Type:             v.Type,
 			Subtype:          v.Subtype,
 			Currency:         cur.Code,
-			TokenHint:        v.TokenHint,
+			TokenHint:        hint,
 			TokenStatus:      v.TokenStatus,
+			ItemID:           str(v.ItemID),
 			CurrentBalance:   amount(v.Current, cur),
 			AvailableBalance: amount(v.Available, cur),
 			BalanceAsOf:      stamp(v.BalanceAsOf),

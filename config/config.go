@@ -91,6 +91,12 @@ type Config struct {
 	// RealtimeBalances is "off" (no paid /processor/balance/get) or "daily".
 	RealtimeBalances    string
 	BusinessConcurrency int
+
+	// WebhookURL is the public URL of serve's /plaid/webhook: sent with
+	// link tokens and set on processor tokens. "" = no webhooks.
+	WebhookURL string
+	// LinkJSURL is where the Bank Linking page loads Plaid's Link script.
+	LinkJSURL string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -102,6 +108,7 @@ func Default() Config {
 		TokenKey:          NewSecret(string(key)),
 		TokenKeyIsDefault: true,
 		Listen:            "127.0.0.1:8080",
+		LinkJSURL:         "https://cdn.plaid.com/link/v2/stable/link-initialize.js",
 		SyncSchedule:      "0 */4 * * *",
 		BalancesSchedule:  "30 6 * * *",
 		ReconcileSchedule: "15 2 * * *",
@@ -244,6 +251,8 @@ func (s *source) apply(c *Config) {
 	s.int("BANKFEED_DAYS_REQUESTED", &c.DaysRequested, 1, 730)
 	s.oneOf("BANKFEED_REALTIME_BALANCES", &c.RealtimeBalances, "off", "daily")
 	s.int("BANKFEED_BUSINESS_CONCURRENCY", &c.BusinessConcurrency, 1, 256)
+	s.baseURL("BANKFEED_WEBHOOK_URL", &c.WebhookURL)
+	s.baseURL("BANKFEED_PLAID_LINK_JS_URL", &c.LinkJSURL)
 }
 
 // source looks settings up in the environment, then the file, and collects

@@ -22,6 +22,8 @@ var Settings = []Setting{
 	{"BANKFEED_API_KEYS", "", "Comma-separated bearer keys of the business API, at least 16 characters each. None: the API is off."},
 	{"BANKFEED_API_KEYS_FILE", "", "File with one API key a line (blank lines and # comments ignored). Set this or BANKFEED_API_KEYS, not both."},
 	{"BANKFEED_LISTEN", "127.0.0.1:8080", "host:port of the business API in serve. Use :8080 to listen on every interface (in a container)."},
+	{"BANKFEED_WEBHOOK_URL", "", "Public https URL of serve's /plaid/webhook (e.g. https://bankfeed.example.com/plaid/webhook). Set: link tokens carry it, processor tokens are pointed at it on their next sync, and serve syncs an Item or token within seconds of Plaid's SYNC_UPDATES_AVAILABLE. Unset: no webhooks; the schedule alone syncs."},
+	{"BANKFEED_PLAID_LINK_JS_URL", "https://cdn.plaid.com/link/v2/stable/link-initialize.js", "Where the Bank Linking page (/link) loads Plaid's Link script from; its only external asset. Override only for tests or a mirror."},
 	{"BANKFEED_SYNC_SCHEDULE", "0 */4 * * *", "When serve syncs transactions: a 5-field cron spec or a descriptor (@hourly, @daily, @every 4h, ...)."},
 	{"BANKFEED_BALANCES_SCHEDULE", "30 6 * * *", "When serve runs the balances job (cron spec). It calls Plaid only with BANKFEED_REALTIME_BALANCES=daily, and then at most once per token per UTC day, so running it more often costs nothing extra."},
 	{"BANKFEED_RECONCILE_SCHEDULE", "15 2 * * *", "When serve reconciles and writes the report (cron spec)."},

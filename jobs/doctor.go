@@ -384,6 +384,11 @@ func replay(ctx context.Context, st, scratch *store.Store, journal []ledger.Entr
 // exactly as syncOnce does once the loop completes.
 func replayUpdate(ctx context.Context, st, scratch *store.Store, u store.AppliedUpdate) error {
 	err := scratch.Update(ctx, func(tx *store.Tx) error {
+		if u.Kind == store.KindItem {
+			_, err := applyItemPages(tx, u.BusinessID, u.TokenID, u.ID, u.CursorBefore == "", "",
+				func(fn func(store.PageMeta, []byte) error) error { return st.UpdatePages(ctx, u.ID, fn) })
+			return err
+		}
 		a := newApplier(tx, u.BusinessID, u.TokenID, u.ID, u.CursorBefore == "")
 		if err := st.UpdatePages(ctx, u.ID, func(_ store.PageMeta, payload []byte) error { return a.logged(payload) }); err != nil {
 			return err

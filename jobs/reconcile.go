@@ -177,7 +177,7 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 	}
 	for _, t := range d.Tokens {
 		r.Tokens = append(r.Tokens, report.Token{BusinessID: t.BusinessID, TokenHint: t.Hint, Status: t.Status, Reason: t.Reason,
-			AccountID: t.PlaidAccountID})
+			AccountID: t.PlaidAccountID, ItemID: t.ItemID})
 	}
 	for _, tb := range d.Trial {
 		cur, err := d.Currencies.Get(tb.Currency)

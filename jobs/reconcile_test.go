@@ -422,7 +422,7 @@ func TestReconcileNeedsRefreshStaleNoAnchor(t *testing.T) {
 		t.Errorf("summary %+v", s)
 	}
 	if len(r.Tokens) != 1 || r.Tokens[0].BusinessID != "biz1" || deref(r.Tokens[0].AccountID) != a1 ||
-		deref(r.Tokens[0].Reason) != "ITEM_LOGIN_REQUIRED" || r.Tokens[0].TokenHint != t1[len(t1)-4:] {
+		deref(r.Tokens[0].Reason) != "ITEM_LOGIN_REQUIRED" || deref(r.Tokens[0].TokenHint) != t1[len(t1)-4:] {
 		t.Errorf("tokens %+v", r.Tokens)
 	}
 

@@ -24,6 +24,10 @@ type Plaid interface {
 	Sync(ctx context.Context, token, cursor string, count int) (plaidapi.Page, error)
 	Balance(ctx context.Context, token string, minLastUpdated time.Time) (plaidapi.Account, error)
 	Account(ctx context.Context, token string) (plaidapi.Account, error)
+	SetProcessorWebhook(ctx context.Context, processorToken, url string) error
+	// The Items bankfeed links itself: one access token, many accounts.
+	ItemSync(ctx context.Context, accessToken, cursor string, count int, known ...string) (plaidapi.ItemPage, error)
+	ItemAccounts(ctx context.Context, accessToken string) (institutionID string, accounts []plaidapi.Account, err error)
 }
 
 var _ Plaid = (*plaidapi.Client)(nil)
@@ -74,7 +78,12 @@ type Runner struct {
 	// file so that sync does not depend on reporting.
 	Reconcile func(ctx context.Context, runID string) (map[string]int, error)
 
+	// WebhookURL (BANKFEED_WEBHOOK_URL) is where processor tokens' webhooks
+	// are pointed, once per token and URL; "" leaves them alone.
+	WebhookURL string
+
 	runID string
+	only  map[int64]bool // RunTargets: sync these tokens only
 }
 
 // TokenResult is what happened to one token in one run.
@@ -196,7 +205,7 @@ func (r *Runner) run(ctx context.Context, job string) (Summary, error) {
 }
 
 func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log zerolog.Logger) error {
-	tokens, err := r.Store.Tokens(ctx, store.TokenFilter{})
+	tokens, err := r.Store.Tokens(ctx, store.TokenFilter{Kind: store.KindAll})
 	if err != nil {
 		return err
 	}
@@ -204,6 +213,7 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 	var work []store.Token
 	for _, t := range tokens {
 		switch {
+		case r.only != nil && !r.only[t.ID]:
 		case t.Status == store.StatusActive && job != JobProbe:
 			work = append(work, t)
 		case t.Status == store.StatusNeedsRefresh && (job == JobProbe || job == JobAll || job == JobSync) && probeDue(t, now):
@@ -322,6 +332,9 @@ func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now ti
 		res.Outcome, res.Err = "failed", err
 		return res
 	}
+	if t.Kind == store.KindItem {
+		return r.runItem(ctx, job, t, secret)
+	}
 	if t.Status == store.StatusNeedsRefresh {
 		// A cheap call tells whether the owner has repaired the login.
 		acct, err := r.Plaid.Account(ctx, secret)
@@ -344,6 +357,12 @@ func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now ti
 		t.Status = store.StatusActive
 	}
 	before := t
+	if r.WebhookURL != "" && t.WebhookURL != r.WebhookURL && (job == JobSync || job == JobAll) {
+		if err := r.pointWebhook(ctx, t, secret); err != nil {
+			r.handleErr(ctx, t, err, &res)
+			return res
+		}
+	}
 	if job == JobSync || job == JobAll {
 		err := r.syncToken(ctx, t, secret, &res)
 		switch {
@@ -459,4 +478,13 @@ func (r *Runner) logToken(log zerolog.Logger, res TokenResult) {
 		ev = ev.Str("error", res.Err.Error())
 	}
 	ev.Msg("token")
+}
+
+// pointWebhook points a processor token's webhooks at bankfeed, once per
+// token and URL (the URL set is recorded).
+func (r *Runner) pointWebhook(ctx context.Context, t store.Token, secret string) error {
+	if err := r.Plaid.SetProcessorWebhook(ctx, secret, r.WebhookURL); err != nil {
+		return err
+	}
+	return r.Store.SetWebhookURL(ctx, t.ID, r.WebhookURL)
 }

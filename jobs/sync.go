@@ -27,8 +27,14 @@ var errCursorMoved = errors.New("another run advanced this token's cursor first"
 // cut off is abandoned and never applied, so an abandoned loop cannot leave
 // phantoms and a killed run leaves the ledger as it was.
 func (r *Runner) syncToken(ctx context.Context, tok store.Token, secret string, res *TokenResult) error {
+	return r.syncRestarting(ctx, tok, res, r.processorSource(tok, secret))
+}
+
+// syncRestarting runs the loop, restarting it from its first cursor when
+// Plaid reports a mutation during pagination, as Plaid asks.
+func (r *Runner) syncRestarting(ctx context.Context, tok store.Token, res *TokenResult, src syncSource) error {
 	for attempt := 1; ; attempt++ {
-		err := r.syncOnce(ctx, tok, secret, res)
+		err := r.syncOnce(ctx, tok, res, src)
 		if !plaidapi.IsMutationDuringPagination(err) || attempt >= maxLoopRestarts {
 			return err
 		}
@@ -36,7 +42,42 @@ func (r *Runner) syncToken(ctx context.Context, tok store.Token, secret string, 
 	}
 }
 
-func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, res *TokenResult) error {
+// fetched is one page of a sync loop, whatever its source.
+type fetched struct {
+	page any // what the page log keeps: a plaidapi.Page, or a plaidapi.ItemPage
+	meta store.PageMeta
+}
+
+// syncSource is what differs between a processor token and an Item: how a
+// page is fetched, and how a complete update's logged pages are applied.
+// The loop around them (page log, abandon, cursor compare-and-set, one
+// apply transaction) is syncOnce, the same for both.
+type syncSource struct {
+	fetch func(ctx context.Context, cursor string, seq int) (fetched, error)
+	apply func(tx *store.Tx, updateID int64, fullSync bool) (ApplyCounts, error)
+}
+
+func (r *Runner) processorSource(tok store.Token, secret string) syncSource {
+	return syncSource{
+		fetch: func(ctx context.Context, cursor string, seq int) (fetched, error) {
+			p, err := r.Plaid.Sync(ctx, secret, cursor, r.pageSize())
+			return fetched{page: p, meta: pageMeta(seq, cursor, p)}, err
+		},
+		apply: func(tx *store.Tx, updID int64, fullSync bool) (ApplyCounts, error) {
+			a := newApplier(tx, tok.BusinessID, tok.ID, updID, fullSync)
+			a.runID = r.runID
+			if err := applyLogged(tx, updID, a); err != nil {
+				return ApplyCounts{}, err
+			}
+			if err := a.finish(); err != nil {
+				return ApplyCounts{}, err
+			}
+			return a.counts, nil
+		},
+	}
+}
+
+func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult, src syncSource) error {
 	start := tok.Cursor
 	updID, err := r.Store.BeginUpdate(ctx, tok.ID, r.runID, start)
 	if err != nil {
@@ -57,7 +98,7 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		abandon(reason)
 		return err
 	}
-	cursor, last, lastMeta := start, plaidapi.Page{}, store.PageMeta{}
+	cursor, last := start, fetched{}
 	for seq := 0; ; seq++ {
 		if seq >= r.maxPages() {
 			return fail("page cap", fmt.Errorf("%w: more than %d pages in one sync (BANKFEED_MAX_PAGES); refusing to loop", ErrBadPage, r.maxPages()))
@@ -68,24 +109,24 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		if err := log.err(); err != nil {
 			return fail("log", err)
 		}
-		p, err := r.Plaid.Sync(ctx, secret, cursor, r.pageSize())
+		f, err := src.fetch(ctx, cursor, seq)
 		if err != nil {
 			return fail(errorReason(err), err)
 		}
 		res.Pages++
-		res.RequestID = p.RequestID
-		last, lastMeta = p, pageMeta(seq, cursor, p)
-		if !p.HasMore {
+		res.RequestID = f.meta.RequestID
+		last = f
+		if !f.meta.HasMore {
 			break
 		}
-		log.add(lastMeta, p)
-		cursor = p.NextCursor
+		log.add(f.meta, f.page)
+		cursor = f.meta.CursorAfter
 	}
 	// The last page is logged in the transaction that applies the update,
 	// saving a commit per token (most updates are one page); a loop that
 	// cannot be applied logs it on its own, for the record.
-	if last.NextCursor == "" {
-		log.add(lastMeta, last)
+	if last.meta.CursorAfter == "" {
+		log.add(last.meta, last.page)
 		log.close()
 		abandon("not ready")
 		return errNotReady
@@ -94,7 +135,7 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		abandon("log")
 		return err
 	}
-	lastPayload, err := json.Marshal(last)
+	lastPayload, err := json.Marshal(last.page)
 	if err != nil {
 		abandon("encode")
 		return err
@@ -107,19 +148,15 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		if cur.Cursor != start || cur.Status != store.StatusActive || cur.BusinessID != tok.BusinessID {
 			return errCursorMoved
 		}
-		if err := tx.AppendPage(updID, lastMeta, lastPayload); err != nil {
+		if err := tx.AppendPage(updID, last.meta, lastPayload); err != nil {
 			return err
 		}
-		a := newApplier(tx, tok.BusinessID, tok.ID, updID, start == "")
-		a.runID = r.runID
-		if err := applyLogged(tx, updID, a); err != nil {
+		counts, err := src.apply(tx, updID, start == "")
+		if err != nil {
 			return err
 		}
-		if err := a.finish(); err != nil {
-			return err
-		}
-		res.Applied = a.counts
-		return tx.FinishUpdate(updID, tok.ID, last.NextCursor)
+		res.Applied = counts
+		return tx.FinishUpdate(updID, tok.ID, last.meta.CursorAfter)
 	})
 	if err != nil {
 		abandon(errorReason(err))
@@ -154,7 +191,7 @@ type pageLogger struct {
 
 type loggedPage struct {
 	meta store.PageMeta
-	p    plaidapi.Page
+	p    any // a plaidapi.Page, or a plaidapi.ItemPage for an Item
 }
 
 func pageMeta(seq int, cursorBefore string, p plaidapi.Page) store.PageMeta {
@@ -184,7 +221,7 @@ func newPageLogger(ctx context.Context, st *store.Store, updateID int64) *pageLo
 	return l
 }
 
-func (l *pageLogger) add(meta store.PageMeta, p plaidapi.Page) {
+func (l *pageLogger) add(meta store.PageMeta, p any) {
 	l.pages <- loggedPage{meta: meta, p: p}
 }
 

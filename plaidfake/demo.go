@@ -112,9 +112,9 @@ var demoMoneyMarket = `
 // checking (with two pendings), a credit card, a savings account whose Item
 // needs a new login, and a money-market account linked so recently that its
 // history is not ready. It returns tokens by "checking", "card", "broken",
-// "staged".
-func Demo() (*Server, map[string]string) {
-	s := New()
+// "staged". Options (WithWebhooks, ...) apply to the server.
+func Demo(opts ...Option) (*Server, map[string]string) {
+	s := New(opts...)
 	chk, chkTok := s.AddAccount(Account{Name: "Business Checking", OfficialName: "Gingham Bank Business Checking",
 		Mask: "0000", Type: "depository", Subtype: "checking", Opening: "152854.23"})
 	s.addRows(chk, demoChecking)

@@ -72,10 +72,11 @@ type DocSummary struct {
 // DocToken is a token that needs action.
 type DocToken struct {
 	BusinessID string  `json:"business_id"`
-	TokenHint  string  `json:"token_hint"`
+	TokenHint  *string `json:"token_hint"` // null for an Item bankfeed linked
 	Status     string  `json:"status"`
 	Reason     *string `json:"reason"`
 	AccountID  *string `json:"account_id"`
+	ItemID     *string `json:"item_id,omitempty"` // an Item bankfeed linked: one entry, whatever its accounts
 }
 
 // DocPending is a staged transaction with its age.
@@ -180,8 +181,12 @@ func (r Report) Document() Document {
 		d.Accounts = append(d.Accounts, a.document())
 	}
 	for _, t := range r.Tokens {
-		d.Tokens = append(d.Tokens, DocToken{BusinessID: t.BusinessID, TokenHint: t.TokenHint, Status: t.Status,
-			Reason: orNull(t.Reason), AccountID: orNull(t.AccountID)})
+		dt := DocToken{BusinessID: t.BusinessID, TokenHint: &t.TokenHint, Status: t.Status,
+			Reason: orNull(t.Reason), AccountID: orNull(t.AccountID), ItemID: orNull(t.ItemID)}
+		if t.ItemID != "" {
+			dt.TokenHint, dt.AccountID = nil, nil
+		}
+		d.Tokens = append(d.Tokens, dt)
 	}
 	for _, t := range r.Totals {
 		f := money(t.Currency)

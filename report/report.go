@@ -116,6 +116,7 @@ type Token struct {
 	Status     string
 	Reason     string // "" when none
 	AccountID  string // "" when the token never synced
+	ItemID     string // an Item bankfeed linked (then TokenHint and AccountID mean nothing)
 }
 
 // Summary counts accounts by status; NeedsRefresh counts flagged tokens,

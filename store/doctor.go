@@ -223,6 +223,7 @@ type AppliedUpdate struct {
 	TokenID      int64
 	BusinessID   string
 	CursorBefore string
+	Kind         string // KindProcessor or KindItem: how its pages are shaped
 	AppliedAt    time.Time
 	// FirstEntry is the rowid of the first journal entry the update posted,
 	// 0 when it posted none: commit order where two commit times tie.
@@ -233,7 +234,7 @@ type AppliedUpdate struct {
 func (s *Store) AppliedUpdates(ctx context.Context) ([]AppliedUpdate, error) {
 	// One grouped pass finds each update's first entry: journal_entries has
 	// no index on update_id, and a lookup per update would scan it per update.
-	rows, err := s.rdb.QueryContext(ctx, `SELECT u.id, u.token_id, t.business_id, u.cursor_before, COALESCE(u.finished_at,''), COALESCE(f.first, 0)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT u.id, u.token_id, t.business_id, u.cursor_before, t.kind, COALESCE(u.finished_at,''), COALESCE(f.first, 0)
 		FROM sync_updates u JOIN tokens t ON t.id = u.token_id
 		LEFT JOIN (SELECT update_id, MIN(rowid) AS first FROM journal_entries WHERE update_id IS NOT NULL GROUP BY update_id) f ON f.update_id = u.id
 		WHERE u.state = 'applied' ORDER BY u.id`)
@@ -245,7 +246,7 @@ func (s *Store) AppliedUpdates(ctx context.Context) ([]AppliedUpdate, error) {
 	for rows.Next() {
 		var u AppliedUpdate
 		var at string
-		if err := rows.Scan(&u.ID, &u.TokenID, &u.BusinessID, &u.CursorBefore, &at, &u.FirstEntry); err != nil {
+		if err := rows.Scan(&u.ID, &u.TokenID, &u.BusinessID, &u.CursorBefore, &u.Kind, &at, &u.FirstEntry); err != nil {
 			return nil, Classify(err)
 		}
 		if u.AppliedAt, err = parseTime(at); err != nil {

@@ -93,6 +93,9 @@ func downgradeTo5(t *testing.T, path string) *sql.DB {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
+		`DROP INDEX tokens_item`, `DROP INDEX accounts_item`, `ALTER TABLE accounts DROP COLUMN item_token_id`,
+		`ALTER TABLE tokens DROP COLUMN kind`, `ALTER TABLE tokens DROP COLUMN item_id`, `ALTER TABLE tokens DROP COLUMN institution_id`,
+		`ALTER TABLE tokens DROP COLUMN webhook_url`, `DROP TABLE scoped_tokens`, `DROP TABLE exchanged_public_tokens`,
 		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
 		`DROP INDEX bank_transactions_large`, `DROP INDEX balance_snapshots_source`,
 		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,

@@ -127,6 +127,7 @@ type AccountView struct {
 	TokenHint    string
 	TokenStatus  string // active, needs_refresh, unlinked
 	TokenID      int64
+	ItemID       string // Plaid's item_id when an Item of bankfeed's syncs the account; then TokenHint means nothing
 	Current      *int64
 	Available    *int64
 	BalanceAsOf  *time.Time
@@ -142,10 +143,11 @@ var accountsSQL = `
 	SELECT a.id, a.business_id, a.plaid_account_id, a.name, COALESCE(a.official_name,''), COALESCE(a.mask,''), a.type, COALESCE(a.subtype,''),
 	       a.currency, ` + storedExponent("a.currency") + `, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
 	       COALESCE(t.id, 0), COALESCE(t.hint,''), COALESCE(t.status,'removed'), t.last_synced_at,
-	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at
+	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at,
+	       CASE WHEN t.kind = 'item' THEN t.item_id ELSE '' END
 	FROM accounts a
-	LEFT JOIN tokens t ON t.id = (SELECT id FROM tokens t2 WHERE t2.account_id = a.id
-	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
+	LEFT JOIN tokens t ON t.id = COALESCE((SELECT id FROM tokens t2 WHERE t2.account_id = a.id
+	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1), a.item_token_id)
 	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(id) FROM balance_snapshots b2 WHERE b2.account_id = a.id AND b2.source = 'sync')
 	LEFT JOIN balance_snapshots rt ON rt.id = (SELECT MAX(id) FROM balance_snapshots b3 WHERE b3.account_id = a.id AND b3.source = 'realtime')
 	WHERE (? = '' OR a.business_id = ?)
@@ -167,7 +169,7 @@ func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView,
 		var cur, avail, rtCur sql.NullInt64
 		if err := rows.Scan(&v.ID, &v.BusinessID, &v.PlaidAccountID, &v.Name, &v.OfficialName, &v.Mask, &v.Type, &v.Subtype,
 			&v.Currency, &v.CurrencyExponent, &kind, &v.OpeningVersion, &v.OpeningDate, &v.OpeningMinor,
-			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken, &rtCur, &v.RealtimeCurrency, &rtTaken); err != nil {
+			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken, &rtCur, &v.RealtimeCurrency, &rtTaken, &v.ItemID); err != nil {
 			return nil, Classify(err)
 		}
 		v.RealtimeCurrent, v.RealtimeAsOf = intPtr(rtCur), parseTS(rtTaken)

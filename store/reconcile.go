@@ -164,9 +164,11 @@ type FlaggedToken struct {
 	Status         string
 	Reason         string // Plaid's error code; "" when none
 	PlaidAccountID string // "" when the token never synced
+	ItemID         string // Plaid's item_id for an Item bankfeed linked
 }
 
-const flaggedTokensSQL = `SELECT t.business_id, t.hint, t.status, COALESCE(t.reason, ''), COALESCE(a.plaid_account_id, '')
+const flaggedTokensSQL = `SELECT t.business_id, t.hint, t.status, COALESCE(t.reason, ''), COALESCE(a.plaid_account_id, ''),
+	       CASE WHEN t.kind = 'item' THEN t.item_id ELSE '' END
 	FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id
 	WHERE t.status NOT IN ('active', 'removed')
 	ORDER BY t.business_id, t.id`
@@ -182,7 +184,7 @@ func (r *ReadTx) FlaggedTokens() ([]FlaggedToken, error) {
 	var out []FlaggedToken
 	for rows.Next() {
 		var f FlaggedToken
-		if err := rows.Scan(&f.BusinessID, &f.Hint, &f.Status, &f.Reason, &f.PlaidAccountID); err != nil {
+		if err := rows.Scan(&f.BusinessID, &f.Hint, &f.Status, &f.Reason, &f.PlaidAccountID, &f.ItemID); err != nil {
 			return nil, err
 		}
 		out = append(out, f)
@@ -299,8 +301,8 @@ const reconPositionsSQL = `
 	       pr.id, COALESCE(pr.run_id, ''), COALESCE(pr.report_date, ''), pr.snapshot_id, pr.opening, pr.expected, pr.reported, pr.difference,
 	       pr.pending_total, COALESCE(pr.status, ''), pr.nonzero_since, pr.clean_at, pr.generated_at, pbs.taken_at
 	FROM pos p
-	LEFT JOIN tokens t ON t.id = (SELECT t2.id FROM tokens t2 WHERE t2.account_id = p.id
-	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
+	LEFT JOIN tokens t ON t.id = COALESCE((SELECT t2.id FROM tokens t2 WHERE t2.account_id = p.id
+	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1), p.item_token_id)
 	-- The reported current balance: the account's newest pull-consistent
 	-- (sync) snapshot with a current balance. This is the one place that
 	-- choice is made. A real-time snapshot can already hold transactions

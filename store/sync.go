@@ -194,8 +194,15 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 			return Account{}, err
 		}
 	}
-	if _, err := t.exec(`UPDATE tokens SET account_id = ? WHERE id = ? AND account_id IS NOT ?`, acct.ID, tokenID, acct.ID); err != nil {
+	res, err := t.exec(`UPDATE tokens SET account_id = ? WHERE id = ? AND account_id IS NOT ? AND kind = 'processor'`, acct.ID, tokenID, acct.ID)
+	if err != nil {
 		return Account{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// An Item syncs many accounts: each points at the Item instead.
+		if err := t.linkItemAccount(tokenID, acct.ID); err != nil {
+			return Account{}, err
+		}
 	}
 	return acct, nil
 }

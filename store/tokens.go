@@ -48,7 +48,20 @@ type Token struct {
 	CreatedAt      time.Time
 	History        string     // "" before the first sync, else HistoryNotReady, HistoryInitial or HistoryComplete
 	RealtimeAt     *time.Time // last claimed real-time balance call
+	// Kind is KindProcessor or KindItem. An Item's row holds its access
+	// token and its one cursor; ItemID and InstitutionID are Plaid's.
+	Kind          string
+	ItemID        string
+	InstitutionID string
+	WebhookURL    string // the URL last set at Plaid for a processor token's webhooks
 }
+
+// Token kinds.
+const (
+	KindProcessor = "processor"
+	KindItem      = "item"
+	KindAll       = "all" // TokenFilter only
+)
 
 var tokenForm = regexp.MustCompile(`^processor-(sandbox|development|production)-[A-Za-z0-9][A-Za-z0-9-]{3,200}$`)
 
@@ -213,7 +226,7 @@ func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string
 // keep. A scan cut short is an error: it would leave active a token the
 // platform asked to remove.
 func tokensToDrop(ctx context.Context, tx *sql.Tx, businessID string, keep map[int64]bool) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT id FROM tokens WHERE business_id = ? AND status != 'removed'", businessID)
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM tokens WHERE business_id = ? AND status != 'removed' AND kind = 'processor'", businessID)
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +272,7 @@ type TokenFilter struct {
 	BusinessID     string
 	Status         string // "" = every status but removed
 	IncludeRemoved bool
+	Kind           string // "" = KindProcessor; KindItem; KindAll
 }
 
 // tokenCols reads a token with its account's newest transaction date: one
@@ -268,7 +282,7 @@ const tokenCols = `t.id, t.business_id, t.hint, t.status, t.reason, t.flagged_at
 	COALESCE(t.account_id, 0), COALESCE(a.plaid_account_id, ''), t.last_synced_at, t.last_error_code, t.last_error_at, t.created_at,
 	MAX(COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 0), ''),
 	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), '')),
-	COALESCE(t.history, ''), t.realtime_at`
+	COALESCE(t.history, ''), t.realtime_at, t.kind, COALESCE(t.item_id, ''), COALESCE(t.institution_id, ''), COALESCE(t.webhook_url, '')`
 
 // oneTokenSQL reads one token (Store.Token, Tx.Token).
 const oneTokenSQL = `SELECT ` + tokenCols + ` FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.id = ?`
@@ -280,6 +294,14 @@ func tokensQuery(f TokenFilter) (string, []any) {
 	if f.BusinessID != "" {
 		q += " AND t.business_id = ?"
 		args = append(args, f.BusinessID)
+	}
+	switch f.Kind {
+	case "":
+		q += " AND t.kind = 'processor'"
+	case KindAll:
+	default:
+		q += " AND t.kind = ?"
+		args = append(args, f.Kind)
 	}
 	switch {
 	case f.Status != "":
@@ -317,7 +339,8 @@ func scanToken(r scanner) (Token, error) {
 	var reason, flagged, flagReq, probe, synced, errCode, errAt, realtime sql.NullString
 	var created string
 	if err := r.Scan(&t.ID, &t.BusinessID, &t.Hint, &t.Status, &reason, &flagged, &flagReq, &probe, &t.Cursor,
-		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate, &t.History, &realtime); err != nil {
+		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate, &t.History, &realtime,
+		&t.Kind, &t.ItemID, &t.InstitutionID, &t.WebhookURL); err != nil {
 		return Token{}, Classify(err)
 	}
 	t.Reason, t.FlagRequestID, t.LastErrorCode, t.RealtimeAt = reason.String, flagReq.String, errCode.String, parseTS(realtime)

@@ -24,11 +24,13 @@ const usageText = `usage:
   bankfeed tokens list [--business ID] [--json]
   bankfeed tokens rotate-key --new-key-file F
   bankfeed accounts list [--business ID] [--json]
+  bankfeed items list [--business ID] [--json]
+  bankfeed link BUSINESS_ID [--base-url URL]
   bankfeed ledger balances [--business ID] [--json]
   bankfeed report reconcile [--date YYYY-MM-DD] [--out DIR]
   bankfeed doctor
   bankfeed backup DEST
-  bankfeed sandbox [--listen ADDR]
+  bankfeed sandbox [--listen ADDR] [--webhook-url URL] [--every D]
   bankfeed demo [--dir DIR]
 Settings come from the environment (see README); --config FILE sets the same keys, env wins.`
 
@@ -112,6 +114,10 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdTokensList(ctx, rest[1:])
 	case cmd == "tokens" && sub == "rotate-key":
 		return a.cmdRotateKey(ctx, rest[1:])
+	case cmd == "items" && sub == "list":
+		return a.cmdItemsList(ctx, rest[1:])
+	case cmd == "link":
+		return a.cmdLink(ctx, rest)
 	case cmd == "accounts" && sub == "list":
 		return a.cmdAccountsList(ctx, rest[1:])
 	case cmd == "ledger" && sub == "balances":
@@ -171,6 +177,7 @@ func (a *app) runner(cfg config.Config, st *store.Store, log zerolog.Logger) *jo
 		Store: st, Plaid: a.plaidClient(cfg), Log: log, Concurrency: cfg.Concurrency,
 		PageSize: cfg.PageSize, MaxPages: cfg.MaxPages, ProbeInterval: cfg.ProbeInterval, Now: a.now,
 		LockWait: cfg.LockWait, RealtimeBalances: cfg.RealtimeBalances, BusinessConcurrency: cfg.BusinessConcurrency,
+		WebhookURL: cfg.WebhookURL,
 	}
 	r.Reconcile = jobs.ReconcileFunc(st, cfg.ReportDir, cfg.Location, a.now)
 	return r

@@ -188,7 +188,7 @@ func (a *app) cmdAccountsList(ctx context.Context, args []string) error {
 	return list(ctx, a, "accounts list", args, api.ListAccounts, "BUSINESS\tACCOUNT\tNAME\tMASK\tTYPE\tCUR\tTOKEN\tTOKEN STATUS\tCURRENT\tAS OF",
 		func(x api.AccountOut) []string {
 			return []string{x.BusinessID, x.AccountID, x.Name, x.Mask, x.Type + "/" + x.Subtype, x.Currency,
-				"…" + x.TokenHint, x.TokenStatus, orDash(x.CurrentBalance), orDash(x.BalanceAsOf)}
+				tokenCol(x), x.TokenStatus, orDash(x.CurrentBalance), orDash(x.BalanceAsOf)}
 		})
 }
 
@@ -292,4 +292,13 @@ func validDate(s string) bool {
 		_, err := parseDate(s)
 		return err == nil
 	}()
+}
+
+// tokenCol names what syncs an account: its processor token by hint, or
+// the Item bankfeed linked.
+func tokenCol(x api.AccountOut) string {
+	if x.TokenHint == nil {
+		return "item " + orDash(x.ItemID)
+	}
+	return "…" + *x.TokenHint
 }

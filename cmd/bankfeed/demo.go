@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -23,10 +25,24 @@ func parseDate(s string) (time.Time, error) { return time.Parse("2006-01-02", s)
 func (a *app) cmdSandbox(ctx context.Context, args []string) error {
 	fs := newFlagSet("sandbox")
 	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on")
+	hook := fs.String("webhook-url", "", "a running serve's /plaid/webhook: the sandbox then posts a new transaction to the checking account every --every and tells serve with SYNC_UPDATES_AVAILABLE (Items linked through it send theirs too)")
+	every := fs.Duration("every", 30*time.Second, "with --webhook-url: how often the bank changes")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	srv, tokens := plaidfake.Demo()
+	var opts []plaidfake.Option
+	if *hook != "" {
+		if u, err := url.Parse(*hook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usagef("sandbox --webhook-url %q: use an absolute http(s) URL such as http://127.0.0.1:8080/plaid/webhook", *hook)
+		}
+		if *every <= 0 {
+			return usagef("sandbox --every %s: use a positive duration such as 30s", *every)
+		}
+		// Items linked through the sandbox send their own webhooks to the
+		// URL their link token named.
+		opts = append(opts, plaidfake.WithWebhooks())
+	}
+	srv, tokens := plaidfake.Demo(opts...)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return usagef("sandbox --listen %s: %v", *listen, err)
@@ -37,6 +53,10 @@ func (a *app) cmdSandbox(ctx context.Context, args []string) error {
 	fmt.Fprintf(a.stdout, "  export PLAID_BASE_URL=http://%s PLAID_CLIENT_ID=sandbox PLAID_SECRET=sandbox\n", ln.Addr())
 	fmt.Fprintf(a.stdout, "  bankfeed business put demo --processor-token %s --processor-token %s --processor-token %s --processor-token %s\n",
 		tokens["checking"], tokens["card"], tokens["broken"], tokens["staged"])
+	if *hook != "" {
+		fmt.Fprintf(a.stdout, "  every %s: a new checking transaction, and SYNC_UPDATES_AVAILABLE to %s\n", *every, *hook)
+		go pushChanges(ctx, srv, tokens["checking"], *hook, *every, a.stderr)
+	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -94,6 +114,12 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	if _, err := st.PutTokens(ctx, "demo-business", cfg.PlaidEnv, []string{tokens["checking"], tokens["card"], tokens["broken"], tokens["staged"]}, true); err != nil {
 		return err
 	}
+	// A second business links its bank through the Bank Linking page's
+	// API: scoped token, link token, Plaid Link, public token, exchange.
+	item, linkedAccts, err := demoLink(ctx, st, a.plaidClient(cfg), srv, "demo-linked")
+	if err != nil {
+		return fmt.Errorf("demo: link a bank through the page flow: %w", err)
+	}
 	log := a.logger(cfg)
 	r := a.runner(cfg, st, log)
 	// Two runs, as two nights would: the second sees the pending dinner
@@ -107,7 +133,10 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		return runErr
 	}
 
-	fmt.Fprintln(a.stdout, "bankfeed demo: one business, four linked accounts, synced twice from the built-in Plaid-compatible server")
+	fmt.Fprintln(a.stdout, "bankfeed demo: two businesses, synced twice from the built-in Plaid-compatible server")
+	fmt.Fprintln(a.stdout, "  demo-business: four accounts through the platform's processor tokens")
+	fmt.Fprintf(a.stdout, "  demo-linked:   a bank linked by bankfeed itself through the Bank Linking page flow (scoped token -> link token -> Plaid Link -> public token -> exchange): Item %s at %s, %d accounts, %s\n",
+		item.ItemID, orDash(item.InstitutionID), linkedAccts, item.Status)
 	accts, err := api.ListAccounts(ctx, st, "")
 	if err != nil {
 		return err
@@ -127,9 +156,9 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		if ledgerBal == "" {
 			ledgerBal = "-"
 		}
-		rows = append(rows, []string{x.Name, x.Mask, x.Type, x.TokenStatus, orDash(x.CurrentBalance), ledgerBal, fmt.Sprint(b.PostedCount), fmt.Sprint(b.PendingCount)})
+		rows = append(rows, []string{x.BusinessID, x.Name, x.Mask, x.Type, x.TokenStatus, orDash(x.CurrentBalance), ledgerBal, fmt.Sprint(b.PostedCount), fmt.Sprint(b.PendingCount)})
 	}
-	if err := a.table("ACCOUNT\tMASK\tTYPE\tTOKEN\tBANK SAYS\tLEDGER\tPOSTED\tPENDING", rows); err != nil {
+	if err := a.table("BUSINESS\tACCOUNT\tMASK\tTYPE\tLINK\tBANK SAYS\tLEDGER\tPOSTED\tPENDING", rows); err != nil {
 		return err
 	}
 	toks, err := api.ListTokens(ctx, st, "", a.now())
@@ -156,4 +185,24 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "database: %s\nreports:  %s (open the .html in a browser)\n", db, reports)
 	return nil
+}
+
+// pushChanges plays a bank that keeps moving: a new transaction on the
+// checking account, then the processor webhook Plaid would send.
+func pushChanges(ctx context.Context, srv *plaidfake.Server, checking, hook string, every time.Duration, stderr io.Writer) {
+	acct, _ := srv.ProcessorSyncUpdatesAvailable(checking)["account_id"].(string)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		srv.AddTxn(plaidfake.Txn{AccountID: acct, Date: time.Now().UTC().Format(time.DateOnly),
+			Name: fmt.Sprintf("SANDBOX CARD PURCHASE %d", n), Amount: "9.99"})
+		if err := srv.SendWebhook(hook, srv.ProcessorSyncUpdatesAvailable(checking)); err != nil {
+			fmt.Fprintf(stderr, "sandbox: webhook: %v\n", err)
+		}
+	}
 }

@@ -182,7 +182,8 @@ func TestDemo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"Business Checking", "needs refresh", "ITEM_LOGIN_REQUIRED", "still gathering its history (not_ready)", "1 not ready", "reports:"} {
+	for _, want := range []string{"Business Checking", "needs refresh", "ITEM_LOGIN_REQUIRED", "still gathering its history (not_ready)", "1 not ready", "reports:",
+		"Bank Linking page flow", "demo-linked    Plaid Checking"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}

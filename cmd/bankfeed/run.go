@@ -98,8 +98,22 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		}
 	}
 
+	// Webhooks ask for syncs of single Items and tokens: coalesced, and run
+	// under the same mutex as the scheduled jobs.
+	hooks := &jobs.Coalescer{Sync: func(ctx context.Context, ids []int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := runner.RunTargets(ctx, ids); err != nil {
+			log.Error().Str("job", "webhook sync").Err(errors.New(oneLine(err))).Msg("job failed")
+		}
+	}}
+	go hooks.Loop(ctx)
+
 	var srv *http.Server
-	if len(cfg.APIKeys) > 0 {
+	if len(cfg.APIKeys) > 0 || cfg.WebhookURL != "" {
 		keys := make([]string, len(cfg.APIKeys))
 		for i, k := range cfg.APIKeys {
 			keys[i] = k.Reveal()
@@ -108,16 +122,17 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		if err != nil {
 			return usagef("BANKFEED_LISTEN %s: %v", cfg.Listen, err)
 		}
-		srv = &http.Server{Handler: api.NewHandler(st, api.Options{APIKeys: keys, Env: cfg.PlaidEnv, Log: log, Now: a.now}),
+		srv = &http.Server{Handler: api.NewHandler(st, api.Options{APIKeys: keys, Env: cfg.PlaidEnv, Log: log, Now: a.now,
+			Plaid: a.plaidClient(cfg), WebhookURL: cfg.WebhookURL, OnSync: hooks.Add, LinkJSURL: cfg.LinkJSURL, ProbeInterval: cfg.ProbeInterval}),
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Msg("business API stopped")
 			}
 		}()
-		log.Info().Str("listen", ln.Addr().String()).Msg("business API listening")
+		log.Info().Str("listen", ln.Addr().String()).Bool("api", len(keys) > 0).Bool("webhooks", cfg.WebhookURL != "").Msg("business API listening")
 	} else {
-		log.Info().Msg("business API off: set BANKFEED_API_KEYS to turn it on")
+		log.Info().Msg("business API off: set BANKFEED_API_KEYS (or BANKFEED_WEBHOOK_URL for Plaid's webhooks) to turn it on")
 	}
 
 	c.Start()
