@@ -34,6 +34,8 @@ func PlanQueries() []PlanQuery {
 		{"a":2,"c":"USD","f":"2026-11-20T00:00:00.000000Z","t":"2026-11-27T00:00:00.000000Z"}]`
 	return []PlanQuery{
 		{"per-page transaction lookup (Tx.BankTxns)", bankTxnsSQL, []any{`["tx1","tx2","tx3"]`}},
+		{"an Item's accounts (Store.ItemAccountIDs)", itemAccountIDsSQL, []any{1}},
+		{"an Item by Plaid's item_id (Store.ItemByPlaidID, webhooks)", itemByPlaidIDSQL, []any{"item1"}},
 		{"transaction by id (Tx.BankTxn)", bankTxnSQL, []any{"tx1"}},
 		{"live transactions of an account (Tx.LiveTxnIDs)", liveTxnIDsSQL, []any{1}},
 		{"posted stats (Tx.PostedStats)", postedStatsSQL, []any{1, "USD"}},

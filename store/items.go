@@ -109,10 +109,15 @@ func (t *Tx) linkItemAccount(tokenID, accountID int64) error {
 	return err
 }
 
+const (
+	itemAccountIDsSQL = `SELECT plaid_account_id FROM accounts WHERE item_token_id = ? ORDER BY id`
+	itemByPlaidIDSQL  = `SELECT id FROM tokens WHERE item_id = ? AND kind = 'item'`
+)
+
 // ItemAccountIDs lists the Plaid ids of the accounts bankfeed holds for an
 // Item, in the order they were first seen.
 func (s *Store) ItemAccountIDs(ctx context.Context, tokenID int64) ([]string, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT plaid_account_id FROM accounts WHERE item_token_id = ? ORDER BY id`, tokenID)
+	rows, err := s.rdb.QueryContext(ctx, itemAccountIDsSQL, tokenID)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -159,7 +164,7 @@ func (s *Store) Items(ctx context.Context, businessID string) ([]ItemView, error
 // (a webhook names only the Item).
 func (s *Store) ItemByPlaidID(ctx context.Context, itemID string) (Token, error) {
 	var id int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT id FROM tokens WHERE item_id = ? AND kind = 'item'`, itemID).Scan(&id)
+	err := s.rdb.QueryRowContext(ctx, itemByPlaidIDSQL, itemID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("%w: Item %s", ErrNotFound, itemID)
 	}

@@ -35,6 +35,9 @@ func TestMigrationRewritesTimesFixedWidth(t *testing.T) {
 	// Back to version 8 as an older bankfeed left it: no time-window
 	// indexes, and times as RFC3339Nano wrote them.
 	for _, q := range []string{
+		`DROP INDEX tokens_item`, `DROP INDEX accounts_item`, `ALTER TABLE accounts DROP COLUMN item_token_id`,
+		`ALTER TABLE tokens DROP COLUMN kind`, `ALTER TABLE tokens DROP COLUMN item_id`, `ALTER TABLE tokens DROP COLUMN institution_id`,
+		`ALTER TABLE tokens DROP COLUMN webhook_url`, `DROP TABLE scoped_tokens`, `DROP TABLE exchanged_public_tokens`,
 		`DROP INDEX journal_entries_account_created`,
 		`DROP INDEX bank_transactions_account_updated`,
 		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
