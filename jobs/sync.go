@@ -99,6 +99,18 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		abandon("encode")
 		return err
 	}
+	// A token's first sync asks which bank holds its account, once: a
+	// re-linked account is recognised by it (see applier.succeed). The
+	// page does not carry it, and the apply cannot wait on Plaid.
+	institution := ""
+	if tok.AccountID == 0 {
+		acct, err := r.Plaid.Account(ctx, secret)
+		if err != nil {
+			abandon(errorReason(err))
+			return err
+		}
+		institution = acct.InstitutionID
+	}
 	err = r.Store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Token(tok.ID)
 		if err != nil {
@@ -112,6 +124,7 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 		}
 		a := newApplier(tx, tok.BusinessID, tok.ID, updID, start == "")
 		a.runID = r.runID
+		a.institution = institution
 		if err := applyLogged(tx, updID, a); err != nil {
 			return err
 		}

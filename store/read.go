@@ -27,17 +27,30 @@ type LedgerBalance struct {
 
 // LedgerBalances lists the posted accounts' ledger positions. One SQL pass
 // per question, grouped by account: never a query per account.
+//
+// A re-linked account and its predecessors share one ledger account (the
+// first predecessor's, see Account.Book): one row, shown under the newest
+// account of the chain, counting each real transaction once (a matched
+// duplicate is not a posting).
 func (s *Store) LedgerBalances(ctx context.Context, businessID string) ([]LedgerBalance, error) {
 	rows, err := s.rdb.QueryContext(ctx, `
-	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency, `+storedExponent("la.currency")+`,
-	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = la.id), 0),
+	WITH bk AS (
+	  SELECT a.*, la.id AS la_id, la.currency AS cur,
+	         COALESCE((SELECT h.id FROM accounts h WHERE h.book_account_id = a.id
+	                   AND NOT EXISTS (SELECT 1 FROM accounts r WHERE r.replaces = h.id)), a.id) AS head
+	  FROM accounts a JOIN ledger_accounts la ON la.account_id = a.id
+	  WHERE a.kind IS NOT NULL AND (? = '' OR a.business_id = ?)
+	)
+	SELECT a.business_id, h.id, h.plaid_account_id, a.kind, a.cur, `+storedExponent("a.cur")+`,
+	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = a.la_id), 0),
 	       a.opening_version > 0, COALESCE(a.opening_minor, 0),
-	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 0 AND b.currency = la.currency),
-	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency),
-	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency)
-	FROM accounts a JOIN ledger_accounts la ON la.account_id = a.id
-	WHERE a.kind IS NOT NULL AND (? = '' OR a.business_id = ?)
-	ORDER BY a.business_id, a.plaid_account_id, la.currency`, businessID, businessID)
+	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id IN (`+bookAccountsOf("a.id")+`) AND b.removed = 0 AND b.pending = 0
+	          AND b.currency = a.cur AND b.duplicate_of IS NULL),
+	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id IN (`+bookAccountsOf("a.id")+`) AND b.removed = 0 AND b.pending = 1 AND b.currency = a.cur),
+	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id IN (`+bookAccountsOf("a.id")+`) AND b.removed = 0 AND b.pending = 1
+	          AND b.currency = a.cur)
+	FROM bk a JOIN accounts h ON h.id = a.head
+	ORDER BY a.business_id, h.plaid_account_id, a.cur`, businessID, businessID)
 	if err != nil {
 		return nil, Classify(err)
 	}

@@ -273,15 +273,20 @@ func (p ReconPosition) CleanSince() *time.Time {
 func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	rows, err := r.tx.QueryContext(r.ctx, `
 	WITH pos AS (
-	  SELECT a.*, la.id AS la_id, COALESCE(la.currency, a.currency) AS cur
-	  FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id
-	  WHERE a.kind IS NOT NULL
+	  -- A re-linked account is reconciled with its book's ledger account
+	  -- and opening against its own newest snapshot; the accounts it
+	  -- replaced are not reconciled on their own.
+	  SELECT a.*, la.id AS la_id, COALESCE(la.currency, a.currency) AS cur, bk.id AS book,
+	         bk.opening_version AS book_version, bk.opening_minor AS book_minor, bk.anchor_snapshot AS book_anchor
+	  FROM accounts a JOIN accounts bk ON bk.id = COALESCE(a.book_account_id, a.id)
+	  LEFT JOIN ledger_accounts la ON la.account_id = bk.id
+	  WHERE a.kind IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts r WHERE r.replaces = a.id)
 	)
 	SELECT p.business_id, p.id, p.plaid_account_id, p.name, COALESCE(p.mask,''), p.kind, p.currency, p.cur,
 	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = p.la_id), 0),
-	       p.opening_version, COALESCE(p.opening_minor, 0), anc.taken_at,
-	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
-	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
+	       p.book_version, COALESCE(p.book_minor, 0), anc.taken_at,
+	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id IN (`+bookAccountsOf("p.book")+`) AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
+	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id IN (`+bookAccountsOf("p.book")+`) AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
 	       COALESCE(t.status, 'removed'), COALESCE(t.reason, ''),
 	       bs.id, COALESCE(bs.currency, ''), bs.current, bs.taken_at,
 	       pr.id, COALESCE(pr.run_id, ''), COALESCE(pr.report_date, ''), pr.snapshot_id, pr.opening, pr.expected, pr.reported, pr.difference,
@@ -292,7 +297,7 @@ func (r *ReadTx) ReconPositions() ([]ReconPosition, error) {
 	-- The reported current balance: the account's newest snapshot with a
 	-- current balance. This is the one place that choice is made.
 	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(b2.id) FROM balance_snapshots b2 WHERE b2.account_id = p.id AND b2.current IS NOT NULL)
-	LEFT JOIN balance_snapshots anc ON anc.id = p.anchor_snapshot
+	LEFT JOIN balance_snapshots anc ON anc.id = p.book_anchor
 	LEFT JOIN reconciliations pr ON pr.id = (SELECT MAX(r2.id) FROM reconciliations r2 WHERE r2.account_id = p.id AND r2.currency = p.cur)
 	LEFT JOIN balance_snapshots pbs ON pbs.id = pr.snapshot_id
 	WHERE COALESCE(t.status, 'removed') != 'removed'

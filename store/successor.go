@@ -12,6 +12,11 @@ import (
 // itself and its successors. It takes the book's id twice.
 const bookAccounts = `SELECT id FROM accounts WHERE id = ? OR book_account_id = ?`
 
+// bookAccountsOf is bookAccounts for a book named by an SQL expression.
+func bookAccountsOf(book string) string {
+	return `SELECT bo.id FROM accounts bo WHERE bo.id = ` + book + ` OR bo.book_account_id = ` + book
+}
+
 // KnownAccount says whether a Plaid account is stored already.
 func (t *Tx) KnownAccount(plaidID string) (bool, error) {
 	_, err := t.accountByPlaidID(plaidID)
