@@ -136,7 +136,10 @@ func (s *Store) Journal(ctx context.Context) ([]ledger.Entry, error) {
 type AccountView struct {
 	Account
 	TokenHint    string
-	TokenStatus  string // active, needs_refresh, unlinked
+	TokenStatus  string // active, needs_refresh, unlinked, replaced
+	// ReplacesID and ReplacedByID are the Plaid ids of the account this
+	// one succeeds and of its successor ("" when none).
+	ReplacesID, ReplacedByID string
 	TokenID      int64
 	Current      *int64
 	Available    *int64
@@ -156,7 +159,9 @@ func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView,
 	SELECT a.id, a.business_id, a.plaid_account_id, a.name, COALESCE(a.official_name,''), COALESCE(a.mask,''), a.type, COALESCE(a.subtype,''),
 	       a.currency, `+storedExponent("a.currency")+`, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
 	       COALESCE(t.id, 0), COALESCE(t.hint,''), COALESCE(t.status,'removed'), t.last_synced_at,
-	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at
+	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at,
+	       COALESCE((SELECT p.plaid_account_id FROM accounts p WHERE p.id = a.replaces), ''),
+	       COALESCE((SELECT s.plaid_account_id FROM accounts s WHERE s.replaces = a.id), '')
 	FROM accounts a
 	LEFT JOIN tokens t ON t.id = (SELECT id FROM tokens t2 WHERE t2.account_id = a.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1)
@@ -176,12 +181,16 @@ func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView,
 		var cur, avail, rtCur sql.NullInt64
 		if err := rows.Scan(&v.ID, &v.BusinessID, &v.PlaidAccountID, &v.Name, &v.OfficialName, &v.Mask, &v.Type, &v.Subtype,
 			&v.Currency, &v.CurrencyExponent, &kind, &v.OpeningVersion, &v.OpeningDate, &v.OpeningMinor,
-			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken, &rtCur, &v.RealtimeCurrency, &rtTaken); err != nil {
+			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken, &rtCur, &v.RealtimeCurrency, &rtTaken,
+			&v.ReplacesID, &v.ReplacedByID); err != nil {
 			return nil, Classify(err)
 		}
 		v.RealtimeCurrent, v.RealtimeAsOf = intPtr(rtCur), parseTS(rtTaken)
 		v.Kind = ledger.Kind(kind)
-		if v.TokenStatus == StatusRemoved {
+		switch {
+		case v.ReplacedByID != "":
+			v.TokenStatus = "replaced" // its successor carries its ledger account on
+		case v.TokenStatus == StatusRemoved:
 			v.TokenStatus = "unlinked"
 		}
 		v.LastSyncedAt, v.BalanceAsOf = parseTS(synced), parseTS(taken)
