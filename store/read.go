@@ -135,16 +135,16 @@ func (s *Store) Journal(ctx context.Context) ([]ledger.Entry, error) {
 // AccountView is an account as "List Plaid Accounts" shows it.
 type AccountView struct {
 	Account
-	TokenHint    string
-	TokenStatus  string // active, needs_refresh, unlinked, replaced
+	TokenHint   string
+	TokenStatus string // active, needs_refresh, unlinked, replaced
 	// ReplacesID and ReplacedByID are the Plaid ids of the account this
 	// one succeeds and of its successor ("" when none).
 	ReplacesID, ReplacedByID string
-	TokenID      int64
-	Current      *int64
-	Available    *int64
-	BalanceAsOf  *time.Time
-	LastSyncedAt *time.Time
+	TokenID                  int64
+	Current                  *int64
+	Available                *int64
+	BalanceAsOf              *time.Time
+	LastSyncedAt             *time.Time
 	// The newest real-time balance (BANKFEED_REALTIME_BALANCES=daily): the
 	// bank now, shown beside the pull-consistent one, never instead of it.
 	RealtimeCurrent  *int64
