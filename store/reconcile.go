@@ -56,6 +56,8 @@ type ReconcileData struct {
 	Openings   []OpeningCheck
 	Tokens     []FlaggedToken
 	Suspects   []PrecisionSuspect
+	Relinks    []Relink
+	Lookalikes []PossibleDuplicate
 	// Currencies holds the stored exponent of every currency code: amounts
 	// are formatted with the scale they were ingested at, never a new one.
 	Currencies ledger.Currencies
@@ -111,6 +113,12 @@ func (s *Store) ReadReconcile(ctx context.Context, q ReconcileQuery) (ReconcileD
 		}
 		if d.Suspects, err = rt.PrecisionSuspects(); err != nil {
 			return fmt.Errorf("precision suspects: %w", err)
+		}
+		if d.Relinks, err = rt.Relinks(); err != nil {
+			return fmt.Errorf("re-linked accounts: %w", err)
+		}
+		if d.Lookalikes, err = possibleDuplicates(rt.ctx, rt.tx, ""); err != nil {
+			return fmt.Errorf("possible duplicates: %w", err)
 		}
 		return nil
 	})

@@ -134,7 +134,11 @@ type PossibleDuplicate struct {
 // same institution, type, subtype, mask and currency, neither replaced and
 // neither the other's successor.
 func (s *Store) PossibleDuplicates(ctx context.Context, businessID string) ([]PossibleDuplicate, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT a.business_id, a.plaid_account_id, o.plaid_account_id, a.name, o.name, COALESCE(a.mask,''), a.institution_id
+	return possibleDuplicates(ctx, s.rdb, businessID)
+}
+
+func possibleDuplicates(ctx context.Context, q querier, businessID string) ([]PossibleDuplicate, error) {
+	rows, err := q.QueryContext(ctx, `SELECT a.business_id, a.plaid_account_id, o.plaid_account_id, a.name, o.name, COALESCE(a.mask,''), a.institution_id
 		FROM accounts a JOIN accounts o ON o.business_id = a.business_id AND o.id < a.id AND o.institution_id = a.institution_id
 		  AND o.type = a.type AND COALESCE(o.subtype,'') = COALESCE(a.subtype,'') AND COALESCE(o.mask,'') = COALESCE(a.mask,'') AND o.currency = a.currency
 		WHERE a.institution_id IS NOT NULL AND (? = '' OR a.business_id = ?)
@@ -153,6 +157,32 @@ func (s *Store) PossibleDuplicates(ctx context.Context, businessID string) ([]Po
 		out = append(out, d)
 	}
 	return out, Classify(rows.Err())
+}
+
+// Relink is a successor and the account it replaces.
+type Relink struct {
+	BusinessID, AccountID, Replaces, Name, Mask string // Plaid account ids
+	Duplicates                                  int    // its live matched duplicates
+}
+
+// Relinks lists every successor with its predecessor.
+func (r *ReadTx) Relinks() ([]Relink, error) {
+	rows, err := r.tx.QueryContext(r.ctx, `SELECT s.business_id, s.plaid_account_id, p.plaid_account_id, s.name, COALESCE(s.mask,''),
+		(SELECT COUNT(*) FROM bank_transactions d WHERE d.account_id = s.id AND d.duplicate_of IS NOT NULL AND d.removed = 0)
+		FROM accounts s JOIN accounts p ON p.id = s.replaces ORDER BY s.business_id, s.plaid_account_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Relink
+	for rows.Next() {
+		var l Relink
+		if err := rows.Scan(&l.BusinessID, &l.AccountID, &l.Replaces, &l.Name, &l.Mask, &l.Duplicates); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }
 
 // DoublePosted describes each live duplicate whose real transaction is not

@@ -1,0 +1,346 @@
+package jobs_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"bankfeed/api"
+	"bankfeed/jobs"
+	"bankfeed/ledger"
+	"bankfeed/plaidapi"
+	"bankfeed/plaidfake"
+	"bankfeed/store"
+)
+
+// checkingAcct is the demo-like checking account every re-link test starts from.
+var checkingAcct = plaidfake.Account{Name: "Business Checking", Mask: "0000", Type: "depository", Subtype: "checking",
+	ISOCurrency: "USD", Opening: "5000.00"}
+
+// relinkWorld is a business whose checking account bankfeed has synced
+// and anchored, with history spread over the last 60 days.
+func relinkWorld(t *testing.T) (e *env, old, oldTok string) {
+	t.Helper()
+	e = newClockEnv(t)
+	old, oldTok = e.srv.AddAccount(checkingAcct)
+	for i, d := range []int{58, 45, 31, 20, 12, 6, 2} {
+		e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: []string{"12.50", "-1500.00", "89.99", "230.00", "4.50", "-75.25", "19.00"}[i],
+			Date: e.day(d), Name: []string{"Lunch", "Stripe payout", "Office supplies", "Rent share", "Coffee", "Refund", "Parking"}[i]})
+	}
+	e.put("biz", oldTok)
+	e.run(jobs.JobSync)
+	e.checkExact(old)
+	return e, old, oldTok
+}
+
+// relinkRun puts the new token with replace semantics (the old one is
+// removed) and runs a sync, returning the new token's counts.
+func (e *env) relinkRun(newTok string) jobs.ApplyCounts {
+	e.t.Helper()
+	e.put("biz", newTok)
+	sum := e.run(jobs.JobSync)
+	for _, r := range sum.Results {
+		if r.Err != nil {
+			e.t.Fatalf("token %d: %v", r.TokenID, r.Err)
+		}
+	}
+	if len(sum.Results) != 1 {
+		e.t.Fatalf("%d tokens synced, want the new one only", len(sum.Results))
+	}
+	return sum.Results[0].Applied
+}
+
+// wantPair asserts the one ledger row of a re-linked pair: under the
+// successor's id, equal to the bank, posting each real transaction once.
+func (e *env) wantPair(succ, pred string, posted int) {
+	e.t.Helper()
+	e.checkExact() // trial balance, journal, one live entry per transaction
+	bal := e.balances()
+	if _, ok := bal[pred]; ok {
+		e.t.Errorf("the predecessor %s still has a ledger row of its own", pred)
+	}
+	b, ok := bal[succ]
+	if !ok {
+		e.t.Fatalf("the successor %s has no ledger row", succ)
+	}
+	want, err := ledger.ParseAmount(e.srv.Current(succ), b.Cur())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if b.Balance != want {
+		e.t.Errorf("pair ledger %s, bank %s", ledger.Format(b.Balance, b.Cur()), e.srv.Current(succ))
+	}
+	if b.PostedCount != posted {
+		e.t.Errorf("posted count %d, want %d real transactions", b.PostedCount, posted)
+	}
+	if n := e.liveOpenings(pred); n != 1 {
+		e.t.Errorf("%d live openings on the pair's ledger account, want 1", n)
+	}
+	if n := e.liveOpenings(succ); n != 0 {
+		e.t.Errorf("the successor anchored %d openings of its own", n)
+	}
+	e.doctorOK()
+}
+
+func (e *env) accountsByID() map[string]api.AccountOut {
+	e.t.Helper()
+	list, err := api.ListAccounts(context.Background(), e.store, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]api.AccountOut{}
+	for _, a := range list {
+		out[a.AccountID] = a
+	}
+	return out
+}
+
+// The case: the customer links the bank again and the new Item
+// delivers the same history under new ids. One ledger account, equal to
+// the bank; every real transaction posted once; reconciled ok; the pair
+// shown as replaced/replaces.
+func TestRelinkOverlappingHistory(t *testing.T) {
+	e, old, _ := relinkWorld(t)
+	succ, tok := e.srv.Relink(old, 0)
+	e.srv.AddTxn(plaidfake.Txn{AccountID: succ, Amount: "42.00", Date: e.day(0), Name: "New activity"})
+
+	got := e.relinkRun(tok)
+	if got.Succeeds != old || got.Duplicates != 7 || got.Posted != 1 || got.Anchored || got.OpeningRederived {
+		t.Fatalf("counts %+v, want succeeds %s, 7 duplicates, 1 posted, no anchor", got, old)
+	}
+	e.wantPair(succ, old, 8)
+	e.wantStatus(succ, ledger.StatusOK)
+	r, st := e.reconcileStatus()
+	if _, ok := st[old]; ok || len(r.Accounts) != 1 {
+		t.Fatalf("the predecessor is reconciled on its own: %+v", r.Accounts)
+	}
+	accts := e.accountsByID()
+	if a := accts[old]; a.TokenStatus != "replaced" || deref(a.ReplacedBy) != succ || a.Replaces != nil {
+		t.Errorf("predecessor listed as %s replaced_by %q replaces %q", a.TokenStatus, deref(a.ReplacedBy), deref(a.Replaces))
+	}
+	if a := accts[succ]; a.TokenStatus != "active" || deref(a.Replaces) != old || a.ReplacedBy != nil {
+		t.Errorf("successor listed as %s replaces %q replaced_by %q", a.TokenStatus, deref(a.Replaces), deref(a.ReplacedBy))
+	}
+
+	// Later runs change nothing: the duplicates stay unposted.
+	e.srv.AddTxn(plaidfake.Txn{AccountID: succ, Amount: "3.00", Date: e.day(0), Name: "Later"})
+	e.run(jobs.JobSync)
+	e.wantPair(succ, old, 9)
+}
+
+// The new Item reaches further back than the old one delivered: the
+// older transactions post once and the opening moves back past them, as
+// for late history; the overlap is matched.
+func TestRelinkLongerHistory(t *testing.T) {
+	e := newClockEnv(t)
+	e.runner.Plaid = plaidapi.New(plaidapi.Config{BaseURL: e.http.URL, ClientID: "cid", Secret: "sec", Timeout: 5 * time.Second,
+		RetryMax: 4, Sleep: func(context.Context, time.Duration) error { return nil }, DaysRequested: 30})
+	old, oldTok := e.srv.AddAccount(checkingAcct)
+	for _, d := range []int{200, 100, 45, 20, 5} {
+		e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "10.00", Date: e.day(d), Name: "Day -" + e.day(d)})
+	}
+	e.put("biz", oldTok)
+	e.run(jobs.JobSync)
+	if b := e.balances()[old]; b.PostedCount != 2 || !b.Anchored {
+		t.Fatalf("the old Item's 30 days: %+v", b)
+	}
+	opening := e.balances()[old].Opening
+
+	e.runner.Plaid = plaidapi.New(plaidapi.Config{BaseURL: e.http.URL, ClientID: "cid", Secret: "sec", Timeout: 5 * time.Second,
+		RetryMax: 4, Sleep: func(context.Context, time.Duration) error { return nil }, DaysRequested: 730})
+	succ, tok := e.srv.Relink(old, 0)
+	got := e.relinkRun(tok)
+	if got.Duplicates != 2 || got.Posted != 3 || !got.OpeningRederived || got.Anchored {
+		t.Fatalf("counts %+v, want 2 duplicates, 3 older posted, the opening re-derived", got)
+	}
+	e.wantPair(succ, old, 5)
+	if b := e.balances()[succ]; b.Opening != opening+3000 {
+		t.Errorf("opening %d, want %d: the anchored one less three older 10.00 purchases", b.Opening, opening+3000)
+	}
+	e.wantStatus(succ, ledger.StatusOK)
+}
+
+// Same-day identical amounts match one to one; a transaction only the
+// old Item holds stays posted; one only the new Item holds is posted.
+func TestRelinkMatchesOneToOne(t *testing.T) {
+	e := newClockEnv(t)
+	old, oldTok := e.srv.AddAccount(checkingAcct)
+	coffee := plaidfake.Txn{AccountID: old, Amount: "4.50", Date: e.day(3), Name: "Blue Bottle"}
+	e.srv.AddTxn(coffee)
+	e.srv.AddTxn(coffee)
+	e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "4.50", Date: e.day(3), Name: "Arco Fuel"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "800.00", Date: e.day(50), Name: "Old only"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "4.51", Date: e.day(10), Name: "A cent apart"})
+	e.put("biz", oldTok)
+	e.run(jobs.JobSync)
+
+	// The copy holds the last 30 days: "Old only" is the old Item's alone.
+	succ, tok := e.srv.Relink(old, 30)
+	coffee.AccountID = succ
+	e.srv.AddTxn(coffee) // a third coffee the old Item never delivered
+	e.srv.AddTxn(plaidfake.Txn{AccountID: succ, Amount: "4.50", Date: e.day(10), Name: "A cent apart"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: succ, Amount: "60.00", Date: e.day(20), Name: "New only"})
+
+	got := e.relinkRun(tok)
+	if got.Duplicates != 4 || got.Posted != 3 {
+		t.Fatalf("counts %+v, want the 2 coffees, the fuel and the 4.51 matched, 3 posted", got)
+	}
+	e.wantPair(succ, old, 5+3)
+	dups := e.duplicates(succ)
+	// The 4.51 copy matched its original; the new 4.50 of that name did not.
+	if len(dups) != 3 || dups["Blue Bottle"] != 2 || dups["Arco Fuel"] != 1 || dups["A cent apart"] != 1 {
+		t.Fatalf("duplicates by name %v", dups)
+	}
+	e.wantStatus(succ, ledger.StatusOK)
+}
+
+// duplicates counts the successor's live duplicates by name, and checks
+// each stands for a live posted predecessor transaction of the same facts.
+func (e *env) duplicates(succ string) map[string]int {
+	e.t.Helper()
+	out := map[string]int{}
+	err := e.store.Update(context.Background(), func(tx *store.Tx) error {
+		for _, t := range e.srv.Txns(succ) {
+			b, ok, err := tx.BankTxn(t.ID)
+			if err != nil || !ok {
+				return err
+			}
+			if b.DuplicateOf == "" {
+				continue
+			}
+			p, _, err := tx.BankTxn(b.DuplicateOf)
+			if err != nil {
+				return err
+			}
+			if b.LiveEntryID != "" || p.LiveEntryID == "" || p.Removed || p.Amount != b.Amount || p.Date != b.Date {
+				e.t.Errorf("duplicate %+v of %+v", b, p)
+			}
+			out[b.Name]++
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// Two accounts of the business look like the re-linked one: nothing is
+// merged, the new account stands alone, and the possible duplicates name
+// both candidates. One look-alike whose token is still active: no merge
+// either.
+func TestRelinkTwoCandidatesNoMerge(t *testing.T) {
+	e := newClockEnv(t)
+	a1, tok1 := e.srv.AddAccount(checkingAcct)
+	a2, tok2 := e.srv.AddAccount(checkingAcct)
+	e.srv.AddTxn(plaidfake.Txn{AccountID: a1, Amount: "10.00", Date: e.day(4), Name: "One"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: a2, Amount: "20.00", Date: e.day(4), Name: "Two"})
+	e.put("biz", tok1, tok2)
+	e.run(jobs.JobSync)
+
+	succ, tok := e.srv.Relink(a1, 0)
+	got := e.relinkRun(tok)
+	if got.Succeeds != "" || got.Duplicates != 0 || !got.Anchored {
+		t.Fatalf("counts %+v, want a new account anchored on its own", got)
+	}
+	bal := e.balances()
+	if len(bal) != 3 {
+		t.Fatalf("%d ledger rows, want 3 accounts unmerged", len(bal))
+	}
+	e.checkExact(succ, a1, a2)
+	dups, err := e.store.PossibleDuplicates(context.Background(), "biz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var named []string
+	for _, d := range dups {
+		if d.AccountID == succ {
+			named = append(named, d.OtherID)
+		}
+	}
+	slices.Sort(named)
+	if want := slices.Sorted(slices.Values([]string{a1, a2})); !slices.Equal(named, want) {
+		t.Fatalf("possible duplicates of %s name %v, want %v (all: %+v)", succ, named, want, dups)
+	}
+	r, _ := e.reconcileStatus()
+	if n := len(r.PossibleDuplicates); n < 2 {
+		t.Fatalf("the report lists %d possible duplicates: %+v", n, r.PossibleDuplicates)
+	}
+
+	t.Run("one look-alike still active", func(t *testing.T) {
+		e := newClockEnv(t)
+		old, oldTok := e.srv.AddAccount(checkingAcct)
+		e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "10.00", Date: e.day(4), Name: "One"})
+		e.put("biz", oldTok)
+		e.run(jobs.JobSync)
+		e.srv.SetItemError(oldTok, "") // the old Item keeps working
+		succ, tok := e.srv.Relink(old, 0)
+		e.srv.SetItemError(oldTok, "")
+		e.put("biz", oldTok, tok)
+		e.run(jobs.JobSync)
+		if a := e.accountsByID()[succ]; a.Replaces != nil {
+			t.Fatalf("merged with an account whose token is active: %+v", a)
+		}
+		if len(e.balances()) != 2 {
+			t.Fatalf("want two ledger rows")
+		}
+	})
+}
+
+// After the match the new Item is the bank's word: a duplicate's change of
+// amount moves the real transaction's entry from the predecessor's row to
+// the successor's; a removal takes it out; a new description only posts
+// nothing. Always one live entry per real transaction, ledger exact.
+func TestRelinkDuplicateChangesLater(t *testing.T) {
+	e, old, _ := relinkWorld(t)
+	succ, tok := e.srv.Relink(old, 0)
+	e.relinkRun(tok)
+	e.wantPair(succ, old, 7)
+
+	byName := map[string]string{}
+	for _, t := range e.srv.Txns(succ) {
+		byName[t.Name] = t.ID
+	}
+	e.srv.ModifyTxn(byName["Office supplies"], func(t *plaidfake.Txn) { t.Amount = "91.99" })
+	e.srv.RemoveTxn(byName["Parking"])
+	e.srv.ModifyTxn(byName["Coffee"], func(t *plaidfake.Txn) { t.Name = "COFFEE SHOP #12" })
+	sum := e.run(jobs.JobSync)
+	got := sum.Results[0].Applied
+	// Office supplies: the predecessor's entry reversed, the successor's
+	// posted; Parking: the predecessor's entry reversed; Coffee: nothing.
+	if got.Posted != 1 || got.Reversed != 2 {
+		t.Fatalf("counts %+v, want 1 posted, 2 reversed", got)
+	}
+	e.wantPair(succ, old, 6)
+	if dups := e.duplicates(succ); len(dups) != 5 || dups["COFFEE SHOP #12"] != 1 || dups["Parking"] != 0 || dups["Office supplies"] != 0 {
+		t.Fatalf("duplicates %v, want 5 with the renamed coffee", dups)
+	}
+	e.wantStatus(succ, ledger.StatusOK)
+
+	// The same again is a no-op.
+	if got := e.run(jobs.JobSync).Results[0].Applied; got.Posted != 0 || got.Reversed != 0 {
+		t.Fatalf("replay posted %+v", got)
+	}
+	e.wantPair(succ, old, 6)
+}
+
+// The old token flagged by Plaid (not removed by the platform) lets its
+// account go just as well. The platform's list keeps the old token, which
+// re-putting re-activates; one worker syncs it first (token order), Plaid
+// flags it again, and then the new token's account succeeds it. (Synced
+// in parallel the new account may see the old token still active: then
+// it stays a new account and the report lists the pair as possible
+// duplicates; nothing is merged on a guess.)
+func TestRelinkAfterFlag(t *testing.T) {
+	e, old, oldTok := relinkWorld(t)
+	e.runner.Concurrency, e.runner.BusinessConcurrency = 1, 1
+	succ, tok := e.srv.Relink(old, 0)
+	e.run(jobs.JobSync) // the old Item answers ITEM_LOGIN_REQUIRED: flagged
+	e.put("biz", oldTok, tok)
+	e.run(jobs.JobSync)
+	e.wantPair(succ, old, 7)
+	if a := e.accountsByID()[old]; a.TokenStatus != "replaced" {
+		t.Fatalf("predecessor %+v", a)
+	}
+}
