@@ -328,7 +328,7 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 	switch {
 	case next.DuplicateOf != "":
 		// The predecessor's posted transaction carries it.
-	case next.LiveEntryID == "" && a.posts(next) && next.EntryVersion == 0 && next.Date <= a.acct.MatchThrough:
+	case next.LiveEntryID == "" && a.settled(next) && next.EntryVersion == 0 && next.Date <= a.acct.MatchThrough:
 		// A successor's transaction inside its predecessor's history:
 		// matched with the whole update at finish, then posted or not.
 		a.deferred = append(a.deferred, next.TransactionID)
@@ -353,7 +353,13 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 // transactions are staged, never posted, and investment accounts are not
 // posted in this version.
 func (a *applier) posts(b store.BankTxn) bool {
-	return !b.Pending && b.Amount != 0 && a.acct.Kind != ""
+	return a.settled(b) && b.Amount != 0
+}
+
+// settled says whether a transaction counts as a posted one (the ledger
+// balances' posted_count), whether or not its amount moves money.
+func (a *applier) settled(b store.BankTxn) bool {
+	return !b.Pending && a.acct.Kind != ""
 }
 
 func (a *applier) post(b *store.BankTxn) error {
@@ -445,19 +451,26 @@ func (a *applier) release(b *store.BankTxn) error {
 }
 
 // retirePredecessor reverses a predecessor's transaction and marks it
-// removed.
+// removed; after more than one re-link, down the chain of duplicates to
+// the row that carries the entry.
 func (a *applier) retirePredecessor(id string) error {
-	p, ok, err := a.tx.BankTxn(id)
-	if err != nil || !ok || p.Removed {
-		return err
-	}
-	if p.LiveEntryID != "" {
-		if err := a.reverse(&p); err != nil {
+	for id != "" {
+		p, ok, err := a.tx.BankTxn(id)
+		if err != nil || !ok || p.Removed {
 			return err
 		}
+		if p.LiveEntryID != "" {
+			if err := a.reverse(&p); err != nil {
+				return err
+			}
+		}
+		p.Removed, p.Revision, p.LastUpdateID = true, p.Revision+1, a.updateID
+		if err := a.tx.SaveBankTxn(&p); err != nil {
+			return err
+		}
+		id = p.DuplicateOf
 	}
-	p.Removed, p.Revision, p.LastUpdateID = true, p.Revision+1, a.updateID
-	return a.tx.SaveBankTxn(&p)
+	return nil
 }
 
 // matchDeferred matches the update's successor transactions dated inside
@@ -476,7 +489,7 @@ func (a *applier) matchDeferred() error {
 	cands := make([]ledger.MatchTxn, 0, len(rows))
 	for _, b := range rows {
 		// A row the rest of the update removed, posted or matched is done.
-		if !b.Removed && b.LiveEntryID == "" && b.DuplicateOf == "" && a.posts(b) && b.Date <= a.acct.MatchThrough {
+		if !b.Removed && b.LiveEntryID == "" && b.DuplicateOf == "" && a.settled(b) && b.Date <= a.acct.MatchThrough {
 			cands = append(cands, ledger.MatchTxn{ID: b.TransactionID, Date: b.Date, Amount: b.Amount, Currency: b.Currency, Name: b.Name})
 		}
 	}
@@ -494,7 +507,7 @@ func (a *applier) matchDeferred() error {
 		if old, ok := dup[c.ID]; ok {
 			b.DuplicateOf = old
 			a.counts.Duplicates++
-		} else {
+		} else if a.posts(b) {
 			if err := a.post(&b); err != nil {
 				return err
 			}

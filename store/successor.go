@@ -68,11 +68,12 @@ type scanFunc func(...any) error
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // NewestPosted is the date of the newest live posted transaction of a
-// book's accounts ("" when none).
+// book's accounts ("" when none); one of zero amount counts, though it
+// posts no entry.
 func (t *Tx) NewestPosted(book int64) (string, error) {
 	var d sql.NullString
 	err := t.tx.QueryRowContext(t.ctx, `SELECT MAX(date) FROM bank_transactions WHERE account_id IN (`+bookAccounts+`)
-		AND removed = 0 AND live_entry_id IS NOT NULL`, book, book).Scan(&d)
+		AND removed = 0 AND pending = 0`, book, book).Scan(&d)
 	return d.String, err
 }
 
@@ -100,10 +101,14 @@ func (t *Tx) RetireHolds(book, successor, updateID int64) (int, error) {
 
 // MatchPool lists the live posted transactions of a book's accounts other
 // than except, dated through through, that no live duplicate claims yet:
-// what a successor's transactions may be matched to.
+// what a successor's transactions may be matched to. Posted means carried
+// by a live entry, of zero amount (counted, never an entry), or itself a
+// duplicate standing for an earlier predecessor's (a chain of re-links:
+// the real transaction is represented by the newest row of its chain).
 func (t *Tx) MatchPool(book, except int64, through string) ([]ledger.MatchTxn, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `SELECT b.transaction_id, b.date, b.amount, b.currency, b.name FROM bank_transactions b
-		WHERE b.account_id IN (`+bookAccounts+`) AND b.account_id != ? AND b.removed = 0 AND b.live_entry_id IS NOT NULL AND b.date <= ?
+		WHERE b.account_id IN (`+bookAccounts+`) AND b.account_id != ? AND b.removed = 0 AND b.pending = 0
+		AND (b.live_entry_id IS NOT NULL OR b.amount = 0 OR b.duplicate_of IS NOT NULL) AND b.date <= ?
 		AND NOT EXISTS (SELECT 1 FROM bank_transactions d WHERE d.duplicate_of = b.transaction_id AND d.removed = 0)`, book, book, except, through)
 	if err != nil {
 		return nil, err
@@ -187,13 +192,14 @@ func (r *ReadTx) Relinks() ([]Relink, error) {
 
 // DoublePosted describes each live duplicate whose real transaction is not
 // carried exactly once: the duplicate itself posted, or its predecessor's
-// transaction no longer live and posted (then the money is missing).
+// transaction no longer live and posted (then the money is missing). A
+// duplicate of a duplicate (re-linked twice) is checked link by link.
 func (s *Store) DoublePosted(ctx context.Context) ([]string, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT d.transaction_id, d.duplicate_of,
-		d.live_entry_id IS NOT NULL, COALESCE(o.removed = 0 AND o.live_entry_id IS NOT NULL, 0)
+		d.live_entry_id IS NOT NULL, COALESCE(o.removed = 0 AND (o.live_entry_id IS NOT NULL OR o.amount = 0 OR o.duplicate_of IS NOT NULL), 0)
 		FROM bank_transactions d LEFT JOIN bank_transactions o ON o.transaction_id = d.duplicate_of
 		WHERE d.duplicate_of IS NOT NULL AND d.removed = 0
-		  AND (d.live_entry_id IS NOT NULL OR o.id IS NULL OR o.removed = 1 OR o.live_entry_id IS NULL)
+		  AND (d.live_entry_id IS NOT NULL OR o.id IS NULL OR o.removed = 1 OR (o.live_entry_id IS NULL AND o.amount != 0 AND o.duplicate_of IS NULL))
 		ORDER BY d.transaction_id`)
 	if err != nil {
 		return nil, Classify(err)
