@@ -204,6 +204,10 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 	var work []store.Token
 	for _, t := range tokens {
 		switch {
+		case t.Replaced:
+			// Its account's books moved on with the successor: what the old
+			// Item still says would count the real account twice.
+			sum.Counts["replaced"]++
 		case t.Status == store.StatusActive && job != JobProbe:
 			work = append(work, t)
 		case t.Status == store.StatusNeedsRefresh && (job == JobProbe || job == JobAll || job == JobSync) && probeDue(t, now):

@@ -127,6 +127,26 @@ func TestRelinkOverlappingHistory(t *testing.T) {
 	e.srv.AddTxn(plaidfake.Txn{AccountID: succ, Amount: "3.00", Date: e.day(0), Name: "Later"})
 	e.run(jobs.JobSync)
 	e.wantPair(succ, old, 9)
+	e.wantStatus(succ, ledger.StatusOK)
+
+	// A difference on the pair lists what the pair's ledger account
+	// recorded since it last agreed, the successor's postings included.
+	e.now = e.now.Add(time.Hour)
+	e.srv.AdjustBalance(succ, "10.00")
+	later := e.srv.AddTxn(plaidfake.Txn{AccountID: succ, Amount: "5.00", Date: e.day(0), Name: "Candidate"})
+	e.run(jobs.JobSync)
+	r, st = e.reconcileStatus()
+	if st[succ] != ledger.StatusTiming {
+		t.Fatalf("status %s after the bank moved alone", st[succ])
+	}
+	var journal, bank bool
+	for _, c := range r.Accounts[0].Candidates {
+		journal = journal || c.Source == "journal" && c.TransactionID == later
+		bank = bank || c.Source == "bank" && c.TransactionID == later
+	}
+	if !journal || bank {
+		t.Fatalf("candidates %+v: want the successor's posting of %s, once", r.Accounts[0].Candidates, later)
+	}
 }
 
 // The new Item reaches further back than the old one delivered: the
@@ -343,4 +363,17 @@ func TestRelinkAfterFlag(t *testing.T) {
 	if a := e.accountsByID()[old]; a.TokenStatus != "replaced" {
 		t.Fatalf("predecessor %+v", a)
 	}
+
+	// The customer repairs the old login as well, and the platform keeps
+	// the old token: the old Item reports the same activity as the new
+	// one, and is not synced again.
+	e.srv.SetItemError(oldTok, "")
+	e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "8.00", Date: e.day(0), Name: "Seen by the old Item"})
+	e.srv.AddTxn(plaidfake.Txn{AccountID: succ, Amount: "8.00", Date: e.day(0), Name: "Seen by the old Item"})
+	e.put("biz", oldTok, tok)
+	sum := e.run(jobs.JobSync)
+	if sum.Counts["replaced"] != 1 || len(sum.Results) != 1 {
+		t.Fatalf("run counts %v with %d tokens synced: the replaced token must be left alone", sum.Counts, len(sum.Results))
+	}
+	e.wantPair(succ, old, 8)
 }

@@ -520,23 +520,25 @@ func (r *ReadTx) Candidates(ws []CandidateWindow) ([]Candidate, error) {
 		return nil, err
 	}
 	rows, err := r.tx.QueryContext(r.ctx, `
-	WITH w AS (SELECT json_extract(value, '$.a') AS account_id, json_extract(value, '$.c') AS cur,
-	                  julianday(json_extract(value, '$.f')) AS f, julianday(json_extract(value, '$.t')) AS t FROM json_each(?))
+	WITH w0 AS (SELECT json_extract(value, '$.a') AS account_id, json_extract(value, '$.c') AS cur,
+	                  julianday(json_extract(value, '$.f')) AS f, julianday(json_extract(value, '$.t')) AS t FROM json_each(?)),
+	-- A re-linked account's entries are on its book's ledger account.
+	w AS (SELECT w0.*, COALESCE(a.book_account_id, a.id) AS book FROM w0 JOIN accounts a ON a.id = w0.account_id)
 	SELECT * FROM (
 	SELECT w.account_id AS acct, 'journal' AS src, e.id AS entry_id, e.kind, COALESCE(e.transaction_id, '') AS txn, e.date,
 	       COALESCE(b.name, ''), COALESCE(b.merchant_name, ''), l.amount, l.currency, COALESCE(b.pending, 0), COALESCE(b.removed, 0),
 	       e.created_at AS at
-	FROM w CROSS JOIN journal_entries e ON e.account_id = w.account_id
+	FROM w CROSS JOIN journal_entries e ON e.account_id = w.book
 	JOIN journal_lines l ON l.entry_id = e.id
-	JOIN ledger_accounts la ON la.id = l.ledger_account_id AND la.account_id = w.account_id AND la.currency = w.cur
+	JOIN ledger_accounts la ON la.id = l.ledger_account_id AND la.account_id = w.book AND la.currency = w.cur
 	LEFT JOIN bank_transactions b ON b.transaction_id = e.transaction_id
 	WHERE julianday(e.created_at) > w.f AND julianday(e.created_at) <= w.t
 	UNION ALL
 	SELECT w.account_id, 'bank', '', '', b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''),
 	       b.amount, b.currency, b.pending, b.removed, b.updated_at
-	FROM w CROSS JOIN bank_transactions b ON b.account_id = w.account_id AND b.currency = w.cur
+	FROM w CROSS JOIN bank_transactions b ON b.account_id IN (`+bookAccountsOf("w.book")+`) AND b.currency = w.cur
 	WHERE julianday(b.updated_at) > w.f AND julianday(b.updated_at) <= w.t
-	  AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.account_id = w.account_id AND e.transaction_id = b.transaction_id
+	  AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.account_id = w.book AND e.transaction_id = b.transaction_id
 	                  AND julianday(e.created_at) > w.f AND julianday(e.created_at) <= w.t)
 	) ORDER BY acct, julianday(at), entry_id, txn`, string(b))
 	if err != nil {
