@@ -29,7 +29,7 @@ const usageText = `usage:
   bankfeed doctor
   bankfeed backup DEST
   bankfeed sandbox [--listen ADDR]
-  bankfeed demo [--dir DIR]
+  bankfeed demo [--dir DIR] [--relink]
 Settings come from the environment (see README); --config FILE sets the same keys, env wins.`
 
 type app struct {
