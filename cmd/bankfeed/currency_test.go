@@ -136,7 +136,7 @@ func TestUnofficialCodesShowWhatPlaidSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		`DROP INDEX accounts_replaces`, `DROP INDEX bank_transactions_duplicate`, `ALTER TABLE bank_transactions DROP COLUMN duplicate_of`,
+		`DROP INDEX accounts_replaces`, `DROP INDEX accounts_book`, `DROP INDEX accounts_identity`, `DROP INDEX bank_transactions_duplicate`, `ALTER TABLE bank_transactions DROP COLUMN duplicate_of`,
 		`ALTER TABLE accounts DROP COLUMN institution_id`, `ALTER TABLE accounts DROP COLUMN replaces`, `ALTER TABLE accounts DROP COLUMN book_account_id`,
 		`ALTER TABLE accounts DROP COLUMN match_through`, `DROP INDEX bank_transactions_large`, `DROP INDEX balance_snapshots_source`,
 		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,

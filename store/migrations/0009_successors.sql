@@ -9,14 +9,20 @@
 -- are only recognised among accounts whose institution is known (an
 -- account from before this version gets it at its next sync, or never).
 ALTER TABLE accounts ADD COLUMN institution_id TEXT;
+-- Look-alikes (successor candidates, and the report's possible duplicates)
+-- are found by one probe per account, not by comparing every pair.
+CREATE INDEX accounts_identity ON accounts(business_id, institution_id, type, mask, currency) WHERE institution_id IS NOT NULL;
 -- The account this one succeeds (NULL: none). An account is replaced by at
 -- most one successor.
-ALTER TABLE accounts ADD COLUMN replaces INTEGER; -- accounts(id); no REFERENCES, so a column of a
--- foreign key does not pin the schema (doctor checks the links)
+ALTER TABLE accounts ADD COLUMN replaces INTEGER; -- accounts(id); no REFERENCES: a column in a
+-- foreign key could never be dropped again (SQLite refuses)
 CREATE UNIQUE INDEX accounts_replaces ON accounts(replaces) WHERE replaces IS NOT NULL;
 -- The account whose ledger account (Bank:<its plaid id>) and opening this
 -- account posts to: the first of its chain of predecessors. NULL: its own.
 ALTER TABLE accounts ADD COLUMN book_account_id INTEGER; -- accounts(id)
+-- A book's accounts, and the newest of them, are looked up per ledger row
+-- of every balance list and reconcile: one probe, not a scan per row.
+CREATE INDEX accounts_book ON accounts(book_account_id) WHERE book_account_id IS NOT NULL;
 -- A successor's transactions dated on or before this date (its
 -- predecessors' newest posted transaction when it was recognised) are
 -- matched against the predecessors' live posted transactions before they
