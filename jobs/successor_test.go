@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"bankfeed/ledger"
 	"bankfeed/plaidapi"
 	"bankfeed/plaidfake"
+	"bankfeed/report"
 	"bankfeed/store"
 )
 
@@ -287,6 +289,16 @@ func TestRelinkTwoCandidatesNoMerge(t *testing.T) {
 	if n := len(r.PossibleDuplicates); n < 2 {
 		t.Fatalf("the report lists %d possible duplicates: %+v", n, r.PossibleDuplicates)
 	}
+	page, err := report.HTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(page), "Possible duplicate accounts")
+	for _, id := range []string{succ, a1, a2} {
+		if !strings.Contains(section, id) {
+			t.Errorf("the report's possible duplicates do not name %s", id)
+		}
+	}
 
 	t.Run("one look-alike still active", func(t *testing.T) {
 		e := newClockEnv(t)
@@ -376,4 +388,63 @@ func TestRelinkAfterFlag(t *testing.T) {
 		t.Fatalf("run counts %v with %d tokens synced: the replaced token must be left alone", sum.Counts, len(sum.Results))
 	}
 	e.wantPair(succ, old, 8)
+}
+
+// The doctor finds a real transaction carried twice, or not at all,
+// across a re-linked pair.
+func TestDoctorFindsDuplicateDamage(t *testing.T) {
+	successorFindings := func(e *env) []string {
+		t.Helper()
+		rep, err := jobs.Doctor(context.Background(), e.store, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range rep.Findings {
+			if strings.HasPrefix(f, "successors:") {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	setup := func(t *testing.T) (*env, string, string) {
+		t.Helper()
+		e, old, _ := relinkWorld(t)
+		succ, tok := e.srv.Relink(old, 0)
+		e.srv.RemoveTxn(e.srv.Txns(succ)[0].ID) // one the new Item lacks: stays posted on the old account
+		e.srv.AddTxn(plaidfake.Txn{AccountID: succ, Amount: "7.00", Date: e.day(1), Name: "New only"})
+		e.relinkRun(tok)
+		e.doctorOK()
+		return e, old, succ
+	}
+	t.Run("the predecessor's transaction removed under a duplicate", func(t *testing.T) {
+		e, _, _ := setup(t)
+		if err := e.store.Exec(context.Background(), `UPDATE bank_transactions SET removed = 1 WHERE transaction_id =
+			(SELECT duplicate_of FROM bank_transactions WHERE duplicate_of IS NOT NULL ORDER BY id LIMIT 1)`); err != nil {
+			t.Fatal(err)
+		}
+		if got := successorFindings(e); len(got) != 1 || !strings.Contains(got[0], "missing from the ledger") {
+			t.Fatalf("findings %q", got)
+		}
+	})
+	t.Run("a posted transaction marked as a duplicate of a posted one", func(t *testing.T) {
+		e, _, succ := setup(t)
+		var newOnly string
+		for _, tx := range e.srv.Txns(succ) {
+			if tx.Name == "New only" {
+				newOnly = tx.ID
+			}
+		}
+		// The one old transaction no duplicate claims: the new Item lacks it.
+		if err := e.store.Exec(context.Background(), `UPDATE bank_transactions SET duplicate_of = (
+			SELECT b.transaction_id FROM bank_transactions b JOIN bank_transactions n ON n.transaction_id = ?
+			WHERE b.account_id != n.account_id AND b.live_entry_id IS NOT NULL
+			  AND NOT EXISTS (SELECT 1 FROM bank_transactions d WHERE d.duplicate_of = b.transaction_id))
+			WHERE transaction_id = ?`, newOnly, newOnly); err != nil {
+			t.Fatal(err)
+		}
+		if got := successorFindings(e); len(got) != 1 || !strings.Contains(got[0], "counted twice") {
+			t.Fatalf("findings %q", got)
+		}
+	})
 }
