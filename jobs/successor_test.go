@@ -448,3 +448,32 @@ func TestDoctorFindsDuplicateDamage(t *testing.T) {
 		}
 	})
 }
+
+// A predecessor that was never anchored (its history stayed at
+// INITIAL_UPDATE_COMPLETE) is anchored by its successor's complete
+// history, on the successor's balance: one opening for the pair.
+func TestRelinkAnchorsAnUnanchoredPredecessor(t *testing.T) {
+	e := newClockEnv(t)
+	acct := checkingAcct
+	acct.History = plaidfake.HistoryStaged
+	old, oldTok := e.srv.AddAccount(acct)
+	for _, d := range []int{90, 40, 10, 3} {
+		e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "25.00", Date: e.day(d), Name: "Day " + e.day(d)})
+	}
+	e.srv.AdvanceHistory(old)
+	e.put("biz", oldTok)
+	e.run(jobs.JobSync)
+	if b := e.balances()[old]; b.Anchored || b.PostedCount != 2 {
+		t.Fatalf("the old Item at its initial history: %+v", b)
+	}
+
+	succ, tok := e.srv.Relink(old, 0)
+	e.srv.AdvanceHistory(succ)
+	e.srv.AdvanceHistory(succ)
+	got := e.relinkRun(tok)
+	if got.Succeeds != old || got.Duplicates != 2 || got.Posted != 2 || !got.Anchored {
+		t.Fatalf("counts %+v, want the recent two matched, the older two posted, the pair anchored", got)
+	}
+	e.wantPair(succ, old, 4)
+	e.wantStatus(succ, ledger.StatusOK)
+}
