@@ -477,3 +477,38 @@ func TestRelinkAnchorsAnUnanchoredPredecessor(t *testing.T) {
 	e.wantPair(succ, old, 4)
 	e.wantStatus(succ, ledger.StatusOK)
 }
+
+// The new Item stages its history as a new Item does: not ready, then
+// the recent days, then the rest. The match holds across its updates: the
+// older history matched at the historical update is not posted twice.
+func TestRelinkStagedNewItem(t *testing.T) {
+	e := newClockEnv(t)
+	acct := checkingAcct
+	acct.History = plaidfake.HistoryStaged
+	old, oldTok := e.srv.AddAccount(acct)
+	for _, d := range []int{200, 90, 40, 10, 3} {
+		e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "25.00", Date: e.day(d), Name: "Day " + e.day(d)})
+	}
+	e.srv.AdvanceHistory(old)
+	e.srv.AdvanceHistory(old)
+	e.put("biz", oldTok)
+	e.run(jobs.JobSync)
+	e.checkExact(old)
+
+	succ, tok := e.srv.Relink(old, 0)
+	e.put("biz", tok)
+	if got := e.run(jobs.JobSync).Results[0]; got.Outcome != "not_ready" {
+		t.Fatalf("the new Item's first sync: %+v", got)
+	}
+	e.srv.AdvanceHistory(succ)
+	if got := e.run(jobs.JobSync).Results[0].Applied; got.Succeeds != old || got.Duplicates != 2 || got.Posted != 0 {
+		t.Fatalf("initial update: %+v, want the recent two matched", got)
+	}
+	e.wantPair(succ, old, 5)
+	e.srv.AdvanceHistory(succ)
+	if got := e.run(jobs.JobSync).Results[0].Applied; got.Duplicates != 3 || got.Posted != 0 || got.OpeningRederived {
+		t.Fatalf("historical update: %+v, want the older three matched", got)
+	}
+	e.wantPair(succ, old, 5)
+	e.wantStatus(succ, ledger.StatusOK)
+}
