@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -482,16 +481,20 @@ func (a *applier) matchDeferred() error {
 	if len(a.deferred) == 0 {
 		return nil
 	}
-	rows, err := a.tx.BankTxns(a.deferred)
-	if err != nil {
-		return err
-	}
-	cands := make([]ledger.MatchTxn, 0, len(rows))
-	for _, b := range rows {
+	ids := slices.Compact(slices.Sorted(slices.Values(a.deferred)))
+	// Rows are read a chunk at a time, twice: the match needs only each
+	// transaction's date, amount and name, so memory holds those for the
+	// whole history, and full rows for one chunk.
+	var cands []ledger.MatchTxn
+	err := a.chunks(ids, func(b store.BankTxn) error {
 		// A row the rest of the update removed, posted or matched is done.
 		if !b.Removed && b.LiveEntryID == "" && b.DuplicateOf == "" && a.settled(b) && b.Date <= a.acct.MatchThrough {
 			cands = append(cands, ledger.MatchTxn{ID: b.TransactionID, Date: b.Date, Amount: b.Amount, Currency: b.Currency, Name: b.Name})
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	pool, err := a.tx.MatchPool(a.book.ID, a.acct.ID, a.acct.MatchThrough)
 	if err != nil {
@@ -501,10 +504,15 @@ func (a *applier) matchDeferred() error {
 	for _, m := range ledger.MatchDuplicates(pool, cands) {
 		dup[m.New] = m.Old
 	}
-	slices.SortFunc(cands, func(x, y ledger.MatchTxn) int { return cmp.Compare(x.ID, y.ID) })
+	isCand := make(map[string]bool, len(cands))
 	for _, c := range cands {
-		b := rows[c.ID]
-		if old, ok := dup[c.ID]; ok {
+		isCand[c.ID] = true
+	}
+	return a.chunks(ids, func(b store.BankTxn) error {
+		if !isCand[b.TransactionID] {
+			return nil
+		}
+		if old, ok := dup[b.TransactionID]; ok {
 			b.DuplicateOf = old
 			a.counts.Duplicates++
 		} else if a.posts(b) {
@@ -515,9 +523,28 @@ func (a *applier) matchDeferred() error {
 				return err
 			}
 		}
-		if err := a.save(&b); err != nil {
+		return a.save(&b)
+	})
+}
+
+// chunks reads the rows of sorted transaction ids a bounded chunk at a
+// time and calls fn for each, in id order.
+func (a *applier) chunks(ids []string, fn func(store.BankTxn) error) error {
+	const size = 500
+	for len(ids) > 0 {
+		n := min(size, len(ids))
+		rows, err := a.tx.BankTxns(ids[:n])
+		if err != nil {
 			return err
 		}
+		for _, id := range ids[:n] {
+			if b, ok := rows[id]; ok {
+				if err := fn(b); err != nil {
+					return err
+				}
+			}
+		}
+		ids = ids[n:]
 	}
 	return nil
 }
