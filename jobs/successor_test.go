@@ -512,3 +512,24 @@ func TestRelinkStagedNewItem(t *testing.T) {
 	e.wantPair(succ, old, 5)
 	e.wantStatus(succ, ledger.StatusOK)
 }
+
+// An account synced before bankfeed recorded banks has no institution and
+// can be nobody's predecessor; its next sync asks for it once, and then a
+// re-link is recognised.
+func TestRelinkAccountFromBeforeInstitutions(t *testing.T) {
+	e, old, oldTok := relinkWorld(t)
+	if err := e.store.Exec(context.Background(), `UPDATE accounts SET institution_id = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.srv.Calls(oldTok, "/processor/account/get")
+	e.run(jobs.JobSync)
+	e.run(jobs.JobSync)
+	if n := e.srv.Calls(oldTok, "/processor/account/get") - calls; n != 1 {
+		t.Fatalf("%d account/get calls over two syncs, want 1", n)
+	}
+	succ, tok := e.srv.Relink(old, 0)
+	if got := e.relinkRun(tok); got.Succeeds != old {
+		t.Fatalf("counts %+v: not recognised as the successor", got)
+	}
+	e.wantPair(succ, old, 7)
+}

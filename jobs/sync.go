@@ -101,9 +101,11 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, secret string, r
 	}
 	// A token's first sync asks which bank holds its account, once: a
 	// re-linked account is recognised by it (see applier.succeed). The
-	// page does not carry it, and the apply cannot wait on Plaid.
+	// page does not carry it, and the apply cannot wait on Plaid. An
+	// account synced before bankfeed recorded banks learns it at its next
+	// sync, so that its successor can be recognised when it comes.
 	institution := ""
-	if tok.AccountID == 0 {
+	if tok.AccountID == 0 || !tok.InstitutionKnown {
 		acct, err := r.Plaid.Account(ctx, secret)
 		if err != nil {
 			abandon(errorReason(err))

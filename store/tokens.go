@@ -51,6 +51,8 @@ type Token struct {
 	// Replaced: the token's account was re-linked, and its successor
 	// carries its ledger account on; the token is never synced again.
 	Replaced bool
+	// InstitutionKnown: its account's bank (institution_id) is recorded.
+	InstitutionKnown bool
 }
 
 var tokenForm = regexp.MustCompile(`^processor-(sandbox|development|production)-[A-Za-z0-9][A-Za-z0-9-]{3,200}$`)
@@ -272,7 +274,7 @@ const tokenCols = `t.id, t.business_id, t.hint, t.status, t.reason, t.flagged_at
 	MAX(COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 0), ''),
 	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), '')),
 	COALESCE(t.history, ''), t.realtime_at,
-	EXISTS (SELECT 1 FROM accounts s WHERE s.replaces = t.account_id)`
+	EXISTS (SELECT 1 FROM accounts s WHERE s.replaces = t.account_id), a.institution_id IS NOT NULL`
 
 // Tokens lists tokens in id order.
 func (s *Store) Tokens(ctx context.Context, f TokenFilter) ([]Token, error) {
@@ -313,7 +315,7 @@ func scanToken(r scanner) (Token, error) {
 	var reason, flagged, flagReq, probe, synced, errCode, errAt, realtime sql.NullString
 	var created string
 	if err := r.Scan(&t.ID, &t.BusinessID, &t.Hint, &t.Status, &reason, &flagged, &flagReq, &probe, &t.Cursor,
-		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate, &t.History, &realtime, &t.Replaced); err != nil {
+		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate, &t.History, &realtime, &t.Replaced, &t.InstitutionKnown); err != nil {
 		return Token{}, Classify(err)
 	}
 	t.Reason, t.FlagRequestID, t.LastErrorCode, t.RealtimeAt = reason.String, flagReq.String, errCode.String, parseTS(realtime)
