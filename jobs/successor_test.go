@@ -533,3 +533,16 @@ func TestRelinkAccountFromBeforeInstitutions(t *testing.T) {
 	}
 	e.wantPair(succ, old, 7)
 }
+
+// A precision suspect of the old account is the pair's, listed once.
+func TestRelinkPrecisionSuspectListedOnce(t *testing.T) {
+	e, old, _ := relinkWorld(t)
+	e.srv.AddTxn(plaidfake.Txn{AccountID: old, Amount: "-1250000.00", Date: e.day(1), Name: "Building sale"})
+	e.run(jobs.JobSync)
+	succ, tok := e.srv.Relink(old, 0)
+	e.relinkRun(tok)
+	r, _ := e.reconcileStatus()
+	if len(r.PrecisionSuspects) != 1 || r.PrecisionSuspects[0].AccountID != succ {
+		t.Fatalf("precision suspects %+v, want the sale once, under %s", r.PrecisionSuspects, succ)
+	}
+}

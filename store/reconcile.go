@@ -142,11 +142,15 @@ type PrecisionSuspect struct {
 // currency). The partial index bank_transactions_large holds exactly those
 // rows, so this reads the large transactions, never the history.
 func (r *ReadTx) PrecisionSuspects() ([]PrecisionSuspect, error) {
+	// A re-linked pair's transactions are its newest account's, each real
+	// one once (a matched duplicate is its predecessor's transaction).
 	rows, err := r.tx.QueryContext(r.ctx, `
-	SELECT b.account_id, b.transaction_id, b.date, b.amount, b.currency, b.pending
+	SELECT COALESCE((SELECT h.id FROM accounts h WHERE h.book_account_id = COALESCE(a.book_account_id, a.id)
+	                 AND NOT EXISTS (SELECT 1 FROM accounts x WHERE x.replaces = h.id)), a.id) AS acct,
+	       b.transaction_id, b.date, b.amount, b.currency, b.pending
 	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
-	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL
-	ORDER BY b.account_id, b.date, b.transaction_id`)
+	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL AND b.duplicate_of IS NULL
+	ORDER BY acct, b.date, b.transaction_id`)
 	if err != nil {
 		return nil, err
 	}
