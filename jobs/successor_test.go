@@ -359,16 +359,12 @@ func TestRelinkDuplicateChangesLater(t *testing.T) {
 
 // The old token flagged by Plaid (not removed by the platform) lets its
 // account go just as well. The platform's list keeps the old token, which
-// re-putting re-activates; one worker syncs it first (token order), Plaid
-// flags it again, and then the new token's account succeeds it. (Synced
-// in parallel the new account may see the old token still active: then
-// it stays a new account and the report lists the pair as possible
-// duplicates; nothing is merged on a guess.)
+// re-putting re-activates; the run syncs tokens of known accounts first,
+// so Plaid flags it again before the new token's account looks for its
+// predecessor.
 func TestRelinkAfterFlag(t *testing.T) {
 	e, old, oldTok := relinkWorld(t)
-	e.runner.Concurrency, e.runner.BusinessConcurrency = 1, 1
 	succ, tok := e.srv.Relink(old, 0)
-	e.run(jobs.JobSync) // the old Item answers ITEM_LOGIN_REQUIRED: flagged
 	e.put("biz", oldTok, tok)
 	e.run(jobs.JobSync)
 	e.wantPair(succ, old, 7)
