@@ -342,13 +342,15 @@ func (r *fzRun) step(op byte) {
 	case fzPageSize:
 		r.runner.PageSize = 1 + int(r.arg()%4)
 	case fzRelink:
-		// The old Item's last changes are synced first: changed after
-		// that, a transaction is two different ones to the match, and
-		// rightly stays twice until a person looks.
-		r.sync()
+		// The old Item's last changes are synced first, with no change
+		// landing during that sync or the new Item's first: a transaction
+		// the bank changed after the old Item's last sync is two different
+		// ones to the match (another date or amount), and rightly stays
+		// twice, a break in the report, until a person looks.
 		fzProc.mu.Lock()
-		fzProc.hook = nil // nor may the new Item change during its first sync
+		fzProc.hook = nil
 		fzProc.mu.Unlock()
+		r.sync()
 		a := r.accts[0]
 		a.id, a.token = r.srv.Relink(a.id, 0)
 		a.base = ""
