@@ -1,4 +1,4 @@
--- bankfeed schema, version 9: re-linked accounts (issue 12).
+-- bankfeed schema, version 10: re-linked accounts (issue 12).
 --
 -- A customer who links a bank again gets a new Plaid Item: a new
 -- account_id and new transaction_ids for the same real account and the
