@@ -365,7 +365,7 @@ func TestListPlaidAccounts(t *testing.T) {
 				t.Errorf("%v: %s = %#v, want RFC 3339 UTC seconds", a["account_id"], k, a[k])
 			}
 		}
-		// The contract's 13, and the real-time extras (null: real-time
+		// The contract's 15, and the real-time extras (null: real-time
 		// balances are off by default).
 		for _, k := range []string{"realtime_balance", "realtime_as_of", "in_flight"} {
 			if v, ok := a[k]; !ok || v != nil {
@@ -375,8 +375,14 @@ func TestListPlaidAccounts(t *testing.T) {
 		if v, ok := a["item_id"]; !ok || v != nil {
 			t.Errorf("%v: item_id = %#v, want null for a processor token's account", a["account_id"], v)
 		}
-		if len(a) != 13+1+3 {
-			t.Errorf("%v has %d fields, want the 13 of the contract, item_id and 3 extras", a["account_id"], len(a))
+		// Neither account was re-linked.
+		for _, k := range []string{"replaces", "replaced_by"} {
+			if v, ok := a[k]; !ok || v != nil {
+				t.Errorf("%v: %s = %#v, want null", a["account_id"], k, v)
+			}
+		}
+		if len(a) != 15+1+3 {
+			t.Errorf("%v has %d fields, want the 15 of the contract, item_id and 3 extras", a["account_id"], len(a))
 		}
 	}
 	// The numbers are the bank's, exactly, in the natural sign.

@@ -51,12 +51,15 @@ type AccountOut struct {
 	Subtype          string  `json:"subtype"`
 	Currency         string  `json:"currency"`
 	TokenHint        *string `json:"token_hint"`   // null for an account of an Item bankfeed linked (no processor token)
-	TokenStatus      string  `json:"token_status"` // active, needs_refresh or unlinked
+	TokenStatus      string  `json:"token_status"` // active, needs_refresh, unlinked or replaced
 	ItemID           *string `json:"item_id"`      // the Item bankfeed linked and syncs the account with; null for a processor token
 	CurrentBalance   *string `json:"current_balance"`
 	AvailableBalance *string `json:"available_balance"`
 	BalanceAsOf      *string `json:"balance_as_of"`
 	LastSyncedAt     *string `json:"last_synced_at"`
+	// A re-linked account and the one it continues (Plaid account ids).
+	Replaces   *string `json:"replaces"`
+	ReplacedBy *string `json:"replaced_by"`
 
 	// With BANKFEED_REALTIME_BALANCES=daily: the newest real-time balance
 	// (the bank now) and, when it is newer than the pull-consistent one,
@@ -155,6 +158,8 @@ func ListAccounts(ctx context.Context, st *store.Store, businessID string) ([]Ac
 			RealtimeBalance:  amount(v.RealtimeCurrent, cur),
 			RealtimeAsOf:     stamp(v.RealtimeAsOf),
 			InFlight:         inFlight(v, cur),
+			Replaces:         orNil(v.ReplacesID),
+			ReplacedBy:       orNil(v.ReplacedByID),
 		})
 	}
 	return out, nil
@@ -227,5 +232,13 @@ func amount(minor *int64, cur ledger.Currency) *string {
 		return nil
 	}
 	s := ledger.Format(*minor, cur)
+	return &s
+}
+
+// orNil is s, or nil (JSON null) when empty.
+func orNil(s string) *string {
+	if s == "" {
+		return nil
+	}
 	return &s
 }

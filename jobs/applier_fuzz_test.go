@@ -33,6 +33,12 @@ import (
 // that nothing is stored for a token that is not ready and that nothing is
 // anchored before the history is complete.
 //
+// The checking account may be re-linked (fzRelink): its bank linked again
+// as a new Item, with new account and transaction ids for the same
+// history. The model then knows nothing of which new transaction is which
+// old one; it checks that the pair's ledger account holds, by date and
+// amount, exactly the bank's live posted transactions, each once.
+//
 // Each input byte is an op (see the fz* constants); some ops read one to
 // three argument bytes after it. Programs stop after fzMaxOps ops.
 
@@ -51,6 +57,7 @@ const (
 	fzRotate                 // acct: a new token replaces the account's token
 	fzPageSize               // n: page size 1..4 until changed again
 	fzMidLoop                // k, what: the k-th sync request from now first changes the world
+	fzRelink                 // sync, re-link the checking account, put its new token in place of the old, sync
 	fzNumOps
 )
 
@@ -100,6 +107,7 @@ func fzClient() *plaidapi.Client {
 
 type fzAccount struct {
 	id, token string
+	book      string // the ledger account's Plaid id: the first account of a re-linked chain
 	kind      ledger.Kind
 	opening   int64
 	base      string // the floor transaction, never touched by ops
@@ -333,6 +341,21 @@ func (r *fzRun) step(op byte) {
 		r.put()
 	case fzPageSize:
 		r.runner.PageSize = 1 + int(r.arg()%4)
+	case fzRelink:
+		// The old Item's last changes are synced first, with no change
+		// landing during that sync or the new Item's first: a transaction
+		// the bank changed after the old Item's last sync is two different
+		// ones to the match (another date or amount), and rightly stays
+		// twice, a break in the report, until a person looks.
+		fzProc.mu.Lock()
+		fzProc.hook = nil
+		fzProc.mu.Unlock()
+		r.sync()
+		a := r.accts[0]
+		a.id, a.token = r.srv.Relink(a.id, 0)
+		a.base = ""
+		r.put()
+		r.sync()
 	case fzMidLoop:
 		k, what := 1+int(r.arg()%4), r.arg()%fzSync // only world changes
 		// The hook reads its arguments now, from the program, so that the
@@ -391,7 +414,7 @@ func runApplierProgram(t *testing.T, prog []byte) {
 		kind, _ := ledger.KindForPlaidType(a.Type)
 		open, _ := ledger.ParseAmount(a.Opening, fzUSD)
 		base := srv.AddTxn(plaidfake.Txn{AccountID: id, Amount: "1.00", Date: fzFloor, Name: "floor"})
-		r.accts[i] = &fzAccount{id: id, token: tok, kind: kind, opening: open, base: base}
+		r.accts[i] = &fzAccount{id: id, token: tok, book: id, kind: kind, opening: open, base: base}
 	}
 	r.put()
 
@@ -435,7 +458,7 @@ var fzUSD = func() ledger.Currency {
 }()
 
 var fzOpNames = [fzNumOps]string{"add", "add-pending", "amount", "date", "name", "remove", "post-linked",
-	"post-unlinked", "post-other-amount", "sync", "rotate", "page-size", "mid-loop"}
+	"post-unlinked", "post-other-amount", "sync", "rotate", "page-size", "mid-loop", "relink"}
 
 // check compares the ledger with the model: the server's live state.
 func (r *fzRun) check() {
@@ -467,8 +490,15 @@ func (r *fzRun) check() {
 			reversed[e.Reverses] = true
 		}
 	}
-	// The live entry of each transaction, as the movement of its bank line.
+	// The live entry of each transaction, as the movement of its bank line;
+	// and per ledger account, the live entries by date and bank line.
 	live := map[string]int64{}
+	liveBook := map[string]string{}
+	type dated struct {
+		book, date string
+		line       int64
+	}
+	liveDated, wantDated := map[dated]int{}, map[dated]int{}
 	openings := map[string]int{}
 	for _, e := range entries {
 		if reversed[e.ID] {
@@ -484,6 +514,8 @@ func (r *fzRun) check() {
 					live[e.TransactionID] += l.Amount
 				}
 			}
+			liveBook[e.TransactionID] = e.AccountID
+			liveDated[dated{e.AccountID, e.Date, live[e.TransactionID]}]++
 		case ledger.KindOpening:
 			openings[e.AccountID]++
 		}
@@ -514,6 +546,7 @@ func (r *fzRun) check() {
 			postedSum += m
 			if m != 0 {
 				want[tx.ID] = -m // credit the bank account A
+				wantDated[dated{a.book, tx.Date, -m}]++
 			}
 		}
 		// Plaid's sign: positive is money out, or a charge on a card.
@@ -526,8 +559,8 @@ func (r *fzRun) check() {
 			fail("account %s has no ledger balance", a.id)
 			continue
 		}
-		if !b.Anchored || openings[a.id] != 1 {
-			fail("account %s: anchored=%v with %d live openings", a.id, b.Anchored, openings[a.id])
+		if !b.Anchored || openings[a.book] != 1 {
+			fail("account %s: anchored=%v with %d live openings", a.id, b.Anchored, openings[a.book])
 		}
 		if b.Balance != b.Opening+effect {
 			fail("account %s (%s): ledger %d, opening %d + posted effect %d = %d", a.id, a.kind, b.Balance, b.Opening, effect, b.Opening+effect)
@@ -542,13 +575,32 @@ func (r *fzRun) check() {
 			fail("account %s: pending %d / %d, server has %d / %d", a.id, b.PendingCount, b.PendingTotal, pending, pendingEffect)
 		}
 	}
+	// Each real transaction once, by date and amount, on its ledger account.
+	if len(bal) != len(r.accts) {
+		fail("%d ledger rows, want one per account (a re-linked pair is one)", len(bal))
+	}
+	for k, n := range wantDated {
+		if liveDated[k] != n {
+			fail("ledger account %s: %d live entries dated %s moving the bank %d, the bank has %d", k.book, liveDated[k], k.date, k.line, n)
+		}
+	}
+	for k, n := range liveDated {
+		if wantDated[k] == 0 {
+			fail("ledger account %s: %d live entries dated %s moving the bank %d, the bank has none", k.book, n, k.date, k.line)
+		}
+	}
+	// And by id where no re-link hides which transaction is which.
+	plain := map[string]bool{}
+	for _, a := range r.accts {
+		plain[a.id] = a.book == a.id
+	}
 	for id, w := range want {
-		if got, ok := live[id]; !ok || got != w {
+		if got, ok := live[id]; plain[liveBook[id]] && (!ok || got != w) {
 			fail("transaction %s: live bank line %d (present %v), want %d", id, got, ok, w)
 		}
 	}
 	for id, got := range live {
-		if _, ok := want[id]; !ok {
+		if _, ok := want[id]; !ok && plain[liveBook[id]] {
 			fail("transaction %s has a live entry (%d) but is not a live posted transaction", id, got)
 		}
 	}
@@ -607,7 +659,14 @@ func fzSeeds() [][]byte {
 		prog(add(chk, 1000, old), add(card, 1000, old), sync, op(fzModifyDate, 0, d20)),
 		// Found by the fuzzer: a new transaction whose date moves before the
 		// opening ahead of its first sync looks exactly like late history.
-		[]byte("\x00\x00Y\xe8\x04\t\x00\x00\t\xc4\x13\x10\x01\xfe\xd4\x1c\t\x02\x00\x00\t"),
+		// (op bytes written modulo the op count of the time, 13)
+		[]byte("\x00\x00Y\xe8\x04\t\x00\x00\t\xc4\x13\x03\x01\xfe\x04\x1c\t\x02\x00\x00\t"),
+		// Re-linked: the copy matched, later changes on the new Item, a
+		// second re-link (a chain), same-day identical amounts.
+		prog(add(chk, 450, d05), add(chk, 450, d05), add(chk, -9900, d20), addPending(chk, 700, d20), op(fzRelink),
+			op(fzModifyAmount, 0, amt(500)[0], amt(500)[1]), op(fzRemove, 1), add(chk, 450, d05), sync, op(fzRelink), sync),
+		// Re-linked with zero amounts and pendings settling afterwards.
+		prog(add(chk, 0, d05), addPending(chk, 1200, d05), sync, op(fzRelink), op(fzPostLinked, 0, d20), op(fzModifyAmount, 0, 0, 7), sync),
 		// No ops at all: the floor transactions alone.
 		{},
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"bankfeed/ledger"
@@ -25,6 +26,13 @@ type ApplyCounts struct {
 	OpeningRederived                    bool
 	Anchored                            bool // the update posted the account's first opening
 	History                             string
+	// Succeeds is the Plaid id of the account this update's new account
+	// was recognised to continue ("" when none).
+	Succeeds string
+	// Duplicates counts a successor's transactions matched to its
+	// predecessor's (recorded, never posted); HoldsRetired the
+	// predecessor's staged holds the new Item stands in for.
+	Duplicates, HoldsRetired int
 }
 
 // applier turns one complete sync update into bank-transaction rows and
@@ -35,11 +43,16 @@ type applier struct {
 	tokenID    int64
 	updateID   int64
 	acct       store.Account
-	haveAcct   bool
-	fullSync   bool            // the update started from an empty cursor
-	seen       map[string]bool // transaction ids in a full resync of an account we already knew
-	older      olderHistory
-	counts     ApplyCounts
+	// book is the account whose ledger account and opening acct posts
+	// to: acct itself, or for a successor the first of its predecessors.
+	book        store.Account
+	institution string   // from /processor/account/get on a token's first sync
+	deferred    []string // a successor's transactions to match before they may post
+	haveAcct    bool
+	fullSync    bool            // the update started from an empty cursor
+	seen        map[string]bool // transaction ids in a full resync of an account we already knew
+	older       olderHistory
+	counts      ApplyCounts
 	// known holds the page's rows read in one statement, kept current as
 	// the page is applied; a page's worth at most, so memory stays bounded.
 	known map[string]store.BankTxn
@@ -171,14 +184,29 @@ func (a *applier) account(pa plaidapi.Account) error {
 	if pa.ID == "" {
 		return fmt.Errorf("%w: the page names no account", ErrBadPage)
 	}
+	known, err := a.tx.KnownAccount(pa.ID)
+	if err != nil {
+		return err
+	}
 	acct, err := a.tx.EnsureAccount(a.businessID, a.tokenID, store.AccountInfo{
 		PlaidAccountID: pa.ID, Name: pa.Name, OfficialName: pa.OfficialName, Mask: pa.Mask,
 		Type: pa.Type, Subtype: pa.Subtype, Currency: pa.Currency.Code, CurrencyExponent: pa.Currency.Exponent,
+		InstitutionID: a.institution,
 	})
 	if err != nil {
 		return err
 	}
-	a.acct, a.haveAcct = acct, true
+	a.acct, a.book, a.haveAcct = acct, acct, true
+	switch {
+	case !known:
+		if err := a.succeed(); err != nil {
+			return err
+		}
+	case acct.BookID != 0:
+		if a.book, err = a.tx.AccountByID(acct.BookID); err != nil {
+			return err
+		}
+	}
 	if a.fullSync {
 		// A full sync of an account we already hold (a rotated or re-linked
 		// token) lists every live transaction; anything we hold that it does
@@ -191,6 +219,38 @@ func (a *applier) account(pa plaidapi.Account) error {
 			a.seen = make(map[string]bool, len(ids))
 		}
 	}
+	return nil
+}
+
+// succeed makes a new account the successor of the one account of its
+// business that is the same real account (institution, type, subtype,
+// mask, currency) and was let go (no active token): a re-linked bank. With
+// none, or several, or one still active, it stays a new account and the
+// report lists the look-alikes for a person to decide: nothing is merged
+// that the rule does not match.
+func (a *applier) succeed() error {
+	cands, err := a.tx.PredecessorCandidates(a.acct)
+	if err != nil || len(cands) != 1 || cands[0].Active || cands[0].Kind != a.acct.Kind {
+		return err
+	}
+	pred, book := cands[0].Account, cands[0].Account
+	if pred.BookID != 0 {
+		if book, err = a.tx.AccountByID(pred.BookID); err != nil {
+			return err
+		}
+	}
+	through, err := a.tx.NewestPosted(book.ID)
+	if err != nil {
+		return err
+	}
+	if err := a.tx.SetSuccessor(&a.acct, pred, through); err != nil {
+		return err
+	}
+	n, err := a.tx.RetireHolds(book.ID, a.acct.ID, a.updateID)
+	if err != nil {
+		return err
+	}
+	a.book, a.counts.Succeeds, a.counts.HoldsRetired = book, pred.PlaidAccountID, n
 	return nil
 }
 
@@ -214,8 +274,8 @@ func fromPlaid(t plaidapi.Transaction, accountID int64) store.BankTxn {
 
 // sameFacts compares what Plaid said, ignoring bankfeed's bookkeeping.
 func sameFacts(a, b store.BankTxn) bool {
-	a.ID, a.Removed, a.Revision, a.EntryVersion, a.LiveEntryID, a.FirstUpdateID, a.LastUpdateID = 0, false, 0, 0, "", 0, 0
-	b.ID, b.Removed, b.Revision, b.EntryVersion, b.LiveEntryID, b.FirstUpdateID, b.LastUpdateID = 0, false, 0, 0, "", 0, 0
+	a.ID, a.Removed, a.Revision, a.EntryVersion, a.LiveEntryID, a.FirstUpdateID, a.LastUpdateID, a.DuplicateOf = 0, false, 0, 0, "", 0, 0, ""
+	b.ID, b.Removed, b.Revision, b.EntryVersion, b.LiveEntryID, b.FirstUpdateID, b.LastUpdateID, b.DuplicateOf = 0, false, 0, 0, "", 0, 0, ""
 	return a == b
 }
 
@@ -251,12 +311,27 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 	if !known {
 		next.FirstUpdateID, next.Revision = a.updateID, 1
 	}
+	if old.DuplicateOf != "" && !old.Removed {
+		next.DuplicateOf = old.DuplicateOf
+		if economic(old, next) {
+			if err := a.release(&next); err != nil {
+				return err
+			}
+		}
+	}
 	if next.LiveEntryID != "" && (old.Removed || economic(old, next) || !a.posts(next)) {
 		if err := a.reverse(&next); err != nil {
 			return err
 		}
 	}
-	if next.LiveEntryID == "" && a.posts(next) {
+	switch {
+	case next.DuplicateOf != "":
+		// The predecessor's posted transaction carries it.
+	case next.LiveEntryID == "" && a.settled(next) && next.EntryVersion == 0 && next.Date <= a.acct.MatchThrough:
+		// A successor's transaction inside its predecessor's history:
+		// matched with the whole update at finish, then posted or not.
+		a.deferred = append(a.deferred, next.TransactionID)
+	case next.LiveEntryID == "" && a.posts(next):
 		firstPosting := next.EntryVersion == 0
 		if err := a.post(&next); err != nil {
 			return err
@@ -277,7 +352,13 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 // transactions are staged, never posted, and investment accounts are not
 // posted in this version.
 func (a *applier) posts(b store.BankTxn) bool {
-	return !b.Pending && b.Amount != 0 && a.acct.Kind != ""
+	return a.settled(b) && b.Amount != 0
+}
+
+// settled says whether a transaction counts as a posted one (the ledger
+// balances' posted_count), whether or not its amount moves money.
+func (a *applier) settled(b store.BankTxn) bool {
+	return !b.Pending && a.acct.Kind != ""
 }
 
 func (a *applier) post(b *store.BankTxn) error {
@@ -288,11 +369,11 @@ func (a *applier) post(b *store.BankTxn) error {
 		return fmt.Errorf("transaction %s: %w", b.TransactionID, err)
 	}
 	v := b.EntryVersion + 1
-	e, err := ledger.PostTransaction(a.acct.PlaidAccountID, b.TransactionID, v, b.Date, ledger.Money{Minor: b.Amount, Currency: cur})
+	e, err := ledger.PostTransaction(a.book.PlaidAccountID, b.TransactionID, v, b.Date, ledger.Money{Minor: b.Amount, Currency: cur})
 	if err != nil {
 		return err
 	}
-	if err := a.tx.PostEntry(a.businessID, a.acct.ID, e, a.updateID); err != nil {
+	if err := a.tx.PostEntry(a.businessID, a.book.ID, e, a.updateID); err != nil {
 		return err
 	}
 	b.EntryVersion, b.LiveEntryID = v, e.ID
@@ -305,7 +386,7 @@ func (a *applier) reverse(b *store.BankTxn) error {
 	if err != nil {
 		return err
 	}
-	if err := a.tx.PostEntry(a.businessID, a.acct.ID, ledger.Reverse(orig), a.updateID); err != nil {
+	if err := a.tx.PostEntry(a.businessID, a.book.ID, ledger.Reverse(orig), a.updateID); err != nil {
 		return err
 	}
 	b.LiveEntryID = ""
@@ -332,6 +413,12 @@ func (a *applier) remove(r plaidapi.Removed) error {
 }
 
 func (a *applier) retire(b *store.BankTxn) error {
+	if b.DuplicateOf != "" {
+		// The real transaction is gone: its predecessor's entry goes.
+		if err := a.retirePredecessor(b.DuplicateOf); err != nil {
+			return err
+		}
+	}
 	if b.LiveEntryID != "" {
 		if err := a.reverse(b); err != nil {
 			return err
@@ -341,12 +428,133 @@ func (a *applier) retire(b *store.BankTxn) error {
 	return a.save(b)
 }
 
+// Re-linked transactions after the match. A duplicate stands for its
+// predecessor's posted transaction, whose Item no longer reports anything;
+// the successor's Item is the bank's word from then on:
+//   - a change of description only is a revision of the duplicate;
+//   - a change of amount, date or pending state (an economic change) ends
+//     the stand-in: the predecessor's entry is reversed and its row marked
+//     removed, and the duplicate becomes an ordinary transaction of the
+//     successor, posted with the new facts (release);
+//   - a removal removes the real transaction: the predecessor's entry is
+//     reversed and both rows are removed (retire).
+//
+// Either way the real transaction is carried by exactly one live entry,
+// or by none once removed.
+func (a *applier) release(b *store.BankTxn) error {
+	if err := a.retirePredecessor(b.DuplicateOf); err != nil {
+		return err
+	}
+	b.DuplicateOf = ""
+	return nil
+}
+
+// retirePredecessor reverses a predecessor's transaction and marks it
+// removed; after more than one re-link, down the chain of duplicates to
+// the row that carries the entry.
+func (a *applier) retirePredecessor(id string) error {
+	for id != "" {
+		p, ok, err := a.tx.BankTxn(id)
+		if err != nil || !ok || p.Removed {
+			return err
+		}
+		if p.LiveEntryID != "" {
+			if err := a.reverse(&p); err != nil {
+				return err
+			}
+		}
+		p.Removed, p.Revision, p.LastUpdateID = true, p.Revision+1, a.updateID
+		if err := a.tx.SaveBankTxn(&p); err != nil {
+			return err
+		}
+		id = p.DuplicateOf
+	}
+	return nil
+}
+
+// matchDeferred matches the update's successor transactions dated inside
+// the predecessors' history against the predecessors' live posted ones,
+// all at once so that the match does not depend on page order: a match is
+// recorded as a duplicate, never posted; the rest post (older than the
+// opening: late history, re-deriving it).
+func (a *applier) matchDeferred() error {
+	if len(a.deferred) == 0 {
+		return nil
+	}
+	ids := slices.Compact(slices.Sorted(slices.Values(a.deferred)))
+	// Rows are read a chunk at a time, twice: the match needs only each
+	// transaction's date, amount and name, so memory holds those for the
+	// whole history, and full rows for one chunk.
+	var cands []ledger.MatchTxn
+	err := a.chunks(ids, func(b store.BankTxn) error {
+		// A row the rest of the update removed, posted or matched is done.
+		if !b.Removed && b.LiveEntryID == "" && b.DuplicateOf == "" && a.settled(b) && b.Date <= a.acct.MatchThrough {
+			cands = append(cands, ledger.MatchTxn{ID: b.TransactionID, Date: b.Date, Amount: b.Amount, Currency: b.Currency, Name: b.Name})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	pool, err := a.tx.MatchPool(a.book.ID, a.acct.ID, a.acct.MatchThrough)
+	if err != nil {
+		return err
+	}
+	dup := make(map[string]string, len(cands))
+	for _, m := range ledger.MatchDuplicates(pool, cands) {
+		dup[m.New] = m.Old
+	}
+	isCand := make(map[string]bool, len(cands))
+	for _, c := range cands {
+		isCand[c.ID] = true
+	}
+	return a.chunks(ids, func(b store.BankTxn) error {
+		if !isCand[b.TransactionID] {
+			return nil
+		}
+		if old, ok := dup[b.TransactionID]; ok {
+			b.DuplicateOf = old
+			a.counts.Duplicates++
+		} else if a.posts(b) {
+			if err := a.post(&b); err != nil {
+				return err
+			}
+			if err := a.noteOlder(b); err != nil {
+				return err
+			}
+		}
+		return a.save(&b)
+	})
+}
+
+// chunks reads the rows of sorted transaction ids a bounded chunk at a
+// time and calls fn for each, in id order.
+func (a *applier) chunks(ids []string, fn func(store.BankTxn) error) error {
+	const size = 500
+	for len(ids) > 0 {
+		n := min(size, len(ids))
+		rows, err := a.tx.BankTxns(ids[:n])
+		if err != nil {
+			return err
+		}
+		for _, id := range ids[:n] {
+			if b, ok := rows[id]; ok {
+				if err := fn(b); err != nil {
+					return err
+				}
+			}
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
 // noteOlder counts a first posting dated on or before the opening as late
 // history, unless it settles a hold we staged: Plaid's current balance
 // leaves pending holds out, so that money was never inside the anchor,
 // however early the bank dates the settlement.
 func (a *applier) noteOlder(b store.BankTxn) error {
-	if a.acct.OpeningVersion == 0 || b.Date > a.acct.OpeningDate || b.Currency != a.acct.Currency {
+	if a.book.OpeningVersion == 0 || b.Date > a.book.OpeningDate || b.Currency != a.book.Currency {
 		return nil
 	}
 	if b.PendingTransactionID != "" {
@@ -373,6 +581,9 @@ func (a *applier) finish() error {
 	if !a.haveAcct {
 		return nil
 	}
+	if err := a.matchDeferred(); err != nil {
+		return err
+	}
 	if a.seen != nil {
 		ids, err := a.tx.LiveTxnIDs(a.acct.ID)
 		if err != nil {
@@ -398,7 +609,7 @@ func (a *applier) finish() error {
 		return err
 	}
 	if state == store.HistoryInitial {
-		if err := a.tx.MarkInitial(a.acct.ID); err != nil {
+		if err := a.tx.MarkInitial(a.book.ID); err != nil {
 			return err
 		}
 	}
@@ -406,10 +617,12 @@ func (a *applier) finish() error {
 	if err != nil {
 		return err
 	}
+	// A successor continues its book's opening: it anchors only a book
+	// that never was, and re-derives it as the book's own syncs would.
 	switch {
-	case a.acct.OpeningVersion == 0:
+	case a.book.OpeningVersion == 0:
 		return a.anchorIfDue(state, snap)
-	case a.acct.AnchorProvisional && state == store.HistoryComplete && a.consistent(snap):
+	case a.book.AnchorProvisional && state == store.HistoryComplete && a.consistent(snap):
 		return a.reanchor(snap)
 	case a.older.earliest != "":
 		return a.rederiveOpening()
@@ -452,7 +665,7 @@ func (a *applier) snapshot() (store.Snapshot, error) {
 // consistent says whether a snapshot can anchor the account: it reports a
 // current balance, in the account's currency, for an account that posts.
 func (a *applier) consistent(snap store.Snapshot) bool {
-	return a.acct.Kind != "" && snap.Current != nil && snap.Currency == a.acct.Currency
+	return a.book.Kind != "" && snap.Current != nil && snap.Currency == a.book.Currency
 }
 
 // anchorIfDue posts the account's first opening once its history is
@@ -466,20 +679,20 @@ func (a *applier) anchorIfDue(state string, snap store.Snapshot) error {
 	case store.HistoryComplete:
 	case store.HistoryInitial:
 		since := a.tx.Now()
-		if a.acct.InitialAt != nil {
-			since = *a.acct.InitialAt
+		if a.book.InitialAt != nil {
+			since = *a.book.InitialAt
 		}
 		if a.tx.Now().Sub(since) < initialGrace {
 			return nil
 		}
-		if err := a.tx.SetProvisional(a.acct.ID, true); err != nil {
+		if err := a.tx.SetProvisional(a.book.ID, true); err != nil {
 			return err
 		}
 	default:
 		return nil
 	}
 	a.counts.Anchored = true
-	return postOpening(a.tx, a.businessID, a.acct, 1, *snap.Current, snap.ID, a.updateID)
+	return postOpening(a.tx, a.businessID, a.book, 1, *snap.Current, snap.ID, a.updateID)
 }
 
 // reanchor replaces a provisional opening once the history is complete:
@@ -487,25 +700,25 @@ func (a *applier) anchorIfDue(state string, snap store.Snapshot) error {
 // window already delivered, so the opening is computed afresh from the
 // complete update's snapshot, as the first anchoring would have been.
 func (a *applier) reanchor(snap store.Snapshot) error {
-	if err := a.tx.SetProvisional(a.acct.ID, false); err != nil {
+	if err := a.tx.SetProvisional(a.book.ID, false); err != nil {
 		return err
 	}
-	minor, date, err := openingFor(a.tx, a.acct, *snap.Current)
+	minor, date, err := openingFor(a.tx, a.book, *snap.Current)
 	if err != nil {
 		return err
 	}
-	if minor == a.acct.OpeningMinor && date == a.acct.OpeningDate {
+	if minor == a.book.OpeningMinor && date == a.book.OpeningDate {
 		return nil // the history changed nothing the opening stands on
 	}
-	old, err := a.tx.Entry(ledger.OpeningEntryID(a.acct.PlaidAccountID, a.acct.OpeningVersion))
+	old, err := a.tx.Entry(ledger.OpeningEntryID(a.book.PlaidAccountID, a.book.OpeningVersion))
 	if err != nil {
 		return err
 	}
-	if err := a.tx.PostEntry(a.businessID, a.acct.ID, ledger.Reverse(old), a.updateID); err != nil {
+	if err := a.tx.PostEntry(a.businessID, a.book.ID, ledger.Reverse(old), a.updateID); err != nil {
 		return err
 	}
 	a.counts.OpeningRederived = true
-	return postOpening(a.tx, a.businessID, a.acct, a.acct.OpeningVersion+1, *snap.Current, snap.ID, a.updateID)
+	return postOpening(a.tx, a.businessID, a.book, a.book.OpeningVersion+1, *snap.Current, snap.ID, a.updateID)
 }
 
 // rederiveOpening moves the opening entry back past history that arrived
@@ -513,29 +726,29 @@ func (a *applier) reanchor(snap store.Snapshot) error {
 // so the opening shrinks by its effect. The old entry is reversed and a new
 // version posted, leaving exactly one live opening.
 func (a *applier) rederiveOpening() error {
-	cur := a.acct.Cur()
-	old, err := a.tx.Entry(ledger.OpeningEntryID(a.acct.PlaidAccountID, a.acct.OpeningVersion))
+	cur := a.book.Cur()
+	old, err := a.tx.Entry(ledger.OpeningEntryID(a.book.PlaidAccountID, a.book.OpeningVersion))
 	if err != nil {
 		return err
 	}
-	if err := a.tx.PostEntry(a.businessID, a.acct.ID, ledger.Reverse(old), a.updateID); err != nil {
+	if err := a.tx.PostEntry(a.businessID, a.book.ID, ledger.Reverse(old), a.updateID); err != nil {
 		return err
 	}
 	date, err := ledger.DayBefore(a.older.earliest)
 	if err != nil {
 		return err
 	}
-	minor := a.acct.OpeningMinor - a.older.effect
-	v := a.acct.OpeningVersion + 1
-	e, err := ledger.Opening(a.acct.PlaidAccountID, a.acct.Kind, v, date, ledger.Money{Minor: minor, Currency: cur})
+	minor := a.book.OpeningMinor - a.older.effect
+	v := a.book.OpeningVersion + 1
+	e, err := ledger.Opening(a.book.PlaidAccountID, a.book.Kind, v, date, ledger.Money{Minor: minor, Currency: cur})
 	if err != nil {
 		return err
 	}
-	if err := a.tx.PostEntry(a.businessID, a.acct.ID, e, a.updateID); err != nil {
+	if err := a.tx.PostEntry(a.businessID, a.book.ID, e, a.updateID); err != nil {
 		return err
 	}
 	a.counts.OpeningRederived = true
-	return a.tx.SetOpening(a.acct.ID, v, date, minor, 0)
+	return a.tx.SetOpening(a.book.ID, v, date, minor, 0)
 }
 
 // lastUpdated is balances.last_updated_datetime, nil when Plaid gave none.

@@ -24,20 +24,29 @@ import (
 // process, so that crash tests can kill a real process with SIGKILL.
 func TestMain(m *testing.M) {
 	if db := os.Getenv("BANKFEED_CRASH_CHILD_DB"); db != "" {
-		os.Exit(childRun(db, os.Getenv("BANKFEED_CRASH_CHILD_URL")))
+		os.Exit(childRun(db, os.Getenv("BANKFEED_CRASH_CHILD_URL"), os.Getenv("BANKFEED_CRASH_CHILD_NOW")))
 	}
 	os.Exit(m.Run())
 }
 
-func childRun(db, url string) int {
+// childRun is one bankfeed run on the parent's clock: the doctor replays
+// updates in the order of their commit times, so a child and its parent
+// must not record times from two different clocks.
+func childRun(db, url, now string) int {
 	ctx := context.Background()
+	at, err := time.Parse(time.RFC3339Nano, now)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	st, err := store.Open(ctx, db, testKey, store.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer st.Close()
-	r := &jobs.Runner{Store: st, Log: zerolog.New(io.Discard), Concurrency: 2, PageSize: 5,
+	st.Now = func() time.Time { return at }
+	r := &jobs.Runner{Store: st, Log: zerolog.New(io.Discard), Concurrency: 2, PageSize: 5, Now: st.Now,
 		Plaid: plaidapi.New(plaidapi.Config{BaseURL: url, ClientID: "cid", Secret: "sec", Timeout: time.Minute})}
 	if _, err := r.Run(ctx, "all"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -51,7 +60,7 @@ func childRun(db, url string) int {
 func (e *env) killAfter(tok string, calls int) {
 	e.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "BANKFEED_CRASH_CHILD_DB="+e.store.Path(), "BANKFEED_CRASH_CHILD_URL="+e.http.URL)
+	cmd.Env = e.childEnv()
 	base := e.srv.Calls(tok, syncPath)
 	if calls == 0 {
 		e.srv.Inject(tok, plaidfake.Fault{Endpoint: syncPath, Kind: plaidfake.FaultStall}, 1)
@@ -76,6 +85,11 @@ func (e *env) killAfter(tok string, calls int) {
 	e.srv.Release()
 }
 
+func (e *env) childEnv() []string {
+	return append(os.Environ(), "BANKFEED_CRASH_CHILD_DB="+e.store.Path(), "BANKFEED_CRASH_CHILD_URL="+e.http.URL,
+		"BANKFEED_CRASH_CHILD_NOW="+e.now.Format(time.RFC3339Nano))
+}
+
 // killPoints is how many kills the torture test makes per phase; set
 // BANKFEED_KILL_POINTS for a longer run.
 func killPoints() int {
@@ -91,7 +105,7 @@ func killPoints() int {
 func (e *env) killAtRandom(rng *rand.Rand) {
 	e.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "BANKFEED_CRASH_CHILD_DB="+e.store.Path(), "BANKFEED_CRASH_CHILD_URL="+e.http.URL)
+	cmd.Env = e.childEnv()
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
@@ -182,6 +196,28 @@ func TestKilledMidSyncConverges(t *testing.T) {
 			converge()
 		}
 	}
+	// The customer re-links the checking account: the successor's first
+	// sync (matching the copied history, posting the rest) is killed at
+	// stalled pages and at random, and still converges on one ledger
+	// account for the pair, equal to the bank, each transaction once.
+	newChk, ntok := e.srv.Relink(chk, 0)
+	e.srv.AddTxn(plaidfake.Txn{AccountID: newChk, Amount: "7.77", Date: "2026-10-07", Name: "after relink"})
+	e.put("biz1", ntok, ktok, stok)
+	for k := 0; k < 3; k++ {
+		e.killAfter(ntok, k)
+		kills++
+	}
+	e.killAtRandom(rng)
+	kills++
+	exact = []string{newChk, card, stg}
+	converge()
+	if _, ok := e.balances()[chk]; ok {
+		t.Fatalf("the replaced checking account still has a ledger row of its own")
+	}
+	if a := e.accountsByID()[chk]; deref(a.ReplacedBy) != newChk {
+		t.Fatalf("checking after the re-link: %+v", a)
+	}
+	e.doctorOK()
 	if kills < 20 {
 		t.Fatalf("only %d kill points", kills)
 	}

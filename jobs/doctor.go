@@ -85,6 +85,14 @@ func Doctor(ctx context.Context, st *store.Store, lockWait time.Duration) (Docto
 	if err := checkPostings(ctx, st, journal, &f); err != nil {
 		return rep, err
 	}
+	// A re-linked pair: no real transaction posted twice across it.
+	double, err := st.DoublePosted(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("doctor: %w", err)
+	}
+	for _, d := range double {
+		f.add("successors", "%s", d)
+	}
 	if err := checkOpenings(ctx, st, journal, &f); err != nil {
 		return rep, err
 	}
@@ -157,6 +165,14 @@ func checkPostings(ctx context.Context, st *store.Store, journal []ledger.Entry,
 
 func checkPosting(p store.PostingState, live []string, f *findings) {
 	where := fmt.Sprintf("transaction %s (account %s)", p.TransactionID, p.PlaidAccountID)
+	if p.DuplicateOf != "" && !p.Removed {
+		// Its predecessor's transaction carries it: see DoublePosted.
+		if len(live) > 0 || p.LiveEntryID != "" {
+			f.add("postings", "%s duplicates %s, so nothing of it should be live, but live entries are [%s] and its row names %q",
+				where, p.DuplicateOf, strings.Join(live, ", "), p.LiveEntryID)
+		}
+		return
+	}
 	if !posts(p) {
 		if len(live) > 0 || p.LiveEntryID != "" {
 			f.add("postings", "%s is %s, so nothing of it should be live, but live entries are [%s] and its row names %q",
@@ -385,7 +401,7 @@ func replay(ctx context.Context, st, scratch *store.Store, journal []ledger.Entr
 func replayUpdate(ctx context.Context, st, scratch *store.Store, u store.AppliedUpdate) error {
 	err := scratch.Update(ctx, func(tx *store.Tx) error {
 		if u.Kind == store.KindItem {
-			_, err := applyItemPages(tx, u.BusinessID, u.TokenID, u.ID, u.CursorBefore == "", "",
+			_, err := applyItemPages(tx, u.BusinessID, u.TokenID, u.ID, u.CursorBefore == "", "", "",
 				func(fn func(store.PageMeta, []byte) error) error { return st.UpdatePages(ctx, u.ID, fn) })
 			return err
 		}

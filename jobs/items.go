@@ -74,7 +74,7 @@ func (r *Runner) syncItem(ctx context.Context, t store.Token, secret string, res
 			return fetched{page: p, meta: itemPageMeta(seq, cursor, p)}, err
 		},
 		apply: func(tx *store.Tx, updID int64, fullSync bool) (ApplyCounts, error) {
-			return applyItemPages(tx, t.BusinessID, t.ID, updID, fullSync, r.runID,
+			return applyItemPages(tx, t.BusinessID, t.ID, updID, fullSync, r.runID, t.InstitutionID,
 				func(fn func(store.PageMeta, []byte) error) error { return tx.Pages(updID, fn) })
 		},
 	})
@@ -88,7 +88,9 @@ func itemPageMeta(seq int, cursorBefore string, p plaidapi.ItemPage) store.PageM
 // applyItemPages feeds an Item update's logged pages (from pages: the
 // log of this store, or of the original when doctor rebuilds), split per
 // account, to one applier per account, and finishes each.
-func applyItemPages(tx *store.Tx, businessID string, tokenID, updID int64, fullSync bool, runID string,
+// institution is the Item's bank, by which a re-linked account is
+// recognised ("" when rebuilding: the rebuild copies who succeeds whom).
+func applyItemPages(tx *store.Tx, businessID string, tokenID, updID int64, fullSync bool, runID, institution string,
 	pages func(func(store.PageMeta, []byte) error) error) (ApplyCounts, error) {
 	appliers := map[string]*applier{}
 	var order []string
@@ -105,7 +107,7 @@ func applyItemPages(tx *store.Tx, businessID string, tokenID, updID int64, fullS
 			a := appliers[p.Account.ID]
 			if a == nil {
 				a = newApplier(tx, businessID, tokenID, updID, fullSync)
-				a.runID = runID
+				a.runID, a.institution = runID, institution
 				appliers[p.Account.ID] = a
 				order = append(order, p.Account.ID)
 			}

@@ -245,6 +245,13 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 		}
 		r.Suspense = append(r.Suspense, line)
 	}
+	for _, l := range d.Relinks {
+		r.Relinks = append(r.Relinks, report.Relink(l))
+	}
+	for _, p := range d.Lookalikes {
+		r.PossibleDuplicates = append(r.PossibleDuplicates, report.PossibleDuplicate{BusinessID: p.BusinessID, AccountID: p.AccountID,
+			Name: p.Name, OtherID: p.OtherID, OtherName: p.OtherName, Mask: p.Mask})
+	}
 	r.Finish()
 	return r, rows, nil
 }

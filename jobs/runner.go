@@ -214,6 +214,10 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 	for _, t := range tokens {
 		switch {
 		case r.only != nil && !r.only[t.ID]:
+		case t.Replaced:
+			// Its account's books moved on with the successor: what the old
+			// Item still says would count the real account twice.
+			sum.Counts["replaced"]++
 		case t.Status == store.StatusActive && job != JobProbe:
 			work = append(work, t)
 		case t.Status == store.StatusNeedsRefresh && (job == JobProbe || job == JobAll || job == JobSync) && probeDue(t, now):
@@ -229,7 +233,20 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 		log.Info().Str("realtime_balances", RealtimeOff).Msg("balances: BANKFEED_REALTIME_BALANCES is off, so no Plaid call is made; sync keeps each account's balance")
 		return nil
 	}
-	work = interleave(work)
+	// Tokens whose account bankfeed does not know yet run after the rest:
+	// a re-linked account is recognised by its predecessor's token having
+	// been let go, and a platform that keeps the old token beside the new
+	// one has it re-activated by the put; its sync in this run flags it
+	// before the new account looks (see applier.succeed).
+	var known, fresh []store.Token
+	for _, t := range work {
+		if t.AccountID == 0 {
+			fresh = append(fresh, t)
+		} else {
+			known = append(known, t)
+		}
+	}
+	work = append(interleave(known), interleave(fresh)...)
 	results := make([]TokenResult, len(work))
 	var mu sync.Mutex
 	g := new(errgroup.Group)
@@ -247,6 +264,9 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 	for i, t := range work {
 		if ctx.Err() != nil {
 			break // stop starting new work; what runs finishes or rolls back
+		}
+		if i == len(known) && i > 0 {
+			_ = g.Wait()
 		}
 		sem := perBusiness[t.BusinessID]
 		g.Go(func() error {

@@ -54,18 +54,37 @@ type fetched struct {
 // apply transaction) is syncOnce, the same for both.
 type syncSource struct {
 	fetch func(ctx context.Context, cursor string, seq int) (fetched, error)
-	apply func(tx *store.Tx, updateID int64, fullSync bool) (ApplyCounts, error)
+	// prepare, when set, runs once the update is fetched and before it is
+	// applied: what the apply needs from Plaid and cannot wait for inside
+	// its transaction.
+	prepare func(ctx context.Context) error
+	apply   func(tx *store.Tx, updateID int64, fullSync bool) (ApplyCounts, error)
 }
 
 func (r *Runner) processorSource(tok store.Token, secret string) syncSource {
+	institution := ""
 	return syncSource{
 		fetch: func(ctx context.Context, cursor string, seq int) (fetched, error) {
 			p, err := r.Plaid.Sync(ctx, secret, cursor, r.pageSize())
 			return fetched{page: p, meta: pageMeta(seq, cursor, p)}, err
 		},
+		// A token's first sync asks which bank holds its account, once: a
+		// re-linked account is recognised by it (see applier.succeed). The
+		// page does not carry it, and the apply cannot wait on Plaid. An
+		// account synced before bankfeed recorded banks learns it at its
+		// next sync, so that its successor can be recognised when it comes.
+		prepare: func(ctx context.Context) error {
+			if tok.AccountID != 0 && tok.InstitutionKnown {
+				return nil
+			}
+			acct, err := r.Plaid.Account(ctx, secret)
+			institution = acct.InstitutionID
+			return err
+		},
 		apply: func(tx *store.Tx, updID int64, fullSync bool) (ApplyCounts, error) {
 			a := newApplier(tx, tok.BusinessID, tok.ID, updID, fullSync)
 			a.runID = r.runID
+			a.institution = institution
 			if err := applyLogged(tx, updID, a); err != nil {
 				return ApplyCounts{}, err
 			}
@@ -139,6 +158,12 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 	if err != nil {
 		abandon("encode")
 		return err
+	}
+	if src.prepare != nil {
+		if err := src.prepare(ctx); err != nil {
+			abandon(errorReason(err))
+			return err
+		}
 	}
 	err = r.Store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Token(tok.ID)

@@ -28,6 +28,9 @@ type Document struct {
 	Suspense      []DocSuspense     `json:"suspense"`
 
 	PrecisionSuspects []DocSuspect `json:"precision_suspects"`
+
+	Relinks            []Relink            `json:"relinks"`
+	PossibleDuplicates []PossibleDuplicate `json:"possible_duplicates"`
 }
 
 // DocAccount is one account of the JSON file.
@@ -176,7 +179,8 @@ func (r Report) Document() Document {
 	d := Document{Date: r.Date, GeneratedAt: stamp(r.GeneratedAt), RunID: r.RunID, Valid: r.Valid,
 		Accounts: make([]DocAccount, 0, len(r.Accounts)), Summary: DocSummary(r.Summary), Tokens: []DocToken{},
 		Problems: append([]string{}, r.Problems...), Totals: []DocTotal{}, TrialBalance: []DocTrialBalance{},
-		OpeningChecks: []DocOpeningCheck{}, VanishedHolds: []DocHold{}, Suspense: []DocSuspense{}, PrecisionSuspects: []DocSuspect{}}
+		OpeningChecks: []DocOpeningCheck{}, VanishedHolds: []DocHold{}, Suspense: []DocSuspense{}, PrecisionSuspects: []DocSuspect{},
+		Relinks: append([]Relink{}, r.Relinks...), PossibleDuplicates: append([]PossibleDuplicate{}, r.PossibleDuplicates...)}
 	for _, a := range r.Accounts {
 		d.Accounts = append(d.Accounts, a.document())
 	}

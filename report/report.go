@@ -38,6 +38,35 @@ type Report struct {
 	// PrecisionSuspects are live transactions of a million or more: Plaid
 	// has delivered such amounts rounded, so a break may be theirs.
 	PrecisionSuspects []PrecisionSuspect
+	// Relinks are the re-linked accounts and the accounts they continue;
+	// PossibleDuplicates the look-alikes bankfeed did not join.
+	Relinks            []Relink
+	PossibleDuplicates []PossibleDuplicate
+}
+
+// Relink is an account that continues the ledger account of the one it
+// replaces: the same real account, linked again.
+type Relink struct {
+	BusinessID string `json:"business_id"`
+	AccountID  string `json:"account_id"` // the successor
+	Replaces   string `json:"replaces"`
+	Name       string `json:"name"`
+	Mask       string `json:"mask"`
+	// Duplicates counts the transactions the new link delivered again,
+	// matched to the ones already posted and not posted twice.
+	Duplicates int `json:"duplicates"`
+}
+
+// PossibleDuplicate is two accounts of a business that look like one real
+// account (institution, type, subtype, mask, currency) but were not
+// joined: more than one candidate, or one still linked. A person decides.
+type PossibleDuplicate struct {
+	BusinessID string `json:"business_id"`
+	AccountID  string `json:"account_id"`
+	Name       string `json:"name"`
+	OtherID    string `json:"other_account_id"`
+	OtherName  string `json:"other_name"`
+	Mask       string `json:"mask"`
 }
 
 // Account is one account, in one currency, of the report. Amounts are in

@@ -194,12 +194,13 @@ type PostingState struct {
 	Removed        bool
 	Amount         int64
 	LiveEntryID    string
+	DuplicateOf    string // a successor's transaction matched at re-link
 }
 
 // PostingStates lists every bank transaction with its posting bookkeeping.
 func (s *Store) PostingStates(ctx context.Context) ([]PostingState, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT b.transaction_id, a.plaid_account_id, COALESCE(a.kind,''), b.pending, b.removed,
-		b.amount, COALESCE(b.live_entry_id,'') FROM bank_transactions b JOIN accounts a ON a.id = b.account_id ORDER BY b.id`)
+		b.amount, COALESCE(b.live_entry_id,''), COALESCE(b.duplicate_of,'') FROM bank_transactions b JOIN accounts a ON a.id = b.account_id ORDER BY b.id`)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -208,7 +209,7 @@ func (s *Store) PostingStates(ctx context.Context) ([]PostingState, error) {
 	for rows.Next() {
 		var p PostingState
 		var kind string
-		if err := rows.Scan(&p.TransactionID, &p.PlaidAccountID, &kind, &p.Pending, &p.Removed, &p.Amount, &p.LiveEntryID); err != nil {
+		if err := rows.Scan(&p.TransactionID, &p.PlaidAccountID, &kind, &p.Pending, &p.Removed, &p.Amount, &p.LiveEntryID, &p.DuplicateOf); err != nil {
 			return nil, Classify(err)
 		}
 		p.Kind = ledger.Kind(kind)
@@ -349,8 +350,14 @@ func (s *Store) copyRoots(ctx context.Context, srcPath string) error {
 	}
 	for _, q := range []string{
 		`INSERT INTO main.businesses SELECT * FROM src.businesses`,
-		`INSERT INTO main.accounts(id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
-		 SELECT id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at FROM src.accounts`,
+		// Which account succeeds which is copied, not derived: it was
+		// decided from the token statuses and institution at the time,
+		// which the page log does not hold. Given it, the pages decide
+		// every entry (and the match) as the sync did.
+		`INSERT INTO main.accounts(id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind,
+		   institution_id, replaces, book_account_id, match_through, created_at, updated_at)
+		 SELECT id, business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind,
+		   institution_id, replaces, book_account_id, match_through, created_at, updated_at FROM src.accounts`,
 		`INSERT INTO main.tokens SELECT * FROM src.tokens`,
 		`INSERT INTO main.currencies SELECT * FROM src.currencies`,
 	} {

@@ -70,11 +70,14 @@ func (s *Store) ClaimRealtime(ctx context.Context, tokenID int64, now time.Time)
 // sync has not delivered yet, and an opening on it is a permanent break.
 // Openings the balances job anchored in older databases are left alone.
 func (s *Store) MisanchoredOpenings(ctx context.Context) ([]string, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT a.plaid_account_id, a.anchor_snapshot, COALESCE(bs.source, ''), COALESCE(bs.account_id, 0) = a.id
+	// A book may be anchored on a sync snapshot of its re-linked successor:
+	// the same real account (see Account.Book).
+	rows, err := s.rdb.QueryContext(ctx, `SELECT a.plaid_account_id, a.anchor_snapshot, COALESCE(bs.source, ''), COALESCE(sa.book, 0) = a.id
 		FROM accounts a
 		JOIN journal_entries e ON e.account_id = a.id AND e.kind = 'opening' AND e.version = 1 AND e.update_id IS NOT NULL
 		LEFT JOIN balance_snapshots bs ON bs.id = a.anchor_snapshot
-		WHERE a.opening_version > 0 AND (bs.id IS NULL OR bs.source != 'sync' OR bs.account_id != a.id)
+		LEFT JOIN (SELECT id, COALESCE(book_account_id, id) AS book FROM accounts) sa ON sa.id = bs.account_id
+		WHERE a.opening_version > 0 AND (bs.id IS NULL OR bs.source != 'sync' OR sa.book IS NOT a.id)
 		ORDER BY a.business_id, a.plaid_account_id`)
 	if err != nil {
 		return nil, Classify(err)

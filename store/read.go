@@ -25,16 +25,28 @@ type LedgerBalance struct {
 	PendingTotal   int64 // natural-sign effect of pending transactions
 }
 
+// ledgerBalancesSQL: a re-linked account and its predecessors share one
+// ledger account (the first predecessor's, see Account.Book): one row,
+// shown under the newest account of the chain, counting each real
+// transaction once (a matched duplicate is not a posting).
 var ledgerBalancesSQL = `
-	SELECT a.business_id, a.id, a.plaid_account_id, a.kind, la.currency, ` + storedExponent("la.currency") + `,
-	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = la.id), 0),
+	WITH bk AS (
+	  SELECT a.*, la.id AS la_id, la.currency AS cur,
+	         COALESCE((SELECT h.id FROM accounts h WHERE h.book_account_id = a.id
+	                   AND NOT EXISTS (SELECT 1 FROM accounts r WHERE r.replaces = h.id)), a.id) AS head
+	  FROM accounts a JOIN ledger_accounts la ON la.account_id = a.id
+	  WHERE a.kind IS NOT NULL AND (? = '' OR a.business_id = ?)
+	)
+	SELECT a.business_id, h.id, h.plaid_account_id, a.kind, a.cur, ` + storedExponent("a.cur") + `,
+	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = a.la_id), 0),
 	       a.opening_version > 0, COALESCE(a.opening_minor, 0),
-	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 0 AND b.currency = la.currency),
-	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency),
-	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = a.id AND b.removed = 0 AND b.pending = 1 AND b.currency = la.currency)
-	FROM accounts a JOIN ledger_accounts la ON la.account_id = a.id
-	WHERE a.kind IS NOT NULL AND (? = '' OR a.business_id = ?)
-	ORDER BY a.business_id, a.plaid_account_id, la.currency`
+	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id IN (` + bookAccountsOf("a.id") + `) AND b.removed = 0 AND b.pending = 0
+	          AND b.currency = a.cur AND b.duplicate_of IS NULL),
+	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id IN (` + bookAccountsOf("a.id") + `) AND b.removed = 0 AND b.pending = 1 AND b.currency = a.cur),
+	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id IN (` + bookAccountsOf("a.id") + `) AND b.removed = 0 AND b.pending = 1
+	          AND b.currency = a.cur)
+	FROM bk a JOIN accounts h ON h.id = a.head
+	ORDER BY a.business_id, h.plaid_account_id, a.cur`
 
 // LedgerBalances lists the posted accounts' ledger positions. One SQL pass
 // per question, grouped by account: never a query per account.
@@ -124,14 +136,17 @@ func (s *Store) Journal(ctx context.Context) ([]ledger.Entry, error) {
 // AccountView is an account as "List Plaid Accounts" shows it.
 type AccountView struct {
 	Account
-	TokenHint    string
-	TokenStatus  string // active, needs_refresh, unlinked
-	TokenID      int64
-	ItemID       string // Plaid's item_id when an Item of bankfeed's syncs the account; then TokenHint means nothing
-	Current      *int64
-	Available    *int64
-	BalanceAsOf  *time.Time
-	LastSyncedAt *time.Time
+	TokenHint   string
+	TokenStatus string // active, needs_refresh, unlinked, replaced
+	// ReplacesID and ReplacedByID are the Plaid ids of the account this
+	// one succeeds and of its successor ("" when none).
+	ReplacesID, ReplacedByID string
+	TokenID                  int64
+	ItemID                   string // Plaid's item_id when an Item of bankfeed's syncs the account; then TokenHint means nothing
+	Current                  *int64
+	Available                *int64
+	BalanceAsOf              *time.Time
+	LastSyncedAt             *time.Time
 	// The newest real-time balance (BANKFEED_REALTIME_BALANCES=daily): the
 	// bank now, shown beside the pull-consistent one, never instead of it.
 	RealtimeCurrent  *int64
@@ -144,7 +159,9 @@ var accountsSQL = `
 	       a.currency, ` + storedExponent("a.currency") + `, COALESCE(a.kind,''), a.opening_version, COALESCE(a.opening_date,''), COALESCE(a.opening_minor,0),
 	       COALESCE(t.id, 0), COALESCE(t.hint,''), COALESCE(t.status,'removed'), t.last_synced_at,
 	       bs.current, bs.available, bs.taken_at, rt.current, COALESCE(rt.currency, ''), rt.taken_at,
-	       CASE WHEN t.kind = 'item' THEN t.item_id ELSE '' END
+	       CASE WHEN t.kind = 'item' THEN t.item_id ELSE '' END,
+	       COALESCE((SELECT p.plaid_account_id FROM accounts p WHERE p.id = a.replaces), ''),
+	       COALESCE((SELECT s.plaid_account_id FROM accounts s WHERE s.replaces = a.id), '')
 	FROM accounts a
 	LEFT JOIN tokens t ON t.id = COALESCE((SELECT id FROM tokens t2 WHERE t2.account_id = a.id
 	     ORDER BY (t2.status = 'active') DESC, (t2.status = 'needs_refresh') DESC, t2.id DESC LIMIT 1), a.item_token_id)
@@ -169,12 +186,16 @@ func (s *Store) Accounts(ctx context.Context, businessID string) ([]AccountView,
 		var cur, avail, rtCur sql.NullInt64
 		if err := rows.Scan(&v.ID, &v.BusinessID, &v.PlaidAccountID, &v.Name, &v.OfficialName, &v.Mask, &v.Type, &v.Subtype,
 			&v.Currency, &v.CurrencyExponent, &kind, &v.OpeningVersion, &v.OpeningDate, &v.OpeningMinor,
-			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken, &rtCur, &v.RealtimeCurrency, &rtTaken, &v.ItemID); err != nil {
+			&v.TokenID, &v.TokenHint, &v.TokenStatus, &synced, &cur, &avail, &taken, &rtCur, &v.RealtimeCurrency, &rtTaken, &v.ItemID,
+			&v.ReplacesID, &v.ReplacedByID); err != nil {
 			return nil, Classify(err)
 		}
 		v.RealtimeCurrent, v.RealtimeAsOf = intPtr(rtCur), parseTS(rtTaken)
 		v.Kind = ledger.Kind(kind)
-		if v.TokenStatus == StatusRemoved {
+		switch {
+		case v.ReplacedByID != "":
+			v.TokenStatus = "replaced" // its successor carries its ledger account on
+		case v.TokenStatus == StatusRemoved:
 			v.TokenStatus = "unlinked"
 		}
 		v.LastSyncedAt, v.BalanceAsOf = parseTS(synced), parseTS(taken)

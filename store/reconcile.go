@@ -56,6 +56,8 @@ type ReconcileData struct {
 	Openings   []OpeningCheck
 	Tokens     []FlaggedToken
 	Suspects   []PrecisionSuspect
+	Relinks    []Relink
+	Lookalikes []PossibleDuplicate
 	// Currencies holds the stored exponent of every currency code: amounts
 	// are formatted with the scale they were ingested at, never a new one.
 	Currencies ledger.Currencies
@@ -112,6 +114,12 @@ func (s *Store) ReadReconcile(ctx context.Context, q ReconcileQuery) (ReconcileD
 		if d.Suspects, err = rt.PrecisionSuspects(); err != nil {
 			return fmt.Errorf("precision suspects: %w", err)
 		}
+		if d.Relinks, err = rt.Relinks(); err != nil {
+			return fmt.Errorf("re-linked accounts: %w", err)
+		}
+		if d.Lookalikes, err = possibleDuplicates(rt.ctx, rt.tx, ""); err != nil {
+			return fmt.Errorf("possible duplicates: %w", err)
+		}
 		return nil
 	})
 	return d, err
@@ -128,11 +136,16 @@ type PrecisionSuspect struct {
 	Pending       bool
 }
 
+// precisionSuspectsSQL: a re-linked pair's transactions are its newest
+// account's, each real one once (a matched duplicate is its predecessor's
+// transaction).
 const precisionSuspectsSQL = `
-	SELECT b.account_id, b.transaction_id, b.date, b.amount, b.currency, b.pending
+	SELECT COALESCE((SELECT h.id FROM accounts h WHERE h.book_account_id = COALESCE(a.book_account_id, a.id)
+	                 AND NOT EXISTS (SELECT 1 FROM accounts x WHERE x.replaces = h.id)), a.id) AS acct,
+	       b.transaction_id, b.date, b.amount, b.currency, b.pending
 	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id
-	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL
-	ORDER BY b.account_id, b.date, b.transaction_id`
+	WHERE abs(b.amount) >= 1000000 AND b.removed = 0 AND a.kind IS NOT NULL AND b.duplicate_of IS NULL
+	ORDER BY acct, b.date, b.transaction_id`
 
 // PrecisionSuspects lists the live transactions of posted accounts whose
 // amount is at least a million minor units, the least that can be a
@@ -284,17 +297,22 @@ func (p ReconPosition) CleanSince() *time.Time {
 	return p.AnchorTakenAt
 }
 
-const reconPositionsSQL = `
+var reconPositionsSQL = `
 	WITH pos AS (
-	  SELECT a.*, la.id AS la_id, COALESCE(la.currency, a.currency) AS cur
-	  FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id
-	  WHERE a.kind IS NOT NULL
+	  -- A re-linked account is reconciled with its book's ledger account
+	  -- and opening against its own newest snapshot; the accounts it
+	  -- replaced are not reconciled on their own.
+	  SELECT a.*, la.id AS la_id, COALESCE(la.currency, a.currency) AS cur, bk.id AS book,
+	         bk.opening_version AS book_version, bk.opening_minor AS book_minor, bk.anchor_snapshot AS book_anchor
+	  FROM accounts a JOIN accounts bk ON bk.id = COALESCE(a.book_account_id, a.id)
+	  LEFT JOIN ledger_accounts la ON la.account_id = bk.id
+	  WHERE a.kind IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts r WHERE r.replaces = a.id)
 	)
 	SELECT p.business_id, p.id, p.plaid_account_id, p.name, COALESCE(p.mask,''), p.kind, p.currency, p.cur,
 	       COALESCE((SELECT SUM(lb.amount) FROM ledger_balances lb WHERE lb.ledger_account_id = p.la_id), 0),
-	       p.opening_version, COALESCE(p.opening_minor, 0), anc.taken_at,
-	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
-	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id = p.id AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
+	       p.book_version, COALESCE(p.book_minor, 0), anc.taken_at,
+	       (SELECT COUNT(*) FROM bank_transactions b WHERE b.account_id IN (` + bookAccountsOf("p.book") + `) AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
+	       (SELECT COALESCE(SUM(b.amount), 0) FROM bank_transactions b WHERE b.account_id IN (` + bookAccountsOf("p.book") + `) AND b.removed = 0 AND b.pending = 1 AND b.currency = p.cur),
 	       COALESCE(t.status, 'removed'), COALESCE(t.reason, ''),
 	       bs.id, COALESCE(bs.currency, ''), bs.current, bs.taken_at,
 	       rt.id, COALESCE(rt.currency, ''), rt.current, rt.taken_at,
@@ -310,7 +328,7 @@ const reconPositionsSQL = `
 	-- the ledger as "in flight", never compared with it.
 	LEFT JOIN balance_snapshots bs ON bs.id = (SELECT MAX(b2.id) FROM balance_snapshots b2 WHERE b2.account_id = p.id AND b2.source = 'sync' AND b2.current IS NOT NULL)
 	LEFT JOIN balance_snapshots rt ON rt.id = (SELECT MAX(b3.id) FROM balance_snapshots b3 WHERE b3.account_id = p.id AND b3.source = 'realtime' AND b3.current IS NOT NULL)
-	LEFT JOIN balance_snapshots anc ON anc.id = p.anchor_snapshot
+	LEFT JOIN balance_snapshots anc ON anc.id = p.book_anchor
 	LEFT JOIN reconciliations pr ON pr.id = (SELECT MAX(r2.id) FROM reconciliations r2 WHERE r2.account_id = p.id AND r2.currency = p.cur)
 	LEFT JOIN balance_snapshots pbs ON pbs.id = pr.snapshot_id
 	WHERE COALESCE(t.status, 'removed') != 'removed'
@@ -522,24 +540,26 @@ type Candidate struct {
 // seeks the transaction's own entries (journal_entries_transaction, a
 // handful); the unary + keeps SQLite from walking the window's entries
 // instead, once per bank candidate.
-const candidatesSQL = `
-	WITH w AS (SELECT json_extract(value, '$.a') AS account_id, json_extract(value, '$.c') AS cur,
-	                  json_extract(value, '$.f') AS f, json_extract(value, '$.t') AS t FROM json_each(?))
+var candidatesSQL = `
+	WITH w0 AS (SELECT json_extract(value, '$.a') AS account_id, json_extract(value, '$.c') AS cur,
+	                  json_extract(value, '$.f') AS f, json_extract(value, '$.t') AS t FROM json_each(?)),
+	-- A re-linked account's entries are on its book's ledger account.
+	w AS (SELECT w0.*, COALESCE(a.book_account_id, a.id) AS book FROM w0 JOIN accounts a ON a.id = w0.account_id)
 	SELECT * FROM (
 	SELECT w.account_id AS acct, 'journal' AS src, e.id AS entry_id, e.kind, COALESCE(e.transaction_id, '') AS txn, e.date,
 	       COALESCE(b.name, ''), COALESCE(b.merchant_name, ''), l.amount, l.currency, COALESCE(b.pending, 0), COALESCE(b.removed, 0),
 	       e.created_at AS at
-	FROM w CROSS JOIN journal_entries e ON e.account_id = w.account_id
+	FROM w CROSS JOIN journal_entries e ON e.account_id = w.book
 	JOIN journal_lines l ON l.entry_id = e.id
-	JOIN ledger_accounts la ON la.id = l.ledger_account_id AND la.account_id = w.account_id AND la.currency = w.cur
+	JOIN ledger_accounts la ON la.id = l.ledger_account_id AND la.account_id = w.book AND la.currency = w.cur
 	LEFT JOIN bank_transactions b ON b.transaction_id = e.transaction_id
 	WHERE e.created_at > w.f AND e.created_at <= w.t
 	UNION ALL
 	SELECT w.account_id, 'bank', '', '', b.transaction_id, b.date, b.name, COALESCE(b.merchant_name, ''),
 	       b.amount, b.currency, b.pending, b.removed, b.updated_at
-	FROM w CROSS JOIN bank_transactions b ON b.account_id = w.account_id AND b.currency = w.cur
+	FROM w CROSS JOIN bank_transactions b ON b.account_id IN (` + bookAccountsOf("w.book") + `) AND b.currency = w.cur
 	WHERE b.updated_at > w.f AND b.updated_at <= w.t
-	  AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.transaction_id = b.transaction_id AND +e.account_id = w.account_id
+	  AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.transaction_id = b.transaction_id AND +e.account_id = w.book
 	                  AND +e.created_at > w.f AND +e.created_at <= w.t)
 	) ORDER BY acct, at, entry_id, txn`
 

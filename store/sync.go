@@ -134,6 +134,9 @@ type AccountInfo struct {
 	Type           string
 	Subtype        string
 	Currency       string
+	// InstitutionID is the bank's Plaid institution (from
+	// /processor/account/get); "" when not known.
+	InstitutionID string
 	// CurrencyExponent scaled the account's amounts at ingestion; stored
 	// at first sight of the code and used by every later conversion (see
 	// Cur). Read back, it is the currencies table's.
@@ -155,6 +158,20 @@ type Account struct {
 	// AnchorProvisional: the live opening was anchored before the history
 	// was complete, and is re-derived once it is.
 	AnchorProvisional bool
+	// Replaces is the account this one succeeds (0: none); BookID the
+	// account whose ledger account and opening it posts to (0: its own).
+	Replaces, BookID int64
+	// MatchThrough: a successor's transactions dated on or before it are
+	// matched against its predecessors' before they may post.
+	MatchThrough string
+}
+
+// Book is the id of the account whose ledger account this one posts to.
+func (a Account) Book() int64 {
+	if a.BookID != 0 {
+		return a.BookID
+	}
+	return a.ID
 }
 
 // EnsureAccount creates or refreshes the account a token syncs and links
@@ -174,9 +191,9 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 		if posted {
 			k = nullStr(string(kind))
 		}
-		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName), nullStr(a.Mask), a.Type,
-			nullStr(a.Subtype), a.Currency, a.CurrencyExponent, k, t.now, t.now)
+		_, err = t.exec(`INSERT INTO accounts(business_id, plaid_account_id, name, official_name, mask, type, subtype, currency, currency_exponent, kind,
+			institution_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, businessID, a.PlaidAccountID, a.Name, nullStr(a.OfficialName),
+			nullStr(a.Mask), a.Type, nullStr(a.Subtype), a.Currency, a.CurrencyExponent, k, nullStr(a.InstitutionID), t.now, t.now)
 		if err != nil {
 			return Account{}, err
 		}
@@ -189,9 +206,14 @@ func (t *Tx) EnsureAccount(businessID string, tokenID int64, a AccountInfo) (Acc
 	case acct.BusinessID != businessID:
 		return Account{}, fmt.Errorf("%w: Plaid account %s already belongs to business %s", ErrConflict, a.PlaidAccountID, acct.BusinessID)
 	default:
-		if _, err := t.exec(`UPDATE accounts SET name = ?, official_name = ?, mask = ?, subtype = ?, updated_at = ? WHERE id = ?`,
-			a.Name, nullStr(a.OfficialName), nullStr(a.Mask), nullStr(a.Subtype), t.now, acct.ID); err != nil {
+		// The institution, once known, is kept: a page never carries it.
+		if _, err := t.exec(`UPDATE accounts SET name = ?, official_name = ?, mask = ?, subtype = ?,
+			institution_id = COALESCE(?, institution_id), updated_at = ? WHERE id = ?`,
+			a.Name, nullStr(a.OfficialName), nullStr(a.Mask), nullStr(a.Subtype), nullStr(a.InstitutionID), t.now, acct.ID); err != nil {
 			return Account{}, err
+		}
+		if acct.InstitutionID == "" {
+			acct.InstitutionID = a.InstitutionID
 		}
 	}
 	res, err := t.exec(`UPDATE tokens SET account_id = ? WHERE id = ? AND account_id IS NOT ? AND kind = 'processor'`, acct.ID, tokenID, acct.ID)
@@ -214,16 +236,20 @@ func (t *Tx) accountByPlaidID(plaidID string) (Account, error) {
 
 // accountSelect reads an account row as scanAccount scans it; a WHERE
 // clause completes it.
-var accountSelect = `SELECT id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
-		currency, ` + storedExponent("accounts.currency") + `, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0), initial_at, anchor_provisional
-		FROM accounts WHERE `
+var accountSelect = `SELECT ` + accountCols + ` FROM accounts WHERE `
+
+// accountCols are the columns scanAccount scans, from the table accounts.
+var accountCols = `id, business_id, plaid_account_id, name, COALESCE(official_name,''), COALESCE(mask,''), type, COALESCE(subtype,''),
+		currency, ` + storedExponent("accounts.currency") + `, COALESCE(kind,''), opening_version, COALESCE(opening_date,''), COALESCE(opening_minor,0), initial_at, anchor_provisional,
+		COALESCE(institution_id,''), COALESCE(replaces,0), COALESCE(book_account_id,0), COALESCE(match_through,'')`
 
 func scanAccount(r scanner) (Account, error) {
 	var a Account
 	var kind string
 	var initial sql.NullString
 	err := r.Scan(&a.ID, &a.BusinessID, &a.PlaidAccountID, &a.Name, &a.OfficialName, &a.Mask, &a.Type, &a.Subtype,
-		&a.Currency, &a.CurrencyExponent, &kind, &a.OpeningVersion, &a.OpeningDate, &a.OpeningMinor, &initial, &a.AnchorProvisional)
+		&a.Currency, &a.CurrencyExponent, &kind, &a.OpeningVersion, &a.OpeningDate, &a.OpeningMinor, &initial, &a.AnchorProvisional,
+		&a.InstitutionID, &a.Replaces, &a.BookID, &a.MatchThrough)
 	a.Kind, a.InitialAt = ledger.Kind(kind), parseTS(initial)
 	return a, err
 }
@@ -267,6 +293,9 @@ type BankTxn struct {
 	LiveEntryID          string
 	FirstUpdateID        int64
 	LastUpdateID         int64
+	// DuplicateOf is the predecessor's transaction this one was matched to
+	// at re-link: the same real transaction, never posted twice.
+	DuplicateOf string
 }
 
 const bankTxnCols = `id, account_id, transaction_id, pending, COALESCE(pending_transaction_id,''), amount, currency, date,
@@ -275,7 +304,7 @@ const bankTxnCols = `id, account_id, transaction_id, pending, COALESCE(pending_t
 	COALESCE(category,''), COALESCE(category_id,''), COALESCE(payment_channel,''), COALESCE(check_number,''), COALESCE(transaction_code,''),
 	COALESCE(merchant_entity_id,''), COALESCE(website,''), COALESCE(logo_url,''), COALESCE(account_owner,''), COALESCE(city,''),
 	COALESCE(region,''), COALESCE(country,''), COALESCE(postal_code,''), removed, revision, entry_version, COALESCE(live_entry_id,''),
-	first_update_id, last_update_id`
+	first_update_id, last_update_id, COALESCE(duplicate_of,'')`
 
 func scanBankTxn(r scanner) (BankTxn, error) {
 	var b BankTxn
@@ -283,7 +312,7 @@ func scanBankTxn(r scanner) (BankTxn, error) {
 		&b.AuthorizedDate, &b.Datetime, &b.AuthorizedDatetime, &b.Name, &b.MerchantName, &b.OriginalDescription, &b.PFCPrimary,
 		&b.PFCDetailed, &b.PFCConfidence, &b.Category, &b.CategoryID, &b.PaymentChannel, &b.CheckNumber, &b.TransactionCode,
 		&b.MerchantEntityID, &b.Website, &b.LogoURL, &b.AccountOwner, &b.City, &b.Region, &b.Country, &b.PostalCode,
-		&b.Removed, &b.Revision, &b.EntryVersion, &b.LiveEntryID, &b.FirstUpdateID, &b.LastUpdateID)
+		&b.Removed, &b.Revision, &b.EntryVersion, &b.LiveEntryID, &b.FirstUpdateID, &b.LastUpdateID, &b.DuplicateOf)
 	return b, err
 }
 
@@ -333,7 +362,7 @@ func (b *BankTxn) args() []any {
 		nullStr(b.OriginalDescription), nullStr(b.PFCPrimary), nullStr(b.PFCDetailed), nullStr(b.PFCConfidence), nullStr(b.Category),
 		nullStr(b.CategoryID), nullStr(b.PaymentChannel), nullStr(b.CheckNumber), nullStr(b.TransactionCode), nullStr(b.MerchantEntityID),
 		nullStr(b.Website), nullStr(b.LogoURL), nullStr(b.AccountOwner), nullStr(b.City), nullStr(b.Region), nullStr(b.Country),
-		nullStr(b.PostalCode), b.Removed, b.Revision, b.EntryVersion, nullStr(b.LiveEntryID), b.FirstUpdateID, b.LastUpdateID}
+		nullStr(b.PostalCode), b.Removed, b.Revision, b.EntryVersion, nullStr(b.LiveEntryID), b.FirstUpdateID, b.LastUpdateID, nullStr(b.DuplicateOf)}
 }
 
 // SaveBankTxn inserts (ID 0) or overwrites a bank transaction row. The row
@@ -344,8 +373,8 @@ func (t *Tx) SaveBankTxn(b *BankTxn) error {
 		res, err := t.exec(`INSERT INTO bank_transactions(account_id, transaction_id, pending, pending_transaction_id, amount, currency, date,
 			authorized_date, datetime, authorized_datetime, name, merchant_name, original_description, pfc_primary, pfc_detailed, pfc_confidence,
 			category, category_id, payment_channel, check_number, transaction_code, merchant_entity_id, website, logo_url, account_owner,
-			city, region, country, postal_code, removed, revision, entry_version, live_entry_id, first_update_id, last_update_id, first_seen_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, append(args, t.now, t.now)...)
+			city, region, country, postal_code, removed, revision, entry_version, live_entry_id, first_update_id, last_update_id, duplicate_of, first_seen_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, append(args, t.now, t.now)...)
 		if err != nil {
 			return err
 		}
@@ -356,7 +385,7 @@ func (t *Tx) SaveBankTxn(b *BankTxn) error {
 		authorized_date=?, datetime=?, authorized_datetime=?, name=?, merchant_name=?, original_description=?, pfc_primary=?, pfc_detailed=?,
 		pfc_confidence=?, category=?, category_id=?, payment_channel=?, check_number=?, transaction_code=?, merchant_entity_id=?, website=?,
 		logo_url=?, account_owner=?, city=?, region=?, country=?, postal_code=?, removed=?, revision=?, entry_version=?, live_entry_id=?,
-		first_update_id=?, last_update_id=?, updated_at=? WHERE id=?`, append(args, t.now, b.ID)...)
+		first_update_id=?, last_update_id=?, duplicate_of=?, updated_at=? WHERE id=?`, append(args, t.now, b.ID)...)
 	return err
 }
 
@@ -534,16 +563,20 @@ func (t *Tx) AccountByID(id int64) (Account, error) {
 }
 
 const postedStatsSQL = `SELECT COALESCE(SUM(amount) FILTER (WHERE pending = 0), 0), MIN(date), COUNT(*) FILTER (WHERE pending = 0)
-		FROM bank_transactions WHERE account_id = ? AND removed = 0 AND currency = ?`
+		FROM bank_transactions WHERE account_id IN (` + bookAccounts + `) AND removed = 0 AND currency = ? AND duplicate_of IS NULL`
 
 // PostedStats sums an account's live posted transactions in its own
 // currency: their natural-sign effect needs the account kind, so the raw
 // Plaid-sign sum is returned. earliest also counts staged holds: an opening
 // dated before them lets a hold's settlement, dated on or after the hold,
 // be told from late history even when Plaid does not link the two.
+//
+// accountID is a book (Account.Book): the transactions of every account
+// posting to it count, a successor's matched duplicates not (their
+// predecessor's transactions carry them).
 func (t *Tx) PostedStats(accountID int64, currency string) (sumAmount int64, earliest string, n int, err error) {
 	var e sql.NullString
-	err = t.tx.QueryRowContext(t.ctx, postedStatsSQL, accountID, currency).Scan(&sumAmount, &e, &n)
+	err = t.tx.QueryRowContext(t.ctx, postedStatsSQL, accountID, accountID, currency).Scan(&sumAmount, &e, &n)
 	return sumAmount, e.String, n, err
 }
 

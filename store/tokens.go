@@ -54,6 +54,11 @@ type Token struct {
 	ItemID        string
 	InstitutionID string
 	WebhookURL    string // the URL last set at Plaid for a processor token's webhooks
+	// Replaced: the token's account was re-linked, and its successor
+	// carries its ledger account on; the token is never synced again.
+	Replaced bool
+	// InstitutionKnown: its account's bank (institution_id) is recorded.
+	InstitutionKnown bool
 }
 
 // Token kinds.
@@ -282,7 +287,8 @@ const tokenCols = `t.id, t.business_id, t.hint, t.status, t.reason, t.flagged_at
 	COALESCE(t.account_id, 0), COALESCE(a.plaid_account_id, ''), t.last_synced_at, t.last_error_code, t.last_error_at, t.created_at,
 	MAX(COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 0), ''),
 	    COALESCE((SELECT MAX(date) FROM bank_transactions bt WHERE bt.account_id = t.account_id AND bt.removed = 0 AND bt.pending = 1), '')),
-	COALESCE(t.history, ''), t.realtime_at, t.kind, COALESCE(t.item_id, ''), COALESCE(t.institution_id, ''), COALESCE(t.webhook_url, '')`
+	COALESCE(t.history, ''), t.realtime_at, t.kind, COALESCE(t.item_id, ''), COALESCE(t.institution_id, ''), COALESCE(t.webhook_url, ''),
+	EXISTS (SELECT 1 FROM accounts s WHERE s.replaces = t.account_id), a.institution_id IS NOT NULL`
 
 // oneTokenSQL reads one token (Store.Token, Tx.Token).
 const oneTokenSQL = `SELECT ` + tokenCols + ` FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.id = ?`
@@ -340,7 +346,7 @@ func scanToken(r scanner) (Token, error) {
 	var created string
 	if err := r.Scan(&t.ID, &t.BusinessID, &t.Hint, &t.Status, &reason, &flagged, &flagReq, &probe, &t.Cursor,
 		&t.AccountID, &t.PlaidAccountID, &synced, &errCode, &errAt, &created, &t.NewestTxnDate, &t.History, &realtime,
-		&t.Kind, &t.ItemID, &t.InstitutionID, &t.WebhookURL); err != nil {
+		&t.Kind, &t.ItemID, &t.InstitutionID, &t.WebhookURL, &t.Replaced, &t.InstitutionKnown); err != nil {
 		return Token{}, Classify(err)
 	}
 	t.Reason, t.FlagRequestID, t.LastErrorCode, t.RealtimeAt = reason.String, flagReq.String, errCode.String, parseTS(realtime)

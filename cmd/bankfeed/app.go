@@ -31,7 +31,7 @@ const usageText = `usage:
   bankfeed doctor
   bankfeed backup DEST
   bankfeed sandbox [--listen ADDR] [--webhook-url URL] [--every D]
-  bankfeed demo [--dir DIR]
+  bankfeed demo [--dir DIR] [--relink]
 Settings come from the environment (see README); --config FILE sets the same keys, env wins.`
 
 type app struct {

@@ -185,11 +185,23 @@ func (a *app) cmdTokensList(ctx context.Context, args []string) error {
 }
 
 func (a *app) cmdAccountsList(ctx context.Context, args []string) error {
-	return list(ctx, a, "accounts list", args, api.ListAccounts, "BUSINESS\tACCOUNT\tNAME\tMASK\tTYPE\tCUR\tTOKEN\tTOKEN STATUS\tCURRENT\tAS OF",
+	return list(ctx, a, "accounts list", args, api.ListAccounts, "BUSINESS\tACCOUNT\tNAME\tMASK\tTYPE\tCUR\tTOKEN\tTOKEN STATUS\tCURRENT\tAS OF\tRE-LINK",
 		func(x api.AccountOut) []string {
 			return []string{x.BusinessID, x.AccountID, x.Name, x.Mask, x.Type + "/" + x.Subtype, x.Currency,
-				tokenCol(x), x.TokenStatus, orDash(x.CurrentBalance), orDash(x.BalanceAsOf)}
+				tokenCol(x), x.TokenStatus, orDash(x.CurrentBalance), orDash(x.BalanceAsOf), relinkCell(x)}
 		})
+}
+
+// relinkCell says which account a re-linked one continues, or which
+// continues it.
+func relinkCell(x api.AccountOut) string {
+	switch {
+	case x.Replaces != nil:
+		return "replaces " + *x.Replaces
+	case x.ReplacedBy != nil:
+		return "replaced by " + *x.ReplacedBy
+	}
+	return "-"
 }
 
 func (a *app) cmdLedgerBalances(ctx context.Context, args []string) error {

@@ -16,6 +16,7 @@ import (
 	"bankfeed/config"
 	"bankfeed/jobs"
 	"bankfeed/plaidfake"
+	"bankfeed/store"
 )
 
 func parseDate(s string) (time.Time, error) { return time.Parse("2006-01-02", s) }
@@ -68,6 +69,7 @@ func (a *app) cmdSandbox(ctx context.Context, args []string) error {
 func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	fs := newFlagSet("demo")
 	dir := fs.String("dir", "", "folder for the demo database and report (default: a new temporary folder)")
+	relink := fs.Bool("relink", false, "then re-link the checking account as its customer would after a broken login, run again and show the pair as one ledger account")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -137,28 +139,7 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	fmt.Fprintln(a.stdout, "  demo-business: four accounts through the platform's processor tokens")
 	fmt.Fprintf(a.stdout, "  demo-linked:   a bank linked by bankfeed itself through the Bank Linking page flow (scoped token -> link token -> Plaid Link -> public token -> exchange): Item %s at %s, %d accounts, %s\n",
 		item.ItemID, orDash(item.InstitutionID), linkedAccts, item.Status)
-	accts, err := api.ListAccounts(ctx, st, "")
-	if err != nil {
-		return err
-	}
-	bals, err := api.ListLedgerBalances(ctx, st, "")
-	if err != nil {
-		return err
-	}
-	byAcct := map[string]api.LedgerBalanceOut{}
-	for _, b := range bals {
-		byAcct[b.AccountID] = b
-	}
-	var rows [][]string
-	for _, x := range accts {
-		b := byAcct[x.AccountID]
-		ledgerBal := b.LedgerBalance
-		if ledgerBal == "" {
-			ledgerBal = "-"
-		}
-		rows = append(rows, []string{x.BusinessID, x.Name, x.Mask, x.Type, x.TokenStatus, orDash(x.CurrentBalance), ledgerBal, fmt.Sprint(b.PostedCount), fmt.Sprint(b.PendingCount)})
-	}
-	if err := a.table("BUSINESS\tACCOUNT\tMASK\tTYPE\tLINK\tBANK SAYS\tLEDGER\tPOSTED\tPENDING", rows); err != nil {
+	if err := a.demoTable(ctx, st); err != nil {
 		return err
 	}
 	toks, err := api.ListTokens(ctx, st, "", a.now())
@@ -183,6 +164,11 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stdout, "reconciliation: %d ok, %d timing, %d break, %d needs_refresh\n",
 			sum.Report["ok"], sum.Report["timing"], sum.Report["break"], sum.Report["needs_refresh"])
 	}
+	if *relink {
+		if err := a.demoRelink(ctx, st, r, srv, tokens, cfg.PlaidEnv); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(a.stdout, "database: %s\nreports:  %s (open the .html in a browser)\n", db, reports)
 	return nil
 }
@@ -205,4 +191,70 @@ func pushChanges(ctx context.Context, srv *plaidfake.Server, checking, hook stri
 			fmt.Fprintf(stderr, "sandbox: webhook: %v\n", err)
 		}
 	}
+}
+
+// demoTable shows each account with what its bank says and its ledger
+// account: a re-linked pair has one ledger account, shown on the newer.
+func (a *app) demoTable(ctx context.Context, st *store.Store) error {
+	accts, err := api.ListAccounts(ctx, st, "")
+	if err != nil {
+		return err
+	}
+	bals, err := api.ListLedgerBalances(ctx, st, "")
+	if err != nil {
+		return err
+	}
+	byAcct := map[string]api.LedgerBalanceOut{}
+	for _, b := range bals {
+		byAcct[b.AccountID] = b
+	}
+	var rows [][]string
+	for _, x := range accts {
+		b, ok := byAcct[x.AccountID]
+		ledgerBal, posted, pending := "-", "-", "-"
+		if ok {
+			ledgerBal, posted, pending = b.LedgerBalance, fmt.Sprint(b.PostedCount), fmt.Sprint(b.PendingCount)
+		}
+		rows = append(rows, []string{x.BusinessID, x.Name, x.Mask, x.Type, x.TokenStatus, orDash(x.CurrentBalance), ledgerBal, posted, pending})
+	}
+	return a.table("BUSINESS\tACCOUNT\tMASK\tTYPE\tLINK\tBANK SAYS\tLEDGER\tPOSTED\tPENDING", rows)
+}
+
+// demoRelink re-links the demo's checking account as its customer would
+// after its login broke (a new Plaid Item: new account and transaction ids
+// for the same history), puts the new token in place of the old one
+// (replace semantics), runs, and shows that the pair is one ledger account.
+func (a *app) demoRelink(ctx context.Context, st *store.Store, r *jobs.Runner, srv *plaidfake.Server, tokens map[string]string, env string) error {
+	fmt.Fprintln(a.stdout, "\nre-link: the checking account's login broke and its customer linked the bank again: a new Plaid Item")
+	fmt.Fprintln(a.stdout, "with new account and transaction ids for the same account and history, plus one new deposit")
+	tokens["checking"] = plaidfake.DemoRelink(srv)
+	if _, err := st.PutTokens(ctx, "demo-business", env, []string{tokens["checking"], tokens["card"], tokens["broken"], tokens["staged"]}, true); err != nil {
+		return err
+	}
+	sum, err := r.Run(ctx, jobs.JobAll)
+	if err != nil && !errors.Is(err, jobs.ErrBreak) {
+		return err
+	}
+	if err := a.demoTable(ctx, st); err != nil {
+		return err
+	}
+	for _, res := range sum.Results {
+		if c := res.Applied; c.Succeeds != "" {
+			fmt.Fprintf(a.stdout, "the new checking account continues the ledger account of %s: %d transactions the new link delivered again were matched and not posted twice; %d new posted\n",
+				c.Succeeds, c.Duplicates, c.Posted)
+		}
+	}
+	fmt.Fprintln(a.stdout, "\n$ bankfeed accounts list")
+	if err := a.cmdAccountsList(ctx, nil); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, "\n$ bankfeed ledger balances")
+	if err := a.cmdLedgerBalances(ctx, nil); err != nil {
+		return err
+	}
+	if sum.Report != nil {
+		fmt.Fprintf(a.stdout, "reconciliation: %d ok, %d timing, %d break, %d needs_refresh\n",
+			sum.Report["ok"], sum.Report["timing"], sum.Report["break"], sum.Report["needs_refresh"])
+	}
+	return nil
 }

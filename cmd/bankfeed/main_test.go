@@ -204,6 +204,45 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+// The demo's re-link: the new checking account continues the old one's
+// ledger account; accounts list shows the pair, ledger balances one row
+// for it, equal to the bank, and everything reconciles.
+func TestDemoRelink(t *testing.T) {
+	dir := t.TempDir()
+	r := bf(t, map[string]string{}, "demo", "--relink", "--dir", dir)
+	if r.code != 0 {
+		t.Fatalf("demo exit %d: %s", r.code, r.stderr)
+	}
+	_, after, ok := strings.Cut(r.stdout, "$ bankfeed accounts list")
+	if !ok {
+		t.Fatalf("no accounts list after the re-link:\n%s", r.stdout)
+	}
+	accounts, balances, _ := strings.Cut(after, "$ bankfeed ledger balances")
+	for _, want := range []string{"27 transactions the new link delivered again were matched and not posted twice; 1 new posted",
+		"reconciliation: 2 ok, 0 timing, 0 break"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Count(accounts, "Business Checking") != 2 || !strings.Contains(accounts, "replaced by ") || !strings.Contains(accounts, "replaces ") {
+		t.Errorf("accounts list after the re-link:\n%s", accounts)
+	}
+	// One row per ledger account: the pair's under the new id, posting
+	// the 40 real transactions of the old link and the new deposit once.
+	lines := strings.Split(strings.TrimSpace(balances), "\n")
+	if len(lines) < 3 || !strings.Contains(lines[1]+lines[2], "171041.72       41") {
+		t.Errorf("ledger balances after the re-link:\n%s", balances)
+	}
+	rep, _ := filepath.Glob(filepath.Join(dir, "reports", "reconciliation-*.html"))
+	if len(rep) != 1 {
+		t.Fatalf("report files: %v", rep)
+	}
+	page, _ := os.ReadFile(rep[0])
+	if !strings.Contains(string(page), "27 transactions the new link delivered again were matched to the ones already posted") {
+		t.Errorf("the HTML report does not say what the re-link did")
+	}
+}
+
 // TestSIGTERMStopsARun sends SIGTERM to a real bankfeed process that waits
 // on a stalled Plaid page: it exits promptly with the interrupted status
 // and the next run converges.
