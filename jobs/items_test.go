@@ -247,7 +247,7 @@ const itemSyncPath = "/transactions/sync"
 func (e *env) killItemAfter(access string, calls int) {
 	e.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "BANKFEED_CRASH_CHILD_DB="+e.store.Path(), "BANKFEED_CRASH_CHILD_URL="+e.http.URL)
+	cmd.Env = e.childEnv()
 	base := e.srv.Calls(access, itemSyncPath)
 	if calls == 0 {
 		e.srv.Inject(access, plaidfake.Fault{Endpoint: itemSyncPath, Kind: plaidfake.FaultStall}, 1)

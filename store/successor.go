@@ -32,6 +32,13 @@ type Predecessor struct {
 	Active bool // one of its tokens is still active: it has not been let go
 }
 
+var predecessorCandidatesSQL = `SELECT ` + accountCols + `,
+		EXISTS (SELECT 1 FROM tokens k WHERE k.account_id = accounts.id AND k.status = 'active')
+		FROM accounts WHERE business_id = ? AND id != ? AND institution_id = ? AND type = ? AND COALESCE(subtype,'') = ?
+		AND COALESCE(mask,'') = ? AND currency = ?
+		AND NOT EXISTS (SELECT 1 FROM accounts s WHERE s.replaces = accounts.id)
+		ORDER BY id`
+
 // PredecessorCandidates lists the accounts of a's business that look like
 // the same real account: same institution, type, subtype, mask and
 // currency, and not already replaced. An account whose institution is not
@@ -40,12 +47,7 @@ func (t *Tx) PredecessorCandidates(a Account) ([]Predecessor, error) {
 	if a.InstitutionID == "" {
 		return nil, nil
 	}
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+accountCols+`,
-		EXISTS (SELECT 1 FROM tokens k WHERE k.account_id = accounts.id AND k.status = 'active')
-		FROM accounts WHERE business_id = ? AND id != ? AND institution_id = ? AND type = ? AND COALESCE(subtype,'') = ?
-		AND COALESCE(mask,'') = ? AND currency = ?
-		AND NOT EXISTS (SELECT 1 FROM accounts s WHERE s.replaces = accounts.id)
-		ORDER BY id`, a.BusinessID, a.ID, a.InstitutionID, a.Type, a.Subtype, a.Mask, a.Currency)
+	rows, err := t.tx.QueryContext(t.ctx, predecessorCandidatesSQL, a.BusinessID, a.ID, a.InstitutionID, a.Type, a.Subtype, a.Mask, a.Currency)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +101,11 @@ func (t *Tx) RetireHolds(book, successor, updateID int64) (int, error) {
 	return int(n), err
 }
 
+const matchPoolSQL = `SELECT b.transaction_id, b.date, b.amount, b.currency, b.name FROM bank_transactions b
+		WHERE b.account_id IN (` + bookAccounts + `) AND b.account_id != ? AND b.removed = 0 AND b.pending = 0
+		AND (b.live_entry_id IS NOT NULL OR b.amount = 0 OR b.duplicate_of IS NOT NULL) AND b.date <= ?
+		AND NOT EXISTS (SELECT 1 FROM bank_transactions d WHERE d.duplicate_of = b.transaction_id AND d.removed = 0)`
+
 // MatchPool lists the live posted transactions of a book's accounts other
 // than except, dated through through, that no live duplicate claims yet:
 // what a successor's transactions may be matched to. Posted means carried
@@ -106,10 +113,7 @@ func (t *Tx) RetireHolds(book, successor, updateID int64) (int, error) {
 // duplicate standing for an earlier predecessor's (a chain of re-links:
 // the real transaction is represented by the newest row of its chain).
 func (t *Tx) MatchPool(book, except int64, through string) ([]ledger.MatchTxn, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT b.transaction_id, b.date, b.amount, b.currency, b.name FROM bank_transactions b
-		WHERE b.account_id IN (`+bookAccounts+`) AND b.account_id != ? AND b.removed = 0 AND b.pending = 0
-		AND (b.live_entry_id IS NOT NULL OR b.amount = 0 OR b.duplicate_of IS NOT NULL) AND b.date <= ?
-		AND NOT EXISTS (SELECT 1 FROM bank_transactions d WHERE d.duplicate_of = b.transaction_id AND d.removed = 0)`, book, book, except, through)
+	rows, err := t.tx.QueryContext(t.ctx, matchPoolSQL, book, book, except, through)
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,9 @@ func TestMigrationRewritesTimesFixedWidth(t *testing.T) {
 	// Back to version 8 as an older bankfeed left it: no time-window
 	// indexes, and times as RFC3339Nano wrote them.
 	for _, q := range []string{
+		`DROP INDEX accounts_replaces`, `DROP INDEX accounts_book`, `DROP INDEX accounts_identity`, `DROP INDEX bank_transactions_duplicate`, `ALTER TABLE bank_transactions DROP COLUMN duplicate_of`,
+		`ALTER TABLE accounts DROP COLUMN institution_id`, `ALTER TABLE accounts DROP COLUMN replaces`, `ALTER TABLE accounts DROP COLUMN book_account_id`,
+		`ALTER TABLE accounts DROP COLUMN match_through`,
 		`DROP INDEX tokens_item`, `DROP INDEX accounts_item`, `ALTER TABLE accounts DROP COLUMN item_token_id`,
 		`ALTER TABLE tokens DROP COLUMN kind`, `ALTER TABLE tokens DROP COLUMN item_id`, `ALTER TABLE tokens DROP COLUMN institution_id`,
 		`ALTER TABLE tokens DROP COLUMN webhook_url`, `DROP TABLE scoped_tokens`, `DROP TABLE exchanged_public_tokens`,

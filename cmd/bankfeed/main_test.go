@@ -219,7 +219,7 @@ func TestDemoRelink(t *testing.T) {
 	}
 	accounts, balances, _ := strings.Cut(after, "$ bankfeed ledger balances")
 	for _, want := range []string{"27 transactions the new link delivered again were matched and not posted twice; 1 new posted",
-		"reconciliation: 2 ok, 0 timing, 0 break"} {
+		"reconciliation: 4 ok, 0 timing, 0 break"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
