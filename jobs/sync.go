@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -154,7 +153,7 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 		abandon("log")
 		return err
 	}
-	lastPayload, err := json.Marshal(last.page)
+	lastPayload, err := encodePage(last.page)
 	if err != nil {
 		abandon("encode")
 		return err
@@ -232,7 +231,7 @@ func newPageLogger(ctx context.Context, st *store.Store, updateID int64) *pageLo
 			if l.err() != nil {
 				continue // drain: the loop stops at its next check
 			}
-			payload, err := json.Marshal(lp.p)
+			payload, err := encodePage(lp.p)
 			if err == nil {
 				err = st.AppendPage(ctx, updateID, lp.meta, payload)
 			}
@@ -274,7 +273,7 @@ func applyLogged(tx *store.Tx, updateID int64, a *applier) error {
 	decode := func(payload []byte) <-chan decoded {
 		ch := make(chan decoded, 1)
 		go func() {
-			p, err := decodePage(payload)
+			p, err := readLoggedPage(payload)
 			ch <- decoded{p, err}
 		}()
 		return ch
