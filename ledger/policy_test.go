@@ -1,0 +1,213 @@
+package ledger
+
+import "testing"
+
+func TestChange(t *testing.T) {
+	posted := TxnFacts{ID: "t", Date: "2026-02-10", Amount: 1250, Currency: "USD"}
+	with := func(f func(*TxnFacts)) TxnFacts {
+		n := posted
+		f(&n)
+		return n
+	}
+	pending := with(func(n *TxnFacts) { n.Pending = true })
+	live := &TxnState{Facts: posted, Live: true, Posted: true}
+	dup := &TxnState{Facts: posted, Duplicate: true}
+	const through = "2026-02-15" // a successor's match window
+
+	tests := []struct {
+		name    string
+		kind    Kind
+		old     *TxnState
+		next    TxnFacts
+		through string
+		want    Decision
+	}{
+		{"added posted", Asset, nil, posted, "", Decision{Post: true, FirstPosting: true}},
+		{"added to a card", Liability, nil, posted, "", Decision{Post: true, FirstPosting: true}},
+		{"added pending is staged", Asset, nil, pending, "", Decision{}},
+		{"added zero amount", Asset, nil, with(func(n *TxnFacts) { n.Amount = 0 }), "", Decision{}},
+		{"added to an account not posted", "", nil, posted, "", Decision{}},
+		{"description-only modify", Asset, live, posted, "", Decision{}},
+		{"amount modify reposts", Asset, live, with(func(n *TxnFacts) { n.Amount = 1334 }), "", Decision{Reverse: true, Post: true}},
+		{"date modify reposts", Asset, live, with(func(n *TxnFacts) { n.Date = "2026-02-11" }), "", Decision{Reverse: true, Post: true}},
+		{"currency modify reposts", Asset, live, with(func(n *TxnFacts) { n.Currency = "EUR" }), "", Decision{Reverse: true, Post: true}},
+		{"modify to zero reverses only", Asset, live, with(func(n *TxnFacts) { n.Amount = 0 }), "", Decision{Reverse: true}},
+		{"posted back to pending reverses", Asset, live, pending, "", Decision{Reverse: true}},
+		{"pending modify stays staged", Asset, &TxnState{Facts: pending}, with(func(n *TxnFacts) { n.Pending, n.Amount = true, 900 }), "", Decision{}},
+		{"pending to posted in place", Asset, &TxnState{Facts: pending}, posted, "", Decision{Post: true, FirstPosting: true}},
+		{"re-added after removal", Asset, &TxnState{Facts: with(func(n *TxnFacts) { n.Removed = true }), Posted: true}, posted, "", Decision{Post: true}},
+		{"reposted after a zero amount", Asset, &TxnState{Facts: with(func(n *TxnFacts) { n.Amount = 0 }), Posted: true}, posted, "", Decision{Post: true}},
+		{"duplicate description-only", Asset, dup, posted, through, Decision{Duplicate: true}},
+		{"duplicate economic modify is released, matched again", Asset, dup, with(func(n *TxnFacts) { n.Amount = 1300 }), through, Decision{Release: true, Defer: true}},
+		{"duplicate moved past the window is released and posts", Asset, dup, with(func(n *TxnFacts) { n.Date = "2026-02-20" }), through, Decision{Release: true, Post: true, FirstPosting: true}},
+		{"duplicate turned pending is released, staged", Asset, dup, pending, through, Decision{Release: true}},
+		{"removed duplicate re-added posts on its own", Asset, &TxnState{Facts: with(func(n *TxnFacts) { n.Removed = true }), Duplicate: true}, posted, "", Decision{Post: true, FirstPosting: true}},
+		{"successor inside the match window defers", Asset, nil, posted, through, Decision{Defer: true}},
+		{"successor zero amount inside the window defers", Asset, nil, with(func(n *TxnFacts) { n.Amount = 0 }), through, Decision{Defer: true}},
+		{"successor on the window's last day defers", Asset, nil, with(func(n *TxnFacts) { n.Date = through }), through, Decision{Defer: true}},
+		{"successor after the window posts", Asset, nil, with(func(n *TxnFacts) { n.Date = "2026-02-16" }), through, Decision{Post: true, FirstPosting: true}},
+		{"successor pending inside the window is staged", Asset, nil, pending, through, Decision{}},
+		{"successor once posted reposts, not deferred", Asset, live, with(func(n *TxnFacts) { n.Amount = 1 }), through, Decision{Reverse: true, Post: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Change(tt.kind, tt.old, tt.next, tt.through); got != tt.want {
+				t.Fatalf("Change = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRemove(t *testing.T) {
+	f := TxnFacts{ID: "t", Date: "2026-02-10", Amount: 1250, Currency: "USD"}
+	tests := []struct {
+		name string
+		s    TxnState
+		want Decision
+	}{
+		{"posted is reversed", TxnState{Facts: f, Live: true, Posted: true}, Decision{Reverse: true}},
+		{"staged hold leaves the journal alone", TxnState{Facts: TxnFacts{Pending: true}}, Decision{}},
+		{"reversed earlier, nothing live", TxnState{Facts: f, Posted: true}, Decision{}},
+		{"duplicate takes its predecessor's entry", TxnState{Facts: f, Duplicate: true}, Decision{Release: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Remove(tt.s); got != tt.want {
+				t.Fatalf("Remove = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEconomic(t *testing.T) {
+	f := TxnFacts{ID: "t", Date: "2026-02-10", Amount: 1250, Currency: "USD"}
+	for _, tt := range []struct {
+		name string
+		next func(*TxnFacts)
+		want bool
+	}{
+		{"same", func(*TxnFacts) {}, false},
+		{"removed flag alone", func(n *TxnFacts) { n.Removed = true }, false},
+		{"amount", func(n *TxnFacts) { n.Amount = -1250 }, true},
+		{"currency", func(n *TxnFacts) { n.Currency = "CAD" }, true},
+		{"date", func(n *TxnFacts) { n.Date = "2026-02-09" }, true},
+		{"pending", func(n *TxnFacts) { n.Pending = true }, true},
+	} {
+		n := f
+		tt.next(&n)
+		if got := Economic(f, n); got != tt.want {
+			t.Errorf("%s: Economic = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestLateHistory(t *testing.T) {
+	open := OpeningFacts{Version: 1, Date: "2026-01-09", Natural: 102500, Currency: "USD"}
+	txn := func(date string, amount int64) TxnFacts {
+		return TxnFacts{ID: date, Date: date, Amount: amount, Currency: "USD"}
+	}
+	staged := &TxnFacts{ID: "hold", Date: "2026-01-12", Amount: 700, Currency: "USD", Pending: true}
+	tests := []struct {
+		name string
+		kind Kind
+		open OpeningFacts
+		t    TxnFacts
+		hold *TxnFacts
+		want LateHistory
+	}{
+		{"before the opening, money out of an asset", Asset, open, txn("2026-01-05", 1000), nil, LateHistory{-1000, "2026-01-05"}},
+		{"on the opening date", Asset, open, txn("2026-01-09", -300), nil, LateHistory{300, "2026-01-09"}},
+		{"charge on a card raises the debt", Liability, open, txn("2026-01-05", 1000), nil, LateHistory{1000, "2026-01-05"}},
+		{"after the opening is ordinary", Asset, open, txn("2026-01-10", 1000), nil, LateHistory{}},
+		{"another currency is outside the opening", Asset, open, TxnFacts{Date: "2026-01-05", Amount: 1000, Currency: "EUR"}, nil, LateHistory{}},
+		{"no opening yet", Asset, OpeningFacts{}, txn("2026-01-05", 1000), nil, LateHistory{}},
+		{"settlement of a staged hold dated before the opening", Asset, open, txn("2026-01-05", 700), staged, LateHistory{}},
+		{"settlement whose hold is no longer pending counts", Asset, open, txn("2026-01-05", 700), &TxnFacts{ID: "hold", Currency: "USD"}, LateHistory{-700, "2026-01-05"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l LateHistory
+			l.Note(tt.kind, tt.open, tt.t, tt.hold)
+			if l != tt.want {
+				t.Fatalf("late history = %+v, want %+v", l, tt.want)
+			}
+		})
+	}
+
+	t.Run("accumulates, earliest date wins", func(t *testing.T) {
+		var l LateHistory
+		for _, f := range []TxnFacts{txn("2026-01-07", 100), txn("2026-01-03", 200), txn("2026-01-12", 400), txn("2026-01-08", -50)} {
+			l.Note(Asset, open, f, nil)
+		}
+		if want := (LateHistory{-250, "2026-01-03"}); l != want {
+			t.Fatalf("late history = %+v, want %+v", l, want)
+		}
+	})
+}
+
+func TestOpeningFor(t *testing.T) {
+	tests := []struct {
+		name            string
+		kind            Kind
+		current, posted int64
+		earliest        string
+		wantNat         int64
+		wantDate        string
+		wantErr         bool
+	}{
+		// A checking account holding 1000.00 after 25.00 left it opened at 1025.00.
+		{name: "asset", kind: Asset, current: 100000, posted: 2500, earliest: "2026-01-10", wantNat: 102500, wantDate: "2026-01-09"},
+		// A card owing 150.00 after 25.00 of charges owed 125.00.
+		{name: "liability", kind: Liability, current: 15000, posted: 2500, earliest: "2026-01-10", wantNat: 12500, wantDate: "2026-01-09"},
+		{name: "asset with a net deposit", kind: Asset, current: 100000, posted: -40000, earliest: "2026-03-01", wantNat: 60000, wantDate: "2026-02-28"},
+		{name: "liability paid down", kind: Liability, current: 0, posted: -5000, earliest: "2026-01-01", wantNat: 5000, wantDate: "2025-12-31"},
+		{name: "nothing posted: dated before today", kind: Asset, current: 5000, wantNat: 5000, wantDate: "2026-02-14"},
+		{name: "bad date", kind: Asset, current: 5000, earliest: "2026-02-30", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nat, date, err := OpeningFor(tt.kind, tt.current, tt.posted, tt.earliest, "2026-02-15")
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("bad date accepted")
+				}
+				return
+			}
+			if err != nil || nat != tt.wantNat || date != tt.wantDate {
+				t.Fatalf("OpeningFor = %d, %s, %v; want %d, %s", nat, date, err, tt.wantNat, tt.wantDate)
+			}
+		})
+	}
+}
+
+func TestRederive(t *testing.T) {
+	open := OpeningFacts{Version: 1, Date: "2026-01-09", Natural: 102500, Currency: "USD"}
+	nat, date, err := Rederive(open, LateHistory{Effect: -1000, Earliest: "2026-01-05"})
+	if err != nil || nat != 103500 || date != "2026-01-04" {
+		t.Fatalf("Rederive = %d, %s, %v; want 103500, 2026-01-04", nat, date, err)
+	}
+	if _, _, err := Rederive(open, LateHistory{Effect: 1}); err == nil {
+		t.Fatal("re-derived without a late date")
+	}
+
+	// Re-deriving after late history gives the opening that anchoring with
+	// that history already in would have given, for either kind.
+	for _, k := range []Kind{Asset, Liability} {
+		const current, anchored, late = 100000, 2500, 1700 // Plaid-sign sums
+		nat1, date1, err := OpeningFor(k, current, anchored, "2026-01-10", "2026-02-15")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l LateHistory
+		l.Note(k, OpeningFacts{Version: 1, Date: date1, Natural: nat1, Currency: "USD"},
+			TxnFacts{Date: "2026-01-02", Amount: late, Currency: "USD"}, nil)
+		got, gotDate, err := Rederive(OpeningFacts{Version: 1, Date: date1, Natural: nat1, Currency: "USD"}, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantDate, _ := OpeningFor(k, current, anchored+late, "2026-01-02", "2026-02-15")
+		if got != want || gotDate != wantDate {
+			t.Fatalf("%s: re-derived %d on %s, anchoring afresh gives %d on %s", k, got, gotDate, want, wantDate)
+		}
+	}
+}
