@@ -352,17 +352,9 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 	return a.save(&next)
 }
 
-// posts says whether a transaction belongs in the journal: pending
-// transactions are staged, never posted, and investment accounts are not
-// posted in this version.
+// posts says whether a transaction belongs in the journal (ledger.Posts).
 func (a *applier) posts(b store.BankTxn) bool {
 	return ledger.Posts(a.acct.Kind, facts(b))
-}
-
-// settled says whether a transaction counts as a posted one (the ledger
-// balances' posted_count), whether or not its amount moves money.
-func (a *applier) settled(b store.BankTxn) bool {
-	return ledger.Settled(a.acct.Kind, facts(b))
 }
 
 func (a *applier) post(b *store.BankTxn) error {
@@ -485,7 +477,7 @@ func (a *applier) matchDeferred() error {
 	var cands []ledger.MatchTxn
 	err := a.chunks(ids, func(b store.BankTxn) error {
 		// A row the rest of the update removed, posted or matched is done.
-		if !b.Removed && b.LiveEntryID == "" && b.DuplicateOf == "" && a.settled(b) && b.Date <= a.acct.MatchThrough {
+		if ledger.Waiting(a.acct.Kind, txnState(b), a.acct.MatchThrough) {
 			cands = append(cands, ledger.MatchTxn{ID: b.TransactionID, Date: b.Date, Amount: b.Amount, Currency: b.Currency, Name: b.Name})
 		}
 		return nil

@@ -104,6 +104,13 @@ func Change(k Kind, old *TxnState, next TxnFacts, matchThrough string) Decision 
 	return d
 }
 
+// Waiting says whether a transaction Change deferred still waits for the
+// match once the whole update is in: the rest of the update may have
+// removed, posted or matched it, or moved it out of the match window.
+func Waiting(k Kind, s TxnState, matchThrough string) bool {
+	return !s.Facts.Removed && !s.Live && !s.Duplicate && Settled(k, s.Facts) && s.Facts.Date <= matchThrough
+}
+
 // Remove decides what a removal does: a duplicate's real transaction is
 // gone, so its predecessor's entry goes too (Release), and a live entry is
 // reversed.

@@ -79,6 +79,31 @@ func TestRemove(t *testing.T) {
 	}
 }
 
+func TestWaiting(t *testing.T) {
+	f := TxnFacts{ID: "t", Date: "2026-02-10", Amount: 1250, Currency: "USD"}
+	const through = "2026-02-15"
+	tests := []struct {
+		name string
+		kind Kind
+		s    TxnState
+		want bool
+	}{
+		{"deferred and untouched", Asset, TxnState{Facts: f}, true},
+		{"zero amount still matched", Asset, TxnState{Facts: TxnFacts{Date: f.Date}}, true},
+		{"removed later in the update", Asset, TxnState{Facts: TxnFacts{Date: f.Date, Removed: true}}, false},
+		{"posted later in the update", Asset, TxnState{Facts: f, Live: true, Posted: true}, false},
+		{"already matched", Asset, TxnState{Facts: f, Duplicate: true}, false},
+		{"turned pending", Asset, TxnState{Facts: TxnFacts{Date: f.Date, Pending: true}}, false},
+		{"moved past the window", Asset, TxnState{Facts: TxnFacts{Date: "2026-02-16"}}, false},
+		{"account not posted", "", TxnState{Facts: f}, false},
+	}
+	for _, tt := range tests {
+		if got := Waiting(tt.kind, tt.s, through); got != tt.want {
+			t.Errorf("%s: Waiting = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestEconomic(t *testing.T) {
 	f := TxnFacts{ID: "t", Date: "2026-02-10", Amount: 1250, Currency: "USD"}
 	for _, tt := range []struct {
