@@ -604,15 +604,38 @@ func (a *applier) finish() error {
 	}
 	// A successor continues its book's opening: it anchors only a book
 	// that never was, and re-derives it as the book's own syncs would.
-	switch {
-	case a.book.OpeningVersion == 0:
-		return a.anchorIfDue(state, snap)
-	case a.book.AnchorProvisional && state == store.HistoryComplete && a.consistent(snap):
+	var initialFor time.Duration
+	if a.book.InitialAt != nil {
+		initialFor = a.tx.Now().Sub(*a.book.InitialAt)
+	}
+	canAnchor := ledger.CanAnchor(a.book.Kind, a.book.Currency, snap.Current != nil, snap.Currency)
+	switch ledger.PlanOpening(a.opening(), a.book.AnchorProvisional, ledgerHistory(state), canAnchor, initialFor, a.older) {
+	case ledger.OpeningAnchor:
+		a.counts.Anchored = true
+		return postOpening(a.tx, a.businessID, a.book, 1, *snap.Current, snap.ID, a.updateID)
+	case ledger.OpeningProvisional:
+		if err := a.tx.SetProvisional(a.book.ID, true); err != nil {
+			return err
+		}
+		a.counts.Anchored = true
+		return postOpening(a.tx, a.businessID, a.book, 1, *snap.Current, snap.ID, a.updateID)
+	case ledger.OpeningReanchor:
 		return a.reanchor(snap)
-	case a.older.Earliest != "":
+	case ledger.OpeningRederive:
 		return a.rederiveOpening()
 	}
 	return nil
+}
+
+// ledgerHistory is a stored history state as the ledger's policy knows it.
+func ledgerHistory(state string) ledger.History {
+	switch state {
+	case store.HistoryComplete:
+		return ledger.HistoryComplete
+	case store.HistoryInitial:
+		return ledger.HistoryInitial
+	}
+	return ledger.HistoryNotReady
 }
 
 // historyState maps Plaid's transactions_update_status. An update that
@@ -628,11 +651,6 @@ func historyState(status string) string {
 	return store.HistoryComplete
 }
 
-// initialGrace is how long an account may stay at INITIAL_UPDATE_COMPLETE
-// before it is anchored anyway: some Items never reach
-// HISTORICAL_UPDATE_COMPLETE, and their books need an opening.
-const initialGrace = 72 * time.Hour
-
 // snapshot keeps the account.balances of the update's last page: as of
 // Plaid's last pull, the same pull that produced the transactions, so it
 // is consistent with them. It costs no Plaid call.
@@ -645,39 +663,6 @@ func (a *applier) snapshot() (store.Snapshot, error) {
 		snap.TakenAt, snap.LastUpdated = *lu, lu
 	}
 	return snap, a.tx.AddSnapshot(&snap)
-}
-
-// consistent says whether a snapshot can anchor the account: it reports a
-// current balance, in the account's currency, for an account that posts.
-func (a *applier) consistent(snap store.Snapshot) bool {
-	return a.book.Kind != "" && snap.Current != nil && snap.Currency == a.book.Currency
-}
-
-// anchorIfDue posts the account's first opening once its history is
-// complete, or provisionally after initialGrace at INITIAL_UPDATE_COMPLETE.
-// A null current balance anchors nothing: the next sync tries again.
-func (a *applier) anchorIfDue(state string, snap store.Snapshot) error {
-	if !a.consistent(snap) {
-		return nil
-	}
-	switch state {
-	case store.HistoryComplete:
-	case store.HistoryInitial:
-		since := a.tx.Now()
-		if a.book.InitialAt != nil {
-			since = *a.book.InitialAt
-		}
-		if a.tx.Now().Sub(since) < initialGrace {
-			return nil
-		}
-		if err := a.tx.SetProvisional(a.book.ID, true); err != nil {
-			return err
-		}
-	default:
-		return nil
-	}
-	a.counts.Anchored = true
-	return postOpening(a.tx, a.businessID, a.book, 1, *snap.Current, snap.ID, a.updateID)
 }
 
 // reanchor replaces a provisional opening once the history is complete:

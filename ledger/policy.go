@@ -1,5 +1,7 @@
 package ledger
 
+import "time"
+
 // The posting policy: what the journal must do when the bank reports a
 // transaction added, modified or removed, and how the opening balance is
 // derived and re-derived. These are pure functions over plain values so
@@ -184,4 +186,62 @@ func Rederive(open OpeningFacts, late LateHistory) (natural int64, date string, 
 		return 0, "", err
 	}
 	return open.Natural - late.Effect, date, nil
+}
+
+// History is how much of an account's history the bank has delivered.
+type History int
+
+const (
+	HistoryNotReady History = iota // nothing to stand an opening on yet
+	HistoryInitial                 // recent transactions only (INITIAL_UPDATE_COMPLETE)
+	HistoryComplete                // all the history the bank will give
+)
+
+// InitialGrace is how long an account may stay at HistoryInitial before it
+// is anchored anyway: some Items never complete their history, and their
+// books need an opening.
+const InitialGrace = 72 * time.Hour
+
+// OpeningStep is what an update does to an account's opening at its end.
+type OpeningStep int
+
+const (
+	OpeningKeep        OpeningStep = iota
+	OpeningAnchor                  // post the first opening from the update's balance
+	OpeningProvisional             // the same, marked provisional: the history is not complete
+	OpeningReanchor                // compute a provisional opening afresh: the history is complete
+	OpeningRederive                // move the opening back past late history
+)
+
+// CanAnchor says whether a balance can anchor an account's opening: the
+// account posts, and the bank reported a current balance in its currency.
+// A missing balance anchors nothing; the next sync tries again.
+func CanAnchor(k Kind, accountCurrency string, present bool, balanceCurrency string) bool {
+	return k != "" && present && balanceCurrency == accountCurrency
+}
+
+// PlanOpening decides what an update does to the opening, given the live
+// opening, whether it is provisional, the history delivered, whether the
+// update's balance can anchor (CanAnchor), how long the account has been at
+// HistoryInitial, and the late history the update posted. The first opening
+// waits for the complete history, or for InitialGrace at HistoryInitial; a
+// provisional one is computed afresh once the history is complete; any
+// other opening is re-derived when late history arrives.
+func PlanOpening(open OpeningFacts, provisional bool, h History, canAnchor bool, initialFor time.Duration, late LateHistory) OpeningStep {
+	switch {
+	case open.Version == 0:
+		switch {
+		case !canAnchor:
+		case h == HistoryComplete:
+			return OpeningAnchor
+		case h == HistoryInitial && initialFor >= InitialGrace:
+			return OpeningProvisional
+		}
+		return OpeningKeep
+	case provisional && h == HistoryComplete && canAnchor:
+		return OpeningReanchor
+	case late.Earliest != "":
+		return OpeningRederive
+	}
+	return OpeningKeep
 }

@@ -1,6 +1,9 @@
 package ledger
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestChange(t *testing.T) {
 	posted := TxnFacts{ID: "t", Date: "2026-02-10", Amount: 1250, Currency: "USD"}
@@ -233,6 +236,60 @@ func TestRederive(t *testing.T) {
 		want, wantDate, _ := OpeningFor(k, current, anchored+late, "2026-01-02", "2026-02-15")
 		if got != want || gotDate != wantDate {
 			t.Fatalf("%s: re-derived %d on %s, anchoring afresh gives %d on %s", k, got, gotDate, want, wantDate)
+		}
+	}
+}
+
+func TestPlanOpening(t *testing.T) {
+	open := OpeningFacts{Version: 1, Date: "2026-01-09", Natural: 102500, Currency: "USD"}
+	late := LateHistory{Effect: -1000, Earliest: "2026-01-05"}
+	tests := []struct {
+		name        string
+		open        OpeningFacts
+		provisional bool
+		h           History
+		canAnchor   bool
+		initialFor  time.Duration
+		late        LateHistory
+		want        OpeningStep
+	}{
+		{"complete history anchors", OpeningFacts{}, false, HistoryComplete, true, 0, LateHistory{}, OpeningAnchor},
+		{"no usable balance waits", OpeningFacts{}, false, HistoryComplete, false, 0, LateHistory{}, OpeningKeep},
+		{"initial history waits", OpeningFacts{}, false, HistoryInitial, true, InitialGrace - time.Second, LateHistory{}, OpeningKeep},
+		{"initial history past the grace anchors provisionally", OpeningFacts{}, false, HistoryInitial, true, InitialGrace, LateHistory{}, OpeningProvisional},
+		{"not ready never anchors", OpeningFacts{}, false, HistoryNotReady, true, 1000 * time.Hour, LateHistory{}, OpeningKeep},
+		{"late history before any opening changes nothing", OpeningFacts{}, false, HistoryNotReady, true, 0, late, OpeningKeep},
+		{"provisional, history complete: anchored afresh", open, true, HistoryComplete, true, 0, late, OpeningReanchor},
+		{"provisional without a usable balance re-derives", open, true, HistoryComplete, false, 0, late, OpeningRederive},
+		{"provisional still initial keeps", open, true, HistoryInitial, true, 0, LateHistory{}, OpeningKeep},
+		{"late history re-derives", open, false, HistoryComplete, true, 0, late, OpeningRederive},
+		{"nothing late keeps", open, false, HistoryComplete, true, 0, LateHistory{}, OpeningKeep},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := PlanOpening(tt.open, tt.provisional, tt.h, tt.canAnchor, tt.initialFor, tt.late); got != tt.want {
+				t.Fatalf("PlanOpening = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCanAnchor(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		kind     Kind
+		present  bool
+		currency string
+		want     bool
+	}{
+		{"asset balance in its currency", Asset, true, "USD", true},
+		{"card balance", Liability, true, "USD", true},
+		{"no current balance", Asset, false, "USD", false},
+		{"balance in another currency", Asset, true, "EUR", false},
+		{"account not posted", "", true, "USD", false},
+	} {
+		if got := CanAnchor(tt.kind, "USD", tt.present, tt.currency); got != tt.want {
+			t.Errorf("%s: CanAnchor = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
