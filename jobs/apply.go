@@ -424,20 +424,6 @@ func (a *applier) retire(b *store.BankTxn) error {
 	return a.save(b)
 }
 
-// Re-linked transactions after the match. A duplicate stands for its
-// predecessor's posted transaction, whose Item no longer reports anything;
-// the successor's Item is the bank's word from then on:
-//   - a change of description only is a revision of the duplicate;
-//   - a change of amount, date or pending state (an economic change) ends
-//     the stand-in: the predecessor's entry is reversed and its row marked
-//     removed, and the duplicate becomes an ordinary transaction of the
-//     successor, posted with the new facts (release);
-//   - a removal removes the real transaction: the predecessor's entry is
-//     reversed and both rows are removed (retire).
-//
-// Either way the real transaction is carried by exactly one live entry,
-// or by none once removed (ledger.Change and ledger.Remove decide).
-//
 // retirePredecessor reverses a predecessor's transaction and marks it
 // removed; after more than one re-link, down the chain of duplicates to
 // the row that carries the entry.
@@ -609,13 +595,12 @@ func (a *applier) finish() error {
 		initialFor = a.tx.Now().Sub(*a.book.InitialAt)
 	}
 	canAnchor := ledger.CanAnchor(a.book.Kind, a.book.Currency, snap.Current != nil, snap.Currency)
-	switch ledger.PlanOpening(a.opening(), a.book.AnchorProvisional, ledgerHistory(state), canAnchor, initialFor, a.older) {
-	case ledger.OpeningAnchor:
-		a.counts.Anchored = true
-		return postOpening(a.tx, a.businessID, a.book, 1, *snap.Current, snap.ID, a.updateID)
-	case ledger.OpeningProvisional:
-		if err := a.tx.SetProvisional(a.book.ID, true); err != nil {
-			return err
+	switch step := ledger.PlanOpening(a.opening(), a.book.AnchorProvisional, ledgerHistory(state), canAnchor, initialFor, a.older); step {
+	case ledger.OpeningAnchor, ledger.OpeningProvisional:
+		if step == ledger.OpeningProvisional {
+			if err := a.tx.SetProvisional(a.book.ID, true); err != nil {
+				return err
+			}
 		}
 		a.counts.Anchored = true
 		return postOpening(a.tx, a.businessID, a.book, 1, *snap.Current, snap.ID, a.updateID)

@@ -76,6 +76,17 @@ type Decision struct {
 //
 // A known transaction whose facts are unchanged is a replay: the caller
 // skips it before asking.
+//
+// Re-linked transactions after the match: a duplicate stands for its
+// predecessor's posted transaction, whose Item no longer reports anything;
+// the successor's Item is the bank's word from then on. A change of
+// description only is a revision of the duplicate. An economic change ends
+// the stand-in (Release: the predecessor's entry is reversed and its row
+// removed) and the transaction becomes an ordinary one of the successor:
+// matched again while dated inside the window, else posted with the new
+// facts. A removal (Remove) removes the real transaction: the predecessor's
+// entry is reversed and both rows are removed. Either way the real
+// transaction is carried by exactly one live entry, or by none once removed.
 func Change(k Kind, old *TxnState, next TxnFacts, matchThrough string) Decision {
 	var d Decision
 	var cur TxnState
