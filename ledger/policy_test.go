@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -292,4 +293,84 @@ func TestCanAnchor(t *testing.T) {
 			t.Errorf("%s: CanAnchor = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+// FuzzChange drives one transaction through any sequence of bank reports
+// (adds and modifies with amount, date and pending state drawn from small
+// sets, and removals), applying what Change and Remove decide as the
+// applier does, and checks after every report: a reversal only undoes a
+// live entry and a posting never stacks on one; the transaction has a live
+// entry exactly when it is present and posts; that entry carries its
+// current economic facts; and only the first posting ever is marked first.
+func FuzzChange(f *testing.F) {
+	for _, seed := range [][]byte{
+		{0x00}, {0x01, 0x00}, {0x00, 0x02, 0x00}, {0x08, 0x00}, {0x00, 0x03, 0x00, 0x03},
+		{0x10, 0x00, 0x04, 0x01}, {0x00, 0x03, 0x03, 0x00}, {0x05, 0x0a, 0x03, 0x11, 0x02},
+		{0x08, 0x0c}, {0x08, 0x10, 0x18}, {0x09, 0x08, 0x09}, {0x08, 0x0b, 0x08}, {0x08, 0x09, 0x08},
+	} {
+		f.Add(seed, true)
+		f.Add(seed, false)
+	}
+	f.Fuzz(func(t *testing.T, ops []byte, card bool) {
+		k := Asset
+		if card {
+			k = Liability
+		}
+		var (
+			s         *TxnState
+			liveFacts TxnFacts
+			everPost  bool
+		)
+		for i, op := range ops {
+			if op&0x03 == 0x03 { // removal
+				if s == nil || s.Facts.Removed {
+					continue
+				}
+				d := Remove(*s)
+				if d.Release || d.Post || d.Defer {
+					t.Fatalf("op %d: removal of an ordinary transaction decided %+v", i, d)
+				}
+				if d.Reverse != s.Live {
+					t.Fatalf("op %d: removal reverses %v, live entry %v", i, d.Reverse, s.Live)
+				}
+				s.Live, s.Facts.Removed = false, true
+			} else {
+				next := TxnFacts{ID: "t", Date: "2026-02-1" + strconv.Itoa(int(op>>2&1)), Currency: "USD",
+					Amount: []int64{0, 500, -700, 500}[op>>3&3], Pending: op&0x01 == 1}
+				if s != nil && !s.Facts.Removed && s.Facts == next {
+					continue // a replay: the applier skips it before asking
+				}
+				d := Change(k, s, next, "")
+				if d.Release || d.Defer || d.Duplicate {
+					t.Fatalf("op %d: outside a re-link decided %+v", i, d)
+				}
+				if s == nil {
+					s = &TxnState{}
+				}
+				if d.Reverse {
+					if !s.Live {
+						t.Fatalf("op %d: reverses with no live entry", i)
+					}
+					s.Live = false
+				}
+				if d.Post {
+					if s.Live {
+						t.Fatalf("op %d: posts over a live entry", i)
+					}
+					if d.FirstPosting == everPost {
+						t.Fatalf("op %d: FirstPosting %v after earlier postings %v", i, d.FirstPosting, everPost)
+					}
+					s.Live, s.Posted, everPost, liveFacts = true, true, true, next
+				}
+				s.Facts = next
+			}
+			if want := !s.Facts.Removed && !s.Facts.Pending && s.Facts.Amount != 0; s.Live != want {
+				t.Fatalf("op %d: live entry %v, want %v for %+v", i, s.Live, want, s.Facts)
+			}
+			if now := s.Facts; s.Live && (liveFacts.Amount != now.Amount || liveFacts.Date != now.Date ||
+				liveFacts.Currency != now.Currency || liveFacts.Pending != now.Pending) {
+				t.Fatalf("op %d: live entry carries %+v, the bank says %+v", i, liveFacts, s.Facts)
+			}
+		}
+	})
 }
