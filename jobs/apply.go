@@ -51,7 +51,7 @@ type applier struct {
 	haveAcct    bool
 	fullSync    bool            // the update started from an empty cursor
 	seen        map[string]bool // transaction ids in a full resync of an account we already knew
-	older       olderHistory
+	older       ledger.LateHistory
 	counts      ApplyCounts
 	// known holds the page's rows read in one statement, kept current as
 	// the page is applied; a page's worth at most, so memory stays bounded.
@@ -62,14 +62,6 @@ type applier struct {
 	last   plaidapi.Account
 	status string
 	runID  string // recorded on the update's balance snapshot
-}
-
-// olderHistory collects transactions posted for the first time with a date
-// on or before the account's opening date: history Plaid delivered late,
-// already inside the balance the opening was anchored to.
-type olderHistory struct {
-	effect   int64 // natural-sign effect on the account
-	earliest string
 }
 
 func newApplier(tx *store.Tx, businessID string, tokenID, updateID int64, fullSync bool) *applier {
@@ -279,9 +271,19 @@ func sameFacts(a, b store.BankTxn) bool {
 	return a == b
 }
 
-// economic reports whether a change moves money: only these changes post.
-func economic(a, b store.BankTxn) bool {
-	return a.Amount != b.Amount || a.Currency != b.Currency || a.Date != b.Date || a.AccountID != b.AccountID || a.Pending != b.Pending
+// facts is what the posting policy knows of a stored transaction.
+func facts(b store.BankTxn) ledger.TxnFacts {
+	return ledger.TxnFacts{ID: b.TransactionID, Date: b.Date, Amount: b.Amount, Currency: b.Currency, Pending: b.Pending, Removed: b.Removed}
+}
+
+// txnState is a stored transaction with its bookkeeping, for the policy.
+func txnState(b store.BankTxn) ledger.TxnState {
+	return ledger.TxnState{Facts: facts(b), Live: b.LiveEntryID != "", Posted: b.EntryVersion != 0, Duplicate: b.DuplicateOf != ""}
+}
+
+// opening is the book's live opening, for the policy.
+func (a *applier) opening() ledger.OpeningFacts {
+	return ledger.OpeningFacts{Version: a.book.OpeningVersion, Date: a.book.OpeningDate, Natural: a.book.OpeningMinor, Currency: a.book.Currency}
 }
 
 func (a *applier) upsert(t plaidapi.Transaction) error {
@@ -311,32 +313,34 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 	if !known {
 		next.FirstUpdateID, next.Revision = a.updateID, 1
 	}
-	if old.DuplicateOf != "" && !old.Removed {
-		next.DuplicateOf = old.DuplicateOf
-		if economic(old, next) {
-			if err := a.release(&next); err != nil {
-				return err
-			}
+	var prev *ledger.TxnState
+	if known {
+		s := txnState(old)
+		prev = &s
+	}
+	d := ledger.Change(a.acct.Kind, prev, facts(next), a.acct.MatchThrough)
+	if d.Release {
+		if err := a.retirePredecessor(old.DuplicateOf); err != nil {
+			return err
 		}
 	}
-	if next.LiveEntryID != "" && (old.Removed || economic(old, next) || !a.posts(next)) {
+	if d.Duplicate {
+		next.DuplicateOf = old.DuplicateOf
+	}
+	if d.Reverse {
 		if err := a.reverse(&next); err != nil {
 			return err
 		}
 	}
 	switch {
-	case next.DuplicateOf != "":
-		// The predecessor's posted transaction carries it.
-	case next.LiveEntryID == "" && a.settled(next) && next.EntryVersion == 0 && next.Date <= a.acct.MatchThrough:
-		// A successor's transaction inside its predecessor's history:
-		// matched with the whole update at finish, then posted or not.
+	case d.Defer:
+		// Matched with the whole update at finish, then posted or not.
 		a.deferred = append(a.deferred, next.TransactionID)
-	case next.LiveEntryID == "" && a.posts(next):
-		firstPosting := next.EntryVersion == 0
+	case d.Post:
 		if err := a.post(&next); err != nil {
 			return err
 		}
-		if firstPosting {
+		if d.FirstPosting {
 			if err := a.noteOlder(next); err != nil {
 				return err
 			}
@@ -348,17 +352,9 @@ func (a *applier) upsert(t plaidapi.Transaction) error {
 	return a.save(&next)
 }
 
-// posts says whether a transaction belongs in the journal: pending
-// transactions are staged, never posted, and investment accounts are not
-// posted in this version.
+// posts says whether a transaction belongs in the journal (ledger.Posts).
 func (a *applier) posts(b store.BankTxn) bool {
-	return a.settled(b) && b.Amount != 0
-}
-
-// settled says whether a transaction counts as a posted one (the ledger
-// balances' posted_count), whether or not its amount moves money.
-func (a *applier) settled(b store.BankTxn) bool {
-	return !b.Pending && a.acct.Kind != ""
+	return ledger.Posts(a.acct.Kind, facts(b))
 }
 
 func (a *applier) post(b *store.BankTxn) error {
@@ -413,40 +409,19 @@ func (a *applier) remove(r plaidapi.Removed) error {
 }
 
 func (a *applier) retire(b *store.BankTxn) error {
-	if b.DuplicateOf != "" {
-		// The real transaction is gone: its predecessor's entry goes.
+	d := ledger.Remove(txnState(*b))
+	if d.Release {
 		if err := a.retirePredecessor(b.DuplicateOf); err != nil {
 			return err
 		}
 	}
-	if b.LiveEntryID != "" {
+	if d.Reverse {
 		if err := a.reverse(b); err != nil {
 			return err
 		}
 	}
 	b.Removed, b.Revision, b.LastUpdateID = true, b.Revision+1, a.updateID
 	return a.save(b)
-}
-
-// Re-linked transactions after the match. A duplicate stands for its
-// predecessor's posted transaction, whose Item no longer reports anything;
-// the successor's Item is the bank's word from then on:
-//   - a change of description only is a revision of the duplicate;
-//   - a change of amount, date or pending state (an economic change) ends
-//     the stand-in: the predecessor's entry is reversed and its row marked
-//     removed, and the duplicate becomes an ordinary transaction of the
-//     successor, posted with the new facts (release);
-//   - a removal removes the real transaction: the predecessor's entry is
-//     reversed and both rows are removed (retire).
-//
-// Either way the real transaction is carried by exactly one live entry,
-// or by none once removed.
-func (a *applier) release(b *store.BankTxn) error {
-	if err := a.retirePredecessor(b.DuplicateOf); err != nil {
-		return err
-	}
-	b.DuplicateOf = ""
-	return nil
 }
 
 // retirePredecessor reverses a predecessor's transaction and marks it
@@ -488,7 +463,7 @@ func (a *applier) matchDeferred() error {
 	var cands []ledger.MatchTxn
 	err := a.chunks(ids, func(b store.BankTxn) error {
 		// A row the rest of the update removed, posted or matched is done.
-		if !b.Removed && b.LiveEntryID == "" && b.DuplicateOf == "" && a.settled(b) && b.Date <= a.acct.MatchThrough {
+		if ledger.Waiting(a.acct.Kind, txnState(b), a.acct.MatchThrough) {
 			cands = append(cands, ledger.MatchTxn{ID: b.TransactionID, Date: b.Date, Amount: b.Amount, Currency: b.Currency, Name: b.Name})
 		}
 		return nil
@@ -549,27 +524,23 @@ func (a *applier) chunks(ids []string, fn func(store.BankTxn) error) error {
 	return nil
 }
 
-// noteOlder counts a first posting dated on or before the opening as late
-// history, unless it settles a hold we staged: Plaid's current balance
-// leaves pending holds out, so that money was never inside the anchor,
-// however early the bank dates the settlement.
+// noteOlder gives a first posting to the late history (ledger.LateHistory
+// decides), with the hold it settles on this account, read only when the
+// posting is dated inside the opening's history.
 func (a *applier) noteOlder(b store.BankTxn) error {
-	if a.book.OpeningVersion == 0 || b.Date > a.book.OpeningDate || b.Currency != a.book.Currency {
-		return nil
-	}
-	if b.PendingTransactionID != "" {
-		hold, known, err := a.bankTxn(b.PendingTransactionID)
+	open, f := a.opening(), facts(b)
+	var hold *ledger.TxnFacts
+	if b.PendingTransactionID != "" && open.Covers(f) {
+		h, known, err := a.bankTxn(b.PendingTransactionID)
 		if err != nil {
 			return err
 		}
-		if known && hold.Pending && hold.AccountID == a.acct.ID {
-			return nil
+		if known && h.AccountID == a.acct.ID {
+			hf := facts(h)
+			hold = &hf
 		}
 	}
-	a.older.effect += a.acct.Kind.Natural(-b.Amount)
-	if a.older.earliest == "" || b.Date < a.older.earliest {
-		a.older.earliest = b.Date
-	}
+	a.older.Note(a.acct.Kind, open, f, hold)
 	return nil
 }
 
@@ -619,15 +590,37 @@ func (a *applier) finish() error {
 	}
 	// A successor continues its book's opening: it anchors only a book
 	// that never was, and re-derives it as the book's own syncs would.
-	switch {
-	case a.book.OpeningVersion == 0:
-		return a.anchorIfDue(state, snap)
-	case a.book.AnchorProvisional && state == store.HistoryComplete && a.consistent(snap):
+	var initialFor time.Duration
+	if a.book.InitialAt != nil {
+		initialFor = a.tx.Now().Sub(*a.book.InitialAt)
+	}
+	canAnchor := ledger.CanAnchor(a.book.Kind, a.book.Currency, snap.Current != nil, snap.Currency)
+	switch step := ledger.PlanOpening(a.opening(), a.book.AnchorProvisional, ledgerHistory(state), canAnchor, initialFor, a.older); step {
+	case ledger.OpeningAnchor, ledger.OpeningProvisional:
+		if step == ledger.OpeningProvisional {
+			if err := a.tx.SetProvisional(a.book.ID, true); err != nil {
+				return err
+			}
+		}
+		a.counts.Anchored = true
+		return postOpening(a.tx, a.businessID, a.book, 1, *snap.Current, snap.ID, a.updateID)
+	case ledger.OpeningReanchor:
 		return a.reanchor(snap)
-	case a.older.earliest != "":
+	case ledger.OpeningRederive:
 		return a.rederiveOpening()
 	}
 	return nil
+}
+
+// ledgerHistory is a stored history state as the ledger's policy knows it.
+func ledgerHistory(state string) ledger.History {
+	switch state {
+	case store.HistoryComplete:
+		return ledger.HistoryComplete
+	case store.HistoryInitial:
+		return ledger.HistoryInitial
+	}
+	return ledger.HistoryNotReady
 }
 
 // historyState maps Plaid's transactions_update_status. An update that
@@ -643,11 +636,6 @@ func historyState(status string) string {
 	return store.HistoryComplete
 }
 
-// initialGrace is how long an account may stay at INITIAL_UPDATE_COMPLETE
-// before it is anchored anyway: some Items never reach
-// HISTORICAL_UPDATE_COMPLETE, and their books need an opening.
-const initialGrace = 72 * time.Hour
-
 // snapshot keeps the account.balances of the update's last page: as of
 // Plaid's last pull, the same pull that produced the transactions, so it
 // is consistent with them. It costs no Plaid call.
@@ -660,39 +648,6 @@ func (a *applier) snapshot() (store.Snapshot, error) {
 		snap.TakenAt, snap.LastUpdated = *lu, lu
 	}
 	return snap, a.tx.AddSnapshot(&snap)
-}
-
-// consistent says whether a snapshot can anchor the account: it reports a
-// current balance, in the account's currency, for an account that posts.
-func (a *applier) consistent(snap store.Snapshot) bool {
-	return a.book.Kind != "" && snap.Current != nil && snap.Currency == a.book.Currency
-}
-
-// anchorIfDue posts the account's first opening once its history is
-// complete, or provisionally after initialGrace at INITIAL_UPDATE_COMPLETE.
-// A null current balance anchors nothing: the next sync tries again.
-func (a *applier) anchorIfDue(state string, snap store.Snapshot) error {
-	if !a.consistent(snap) {
-		return nil
-	}
-	switch state {
-	case store.HistoryComplete:
-	case store.HistoryInitial:
-		since := a.tx.Now()
-		if a.book.InitialAt != nil {
-			since = *a.book.InitialAt
-		}
-		if a.tx.Now().Sub(since) < initialGrace {
-			return nil
-		}
-		if err := a.tx.SetProvisional(a.book.ID, true); err != nil {
-			return err
-		}
-	default:
-		return nil
-	}
-	a.counts.Anchored = true
-	return postOpening(a.tx, a.businessID, a.book, 1, *snap.Current, snap.ID, a.updateID)
 }
 
 // reanchor replaces a provisional opening once the history is complete:
@@ -734,11 +689,10 @@ func (a *applier) rederiveOpening() error {
 	if err := a.tx.PostEntry(a.businessID, a.book.ID, ledger.Reverse(old), a.updateID); err != nil {
 		return err
 	}
-	date, err := ledger.DayBefore(a.older.earliest)
+	minor, date, err := ledger.Rederive(a.opening(), a.older)
 	if err != nil {
 		return err
 	}
-	minor := a.book.OpeningMinor - a.older.effect
 	v := a.book.OpeningVersion + 1
 	e, err := ledger.Opening(a.book.PlaidAccountID, a.book.Kind, v, date, ledger.Money{Minor: minor, Currency: cur})
 	if err != nil {

@@ -101,14 +101,7 @@ func openingFor(tx *store.Tx, a store.Account, current int64) (minor int64, date
 	if err != nil {
 		return 0, "", err
 	}
-	date = tx.Now().Format("2006-01-02")
-	if earliest != "" {
-		date = earliest
-	}
-	if date, err = ledger.DayBefore(date); err != nil {
-		return 0, "", err
-	}
-	return current - a.Kind.Natural(-sum), date, nil
+	return ledger.OpeningFor(a.Kind, current, sum, earliest, tx.Now().Format("2006-01-02"))
 }
 
 // postOpening posts version v of the account's opening, derived from
