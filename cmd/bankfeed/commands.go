@@ -124,6 +124,19 @@ func (a *app) readStore(ctx context.Context) (*store.Store, error) {
 	return a.openStore(ctx, cfg, false)
 }
 
+// checkBusiness refuses a --business filter naming no business (exit 2),
+// as the API answers 404: an empty list would hide a typo.
+func checkBusiness(ctx context.Context, st *store.Store, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := st.Business(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return usagef("unknown business %q (bankfeed tokens list shows the businesses there are)", id)
+	}
+	return err
+}
+
 func (a *app) writeJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
@@ -159,6 +172,9 @@ func list[T any](ctx context.Context, a *app, name string, args []string, fetch 
 		return err
 	}
 	defer st.Close()
+	if err := checkBusiness(ctx, st, business); err != nil {
+		return err
+	}
 	out, err := fetch(ctx, st, business)
 	if err != nil {
 		return err
