@@ -115,7 +115,7 @@ func TestMigrationBackfillsExponentsFromThePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	downgradeTo5(t, path).Close()
+	downgradeTo5(t, path)
 
 	st = open(t, path, key1, store.Options{})
 	defer st.Close()
@@ -165,7 +165,7 @@ func TestMigrationRefusesOneCodeAtTwoScales(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	downgradeTo5(t, path).Close()
+	downgradeTo5(t, path)
 
 	_, err = store.Open(ctx, path, key1, store.Options{})
 	if !errors.Is(err, ledger.ErrCurrency) || !strings.Contains(err.Error(), "gold-paged (8)") || !strings.Contains(err.Error(), "gold-bare (2)") {

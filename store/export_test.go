@@ -1,8 +1,6 @@
 package store
 
 import (
-	"context"
-	"database/sql"
 )
 
 // TimeColumns lists every column rewritten by migration 0009, as
@@ -65,62 +63,4 @@ func PlanQueries() []PlanQuery {
 		{"stored report (Store.StoredReportFor)", storedReportSQL, []any{"2026-10-02"}},
 		{"stored report rows (Store.StoredReportFor)", storedReportRowsSQL, []any{"old1"}},
 	}
-}
-
-// UncompressPageLog turns db's page log back into what bankfeed wrote
-// before schema version 9 (every payload as sent), for tests that take a
-// database back to an older version and migrate it again: the older
-// migrations read the pages with SQL.
-func UncompressPageLog(db *sql.DB) error {
-	tx, err := db.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	triggers, err := updateTriggers(context.Background(), tx, "sync_pages")
-	if err != nil {
-		return err
-	}
-	for name := range triggers {
-		if _, err := tx.Exec(`DROP TRIGGER "` + name + `"`); err != nil {
-			return err
-		}
-	}
-	raw, err := rawPages(tx)
-	if err != nil {
-		return err
-	}
-	for id, p := range raw {
-		if _, err := tx.Exec(`UPDATE sync_pages SET payload = ?, payload_codec = NULL WHERE rowid = ?`, p, id); err != nil {
-			return err
-		}
-	}
-	for _, ddl := range triggers {
-		if _, err := tx.Exec(ddl); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
-// rawPages reads every compressed page as sent, by rowid.
-func rawPages(tx *sql.Tx) (map[int64][]byte, error) {
-	rows, err := tx.Query(`SELECT rowid, payload, payload_codec, payload_sha256 FROM sync_pages WHERE payload_codec IS NOT NULL`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	raw := map[int64][]byte{}
-	for rows.Next() {
-		var id int64
-		var stored, sum []byte
-		var c sql.NullString
-		if err := rows.Scan(&id, &stored, &c, &sum); err != nil {
-			return nil, err
-		}
-		if raw[id], err = unpackPage(stored, c, sum); err != nil {
-			return nil, err
-		}
-	}
-	return raw, rows.Err()
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"bankfeed/store"
+	"bankfeed/store/storetest"
 )
 
 const tok2 = "processor-sandbox-9f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0"
@@ -83,32 +84,11 @@ func TestOpenChecksTheRecordedKeyID(t *testing.T) {
 // downgradeTo5 turns a database written by this build back into what
 // schema 5 kept: no token_key table, no stored exponents, none of
 // version 7's history columns.
-func downgradeTo5(t *testing.T, path string) *sql.DB {
+func downgradeTo5(t *testing.T, path string) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=1")
-	if err != nil {
+	if err := storetest.Downgrade(path, 5); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.UncompressPageLog(db); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`DROP INDEX tokens_item`, `DROP INDEX accounts_item`, `ALTER TABLE accounts DROP COLUMN item_token_id`,
-		`ALTER TABLE tokens DROP COLUMN kind`, `ALTER TABLE tokens DROP COLUMN item_id`, `ALTER TABLE tokens DROP COLUMN institution_id`,
-		`ALTER TABLE tokens DROP COLUMN webhook_url`, `DROP TABLE scoped_tokens`, `DROP TABLE exchanged_public_tokens`,
-		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
-		`DROP INDEX accounts_replaces`, `DROP INDEX accounts_book`, `DROP INDEX accounts_identity`, `DROP INDEX bank_transactions_duplicate`, `ALTER TABLE bank_transactions DROP COLUMN duplicate_of`,
-		`ALTER TABLE accounts DROP COLUMN institution_id`, `ALTER TABLE accounts DROP COLUMN replaces`, `ALTER TABLE accounts DROP COLUMN book_account_id`,
-		`ALTER TABLE accounts DROP COLUMN match_through`, `DROP INDEX bank_transactions_large`, `DROP INDEX balance_snapshots_source`,
-		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,
-		`ALTER TABLE tokens DROP COLUMN history`, `ALTER TABLE tokens DROP COLUMN realtime_at`,
-		`ALTER TABLE accounts DROP COLUMN initial_at`, `ALTER TABLE accounts DROP COLUMN anchor_provisional`,
-		`DROP TABLE token_key`, `DROP TABLE currencies`, `ALTER TABLE accounts DROP COLUMN currency_exponent`, `PRAGMA user_version = 5`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return db
 }
 
 // Migrating from schema 5 records the id of the key that opens the
@@ -121,7 +101,7 @@ func TestMigrationRecordsTheKeyThatOpensTheTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	downgradeTo5(t, path).Close()
+	downgradeTo5(t, path)
 
 	if _, err := store.Open(ctx, path, key2, store.Options{}); !errors.Is(err, store.ErrWrongKey) {
 		t.Fatalf("migrating with a key that opens no token: %v", err)

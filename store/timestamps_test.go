@@ -13,6 +13,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"bankfeed/store"
+	"bankfeed/store/storetest"
 )
 
 // A database written before schema 9 holds RFC 3339 with trimmed
@@ -28,23 +29,16 @@ func TestMigrationRewritesTimesFixedWidth(t *testing.T) {
 	}
 	st.Close()
 
+	// Back to version 8 as an older bankfeed left it: no time-window
+	// indexes, and times as RFC3339Nano wrote them.
+	if err := storetest.Downgrade(path, 8); err != nil {
+		t.Fatal(err)
+	}
 	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to version 8 as an older bankfeed left it: no time-window
-	// indexes, and times as RFC3339Nano wrote them.
 	for _, q := range []string{
-		`DROP INDEX accounts_replaces`, `DROP INDEX accounts_book`, `DROP INDEX accounts_identity`, `DROP INDEX bank_transactions_duplicate`, `ALTER TABLE bank_transactions DROP COLUMN duplicate_of`,
-		`ALTER TABLE accounts DROP COLUMN institution_id`, `ALTER TABLE accounts DROP COLUMN replaces`, `ALTER TABLE accounts DROP COLUMN book_account_id`,
-		`ALTER TABLE accounts DROP COLUMN match_through`,
-		`DROP INDEX tokens_item`, `DROP INDEX accounts_item`, `ALTER TABLE accounts DROP COLUMN item_token_id`,
-		`ALTER TABLE tokens DROP COLUMN kind`, `ALTER TABLE tokens DROP COLUMN item_id`, `ALTER TABLE tokens DROP COLUMN institution_id`,
-		`ALTER TABLE tokens DROP COLUMN webhook_url`, `DROP TABLE scoped_tokens`, `DROP TABLE exchanged_public_tokens`,
-		`DROP INDEX journal_entries_account_created`,
-		`DROP INDEX bank_transactions_account_updated`,
-		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
-		`PRAGMA user_version = 8`,
 		`UPDATE businesses SET created_at = '2026-11-01T00:00:00Z', updated_at = '2026-11-01T00:00:00.5Z'`,
 		`UPDATE tokens SET created_at = '2026-11-01T00:00:00.123456789Z', updated_at = '2026-11-01T00:00:00.1Z', last_synced_at = NULL`,
 		`INSERT INTO accounts(id, business_id, plaid_account_id, type, currency, kind, created_at, updated_at)

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"database/sql"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/klauspost/compress/zstd"
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/shopspring/decimal"
 
 	"bankfeed/plaidfake"
+	"bankfeed/store/storetest"
 )
 
 // An account in a code Plaid sends as unofficial_currency_code although
@@ -132,76 +131,13 @@ func TestUnofficialCodesShowWhatPlaidSent(t *testing.T) {
 	}
 	// A database from before stored exponents (schema 5) gets each
 	// account's from the raw pages it was ingested from.
-	db, err := sql.Open("sqlite3", env["BANKFEED_DB"])
-	if err != nil {
+	if err := storetest.Downgrade(env["BANKFEED_DB"], 5); err != nil {
 		t.Fatal(err)
 	}
-	uncompressPageLog(t, db)
-	for _, q := range []string{
-		`DROP INDEX tokens_item`, `DROP INDEX accounts_item`, `ALTER TABLE accounts DROP COLUMN item_token_id`,
-		`ALTER TABLE tokens DROP COLUMN kind`, `ALTER TABLE tokens DROP COLUMN item_id`, `ALTER TABLE tokens DROP COLUMN institution_id`,
-		`ALTER TABLE tokens DROP COLUMN webhook_url`, `DROP TABLE scoped_tokens`, `DROP TABLE exchanged_public_tokens`,
-		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
-		`DROP INDEX accounts_replaces`, `DROP INDEX accounts_book`, `DROP INDEX accounts_identity`, `DROP INDEX bank_transactions_duplicate`, `ALTER TABLE bank_transactions DROP COLUMN duplicate_of`,
-		`ALTER TABLE accounts DROP COLUMN institution_id`, `ALTER TABLE accounts DROP COLUMN replaces`, `ALTER TABLE accounts DROP COLUMN book_account_id`,
-		`ALTER TABLE accounts DROP COLUMN match_through`, `DROP INDEX bank_transactions_large`, `DROP INDEX balance_snapshots_source`,
-		`ALTER TABLE balance_snapshots DROP COLUMN source`, `ALTER TABLE balance_snapshots DROP COLUMN last_updated_at`,
-		`ALTER TABLE tokens DROP COLUMN history`, `ALTER TABLE tokens DROP COLUMN realtime_at`,
-		`ALTER TABLE accounts DROP COLUMN initial_at`, `ALTER TABLE accounts DROP COLUMN anchor_provisional`,
-		`DROP TABLE token_key`, `DROP TABLE currencies`, `ALTER TABLE accounts DROP COLUMN currency_exponent`, `PRAGMA user_version = 5`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
 	// Snapshots from before version 7 count as real-time ones, which
 	// accounts list does not show as the balance: a sync takes a new one.
 	if r := bf(t, env, "--run-once", "--job", "sync"); r.code != 0 {
 		t.Fatalf("sync after the migration: %d %s", r.code, r.stderr)
 	}
 	check("migrated from 5")
-}
-
-// uncompressPageLog stores every logged page as sent, as bankfeed did
-// before schema version 9, whose older migrations read pages with SQL.
-func uncompressPageLog(t *testing.T, db *sql.DB) {
-	t.Helper()
-	dec, err := zstd.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	raw := map[int64][]byte{}
-	func() {
-		rows, err := db.Query(`SELECT rowid, payload FROM sync_pages WHERE payload_codec = 'zstd'`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var stored []byte
-			if err := rows.Scan(&id, &stored); err != nil {
-				t.Fatal(err)
-			}
-			if raw[id], err = dec.DecodeAll(stored, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	if _, err := db.Exec(`DROP TRIGGER sync_pages_no_update`); err != nil {
-		t.Fatal(err)
-	}
-	for id, p := range raw {
-		if _, err := db.Exec(`UPDATE sync_pages SET payload = ?, payload_codec = NULL WHERE rowid = ?`, p, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.Exec(`CREATE TRIGGER sync_pages_no_update BEFORE UPDATE ON sync_pages
-BEGIN SELECT RAISE(ABORT, 'sync_pages is append-only'); END`); err != nil {
-		t.Fatal(err)
-	}
 }
