@@ -91,46 +91,12 @@ func uncompressPages(db *sql.DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	raw := map[int64][]byte{}
-	rows, err := tx.Query(`SELECT rowid, payload FROM sync_pages WHERE payload_codec = 'zstd'`)
+	raw, err := storedPages(tx, dec)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id int64
-		var stored []byte
-		if err := rows.Scan(&id, &stored); err != nil {
-			rows.Close()
-			return err
-		}
-		if raw[id], err = dec.DecodeAll(stored, nil); err != nil {
-			rows.Close()
-			return err
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	triggers := map[string]string{}
-	trows, err := tx.Query(`SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'sync_pages' AND sql LIKE '%BEFORE UPDATE%'`)
+	triggers, err := updateTriggers(tx)
 	if err != nil {
-		return err
-	}
-	for trows.Next() {
-		var name, ddl string
-		if err := trows.Scan(&name, &ddl); err != nil {
-			trows.Close()
-			return err
-		}
-		triggers[name] = ddl
-	}
-	if err := trows.Close(); err != nil {
-		return err
-	}
-	if err := trows.Err(); err != nil {
 		return err
 	}
 	for name := range triggers {
@@ -149,4 +115,41 @@ func uncompressPages(db *sql.DB) error {
 		}
 	}
 	return tx.Commit()
+}
+
+func storedPages(tx *sql.Tx, dec *zstd.Decoder) (map[int64][]byte, error) {
+	rows, err := tx.Query(`SELECT rowid, payload FROM sync_pages WHERE payload_codec = 'zstd'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	raw := map[int64][]byte{}
+	for rows.Next() {
+		var id int64
+		var stored []byte
+		if err := rows.Scan(&id, &stored); err != nil {
+			return nil, err
+		}
+		if raw[id], err = dec.DecodeAll(stored, nil); err != nil {
+			return nil, err
+		}
+	}
+	return raw, rows.Err()
+}
+
+func updateTriggers(tx *sql.Tx) (map[string]string, error) {
+	rows, err := tx.Query(`SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'sync_pages' AND sql LIKE '%BEFORE UPDATE%'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, ddl string
+		if err := rows.Scan(&name, &ddl); err != nil {
+			return nil, err
+		}
+		out[name] = ddl
+	}
+	return out, rows.Err()
 }
