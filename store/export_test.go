@@ -1,7 +1,6 @@
 package store
 
-import (
-)
+import ()
 
 // TimeColumns lists every column rewritten by migration 0009, as
 // "table.column".
