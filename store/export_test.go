@@ -1,6 +1,5 @@
 package store
 
-
 // TimeColumns lists every column rewritten by migration 0009, as
 // "table.column".
 func TimeColumns() []string {
