@@ -236,7 +236,8 @@ func (s *server) addItem(w http.ResponseWriter, r *http.Request) {
 	}
 	inst, accts, err := s.plaid.ItemAccounts(ctx, access)
 	if err == nil {
-		in := store.ItemInput{BusinessID: biz, ItemID: itemID, InstitutionID: inst, AccessToken: access, PublicToken: req.PublicToken}
+		in := store.ItemInput{BusinessID: biz, ItemID: itemID, InstitutionID: inst, AccessToken: access, PublicToken: req.PublicToken,
+			WebhookURL: s.webhookURL}
 		for _, a := range accts {
 			in.Accounts = append(in.Accounts, AccountInfo(a))
 		}

@@ -46,6 +46,12 @@ func (r *Runner) runItem(ctx context.Context, job string, t store.Token, secret 
 		res.Outcome = "skipped"
 		return res
 	}
+	if r.WebhookURL != "" && t.WebhookURL != r.WebhookURL {
+		if err := r.pointWebhook(ctx, t, secret); err != nil {
+			r.handleErr(ctx, t, err, &res)
+			return res
+		}
+	}
 	err := r.syncItem(ctx, t, secret, &res)
 	switch {
 	case errors.Is(err, errNotReady):

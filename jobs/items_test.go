@@ -20,12 +20,18 @@ import (
 // item_id and the Plaid ids of its accounts.
 func (e *env) linkItem(business string) (string, []string) {
 	e.t.Helper()
+	return e.linkItemHooked(business, "")
+}
+
+// linkItemHooked links an Item whose link token named webhook.
+func (e *env) linkItemHooked(business, webhook string) (string, []string) {
+	e.t.Helper()
 	ctx := context.Background()
 	c := plaidapi.New(plaidapi.Config{BaseURL: e.http.URL, ClientID: "cid", Secret: "sec"})
 	if _, err := e.store.PutTokens(ctx, business, "sandbox", nil, true); err != nil {
 		e.t.Fatal(err)
 	}
-	pub, err := c.SandboxPublicToken(ctx, "ins_109508", "")
+	pub, err := c.SandboxPublicToken(ctx, "ins_109508", webhook)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -37,7 +43,7 @@ func (e *env) linkItem(business string) (string, []string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	in := store.ItemInput{BusinessID: business, ItemID: itemID, InstitutionID: inst, AccessToken: access, PublicToken: pub}
+	in := store.ItemInput{BusinessID: business, ItemID: itemID, InstitutionID: inst, AccessToken: access, PublicToken: pub, WebhookURL: webhook}
 	for _, a := range accts {
 		in.Accounts = append(in.Accounts, store.AccountInfo{PlaidAccountID: a.ID, Name: a.Name, Mask: a.Mask, Type: a.Type,
 			Subtype: a.Subtype, Currency: a.Currency.Code, CurrencyExponent: a.Currency.Exponent})
@@ -158,6 +164,55 @@ func TestProcessorTokensArePointedAtTheWebhookOnce(t *testing.T) {
 		t.Errorf("after the URL changed the webhook is %q", got)
 	}
 	e.checkExact(chk)
+}
+
+// An Item's webhook is moved with /item/webhook/update, once per URL: the
+// processor endpoint refuses an access token, and a refusal would flag a
+// healthy Item.
+func TestItemsArePointedAtTheWebhookOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	itemID, _ := e.linkItem("biz-item-hook")
+	item, err := e.store.ItemByPlaidID(ctx, itemID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := e.store.Reveal(ctx, item.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{"https://bankfeed.example.com/plaid/webhook", "https://bankfeed2.example.com/plaid/webhook"} {
+		e.runner.WebhookURL = url
+		for range 2 {
+			if sum := e.run(jobs.JobSync); sum.Counts["synced"] != 1 {
+				t.Fatalf("counts %v, want the Item synced", sum.Counts)
+			}
+		}
+		if got := e.srv.ItemWebhookURL(itemID); got != url {
+			t.Fatalf("the Item's webhook is %q, want %q", got, url)
+		}
+	}
+	if n := e.srv.Calls(access, "/item/webhook/update"); n != 2 {
+		t.Errorf("the Item's webhook was set %d times; once per URL is enough", n)
+	}
+	items, err := e.store.Items(ctx, "biz-item-hook")
+	if err != nil || len(items) != 1 || items[0].Status != store.StatusActive {
+		t.Fatalf("items %+v, %v: want one active Item", items, err)
+	}
+	// An Item linked with the URL in its link token needs no update.
+	linked, _ := e.linkItemHooked("biz-item-hooked", e.runner.WebhookURL)
+	e.run(jobs.JobSync)
+	tok, err := e.store.ItemByPlaidID(ctx, linked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access2, err := e.store.Reveal(ctx, tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.srv.Calls(access2, "/item/webhook/update"); n != 0 || e.srv.ItemWebhookURL(linked) != e.runner.WebhookURL {
+		t.Errorf("an Item linked with the webhook in its link token: %d updates, webhook %q", n, e.srv.ItemWebhookURL(linked))
+	}
 }
 
 func TestRunTargetsSyncsOnlyThoseTokens(t *testing.T) {

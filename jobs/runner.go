@@ -28,6 +28,7 @@ type Plaid interface {
 	// The Items bankfeed links itself: one access token, many accounts.
 	ItemSync(ctx context.Context, accessToken, cursor string, count int, known ...string) (plaidapi.ItemPage, error)
 	ItemAccounts(ctx context.Context, accessToken string) (institutionID string, accounts []plaidapi.Account, err error)
+	SetItemWebhook(ctx context.Context, accessToken, url string) error
 }
 
 var _ Plaid = (*plaidapi.Client)(nil)
@@ -500,10 +501,14 @@ func (r *Runner) logToken(log zerolog.Logger, res TokenResult) {
 	ev.Msg("token")
 }
 
-// pointWebhook points a processor token's webhooks at bankfeed, once per
-// token and URL (the URL set is recorded).
+// pointWebhook points a processor token's or an Item's webhooks at
+// bankfeed, once per token and URL (the URL set is recorded).
 func (r *Runner) pointWebhook(ctx context.Context, t store.Token, secret string) error {
-	if err := r.Plaid.SetProcessorWebhook(ctx, secret, r.WebhookURL); err != nil {
+	set := r.Plaid.SetProcessorWebhook
+	if t.Kind == store.KindItem {
+		set = r.Plaid.SetItemWebhook
+	}
+	if err := set(ctx, secret, r.WebhookURL); err != nil {
 		return err
 	}
 	return r.Store.SetWebhookURL(ctx, t.ID, r.WebhookURL)

@@ -388,6 +388,30 @@ func (c *Client) SetProcessorWebhook(ctx context.Context, processorToken, url st
 	return nil
 }
 
+// SetItemWebhook points an Item's webhooks at url (/item/webhook/update);
+// "" stops them. The processor endpoint refuses an access token.
+func (c *Client) SetItemWebhook(ctx context.Context, accessToken, url string) error {
+	const op = "item_webhook"
+	req := plaid.NewItemWebhookUpdateRequest(accessToken)
+	hook := plaid.NullableString{}
+	if url != "" {
+		hook.Set(&url)
+	}
+	req.Webhook = hook
+	var resp plaid.ItemWebhookUpdateResponse
+	httpResp, err := c.do(ctx, op, accessToken, func(ctx context.Context) (hr *http.Response, err error) {
+		resp, hr, err = c.api.ItemWebhookUpdate(ctx).ItemWebhookUpdateRequest(*req).Execute()
+		return hr, err
+	})
+	if err != nil {
+		return err
+	}
+	if err := required(resp.RequestId); err != nil {
+		return c.rejected(op, accessToken, httpResp, resp.RequestId, err)
+	}
+	return nil
+}
+
 // SandboxPublicToken makes a public token for a new sandbox Item with
 // Transactions (/sandbox/public_token/create), skipping Link: for the demo
 // and tests. The Item keeps Config.DaysRequested of history and sends its

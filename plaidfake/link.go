@@ -19,6 +19,7 @@ const (
 	pathAccountsGet   = "/accounts/get"
 	pathItemRemove    = "/item/remove"
 	pathWebhookUpdate = "/processor/token/webhook/update"
+	pathItemWebhook   = "/item/webhook/update"
 	pathWebhookKey    = "/webhook_verification_key/get"
 )
 
@@ -26,6 +27,7 @@ var served = map[string]bool{
 	pathSync: true, pathBalance: true, pathAccount: true,
 	pathItemSync: true, pathLinkToken: true, pathSandboxPublic: true, pathExchange: true,
 	pathAccountsGet: true, pathItemRemove: true, pathWebhookUpdate: true, pathWebhookKey: true,
+	pathItemWebhook: true,
 }
 
 // LinkTokenRequest is what a /link/token/create call asked for.
@@ -91,6 +93,8 @@ func (s *Server) answerLink(path string, req *request, rid string) (any, *apiErr
 		return &struct {
 			RequestID string `json:"request_id"`
 		}{rid}, nil
+	case pathItemWebhook:
+		return s.itemWebhookUpdate(it, req, rid), nil
 	}
 	return s.itemSync(it, req, rid)
 }
@@ -390,6 +394,32 @@ func (s *Server) webhookUpdate(req *request, rid string) (any, *apiError) {
 	return &struct {
 		RequestID string `json:"request_id"`
 	}{rid}, nil
+}
+
+// itemWebhookUpdate moves the Item's webhooks to the URL asked for and, as
+// Plaid does, tells the new URL with WEBHOOK_UPDATE_ACKNOWLEDGED.
+func (s *Server) itemWebhookUpdate(it *item, req *request, rid string) any {
+	it.webhook = deref(req.Webhook)
+	if s.hooks.on && it.webhook != "" {
+		s.deliverLocked(it.webhook, map[string]any{"webhook_type": "ITEM", "webhook_code": "WEBHOOK_UPDATE_ACKNOWLEDGED",
+			"item_id": it.id, "error": nil, "new_webhook_url": it.webhook, "environment": s.env})
+	}
+	return &struct {
+		Item      wireItem `json:"item"`
+		RequestID string   `json:"request_id"`
+	}{wireItem{ItemID: it.id, InstitutionID: it.institution, Webhook: orNull(it.webhook),
+		AvailableProducts: []string{"balance", "auth"}, BilledProducts: []string{"transactions"},
+		Products: []string{"transactions"}, UpdateType: "background"}, rid}
+}
+
+// ItemWebhookURL is the webhook URL the Item sends to ("" when none).
+func (s *Server) ItemWebhookURL(itemID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it := s.item(itemID); it != nil {
+		return it.webhook
+	}
+	return ""
 }
 
 // ProcessorWebhook is the URL /processor/token/webhook/update last set for

@@ -463,6 +463,8 @@ func TestLinkSideConformsToPlaidSpec(t *testing.T) {
 	update := map[string]any{"client_name": "bankfeed", "language": "en", "country_codes": []string{"US"},
 		"user": map[string]any{"client_user_id": "biz-1"}, "access_token": out.Access}
 	check("/link/token/create", update, 200)
+	check("/item/webhook/update", map[string]any{"access_token": out.Access, "webhook": "https://books2.example/plaid/webhook"}, 200)
+	check("/item/webhook/update", map[string]any{"access_token": "access-sandbox-nope", "webhook": nil}, 400)
 
 	acct, tok := checking(h)
 	h.AddTxn(plaidfake.Txn{AccountID: acct, Amount: "1.00", Date: daysAgo(1), Name: "x"})

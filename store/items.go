@@ -27,6 +27,9 @@ type ItemInput struct {
 	// PublicToken is the token that was exchanged; only its hash is kept,
 	// so that the same one twice is a conflict.
 	PublicToken string
+	// WebhookURL is the webhook the Item's link token named: its webhooks
+	// go there already, so the next run need not move them.
+	WebhookURL string
 }
 
 // ItemView is an Item with the Plaid ids of its accounts.
@@ -69,9 +72,9 @@ func (s *Store) AddItem(ctx context.Context, in ItemInput) (ItemView, error) {
 		if err != nil {
 			return err
 		}
-		res, err := tx.exec(`INSERT INTO tokens(business_id, fingerprint, ciphertext, hint, status, kind, item_id, institution_id, created_at, updated_at)
-			VALUES (?,?,?,?,'active','item',?,?,?,?)`, in.BusinessID, s.crypt.fingerprint(in.AccessToken), ct, hint(in.ItemID),
-			in.ItemID, nullStr(in.InstitutionID), tx.now, tx.now)
+		res, err := tx.exec(`INSERT INTO tokens(business_id, fingerprint, ciphertext, hint, status, kind, item_id, institution_id, webhook_url, created_at, updated_at)
+			VALUES (?,?,?,?,'active','item',?,?,?,?,?)`, in.BusinessID, s.crypt.fingerprint(in.AccessToken), ct, hint(in.ItemID),
+			in.ItemID, nullStr(in.InstitutionID), nullStr(in.WebhookURL), tx.now, tx.now)
 		if err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return fmt.Errorf("%w: Item %s is linked already", ErrConflict, in.ItemID)
