@@ -34,6 +34,11 @@ type Config struct {
 	HTTPClient      *http.Client                                     // optional; copied, and its Transport wrapped
 	Sleep           func(ctx context.Context, d time.Duration) error // optional, for tests
 	DaysRequested   int                                              // history Plaid keeps for a new Item, 1..730 (default 730)
+	// OnCall, when set, is told of every HTTP attempt: the endpoint (Plaid's
+	// path, e.g. /processor/transactions/sync) and the outcome ("ok", Plaid's
+	// error_code, "4xx"/"5xx" without one, or "no_response"). Neither ever
+	// holds a token. It must be safe for concurrent use.
+	OnCall func(endpoint, outcome string)
 }
 
 const (
@@ -161,6 +166,13 @@ func httpClient(cfg Config) *http.Client {
 		base = http.DefaultTransport
 	}
 	hc.Transport = &limitTransport{base: base, max: cfg.MaxBody}
+	if cfg.OnCall != nil {
+		prefix := ""
+		if u, err := url.Parse(cfg.BaseURL); err == nil {
+			prefix = strings.TrimRight(u.Path, "/")
+		}
+		hc.Transport = &countTransport{base: hc.Transport, prefix: prefix, observe: cfg.OnCall}
+	}
 	return hc
 }
 
