@@ -111,6 +111,10 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 		p := principal{platform: s.authorized(header)}
 		if !p.platform {
 			msg := "send Authorization: Bearer <api key> with a valid key"
+			if len(s.keys) == 0 {
+				// serve listens without keys too (metrics, health, webhooks).
+				msg = "the business API is off: set BANKFEED_API_KEYS to turn it on"
+			}
 			if tok, ok := bearer(header); ok && strings.HasPrefix(tok, store.ScopedTokenPrefix) {
 				p.business, msg = s.scoped(r.Context(), tok)
 			}

@@ -97,6 +97,9 @@ type Config struct {
 	WebhookURL string
 	// LinkJSURL is where the Bank Linking page loads Plaid's Link script.
 	LinkJSURL string
+	// MetricsFile is where --run-once writes its figures for node_exporter's
+	// textfile collector; "" writes none.
+	MetricsFile string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -253,6 +256,7 @@ func (s *source) apply(c *Config) {
 	s.int("BANKFEED_BUSINESS_CONCURRENCY", &c.BusinessConcurrency, 1, 256)
 	s.baseURL("BANKFEED_WEBHOOK_URL", &c.WebhookURL)
 	s.baseURL("BANKFEED_PLAID_LINK_JS_URL", &c.LinkJSURL)
+	s.str("BANKFEED_METRICS_FILE", &c.MetricsFile)
 }
 
 // source looks settings up in the environment, then the file, and collects

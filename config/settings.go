@@ -21,7 +21,7 @@ var Settings = []Setting{
 	{"BANKFEED_TOKEN_KEY_FILE", "", "File holding BANKFEED_TOKEN_KEY. Set this or BANKFEED_TOKEN_KEY, not both."},
 	{"BANKFEED_API_KEYS", "", "Comma-separated bearer keys of the business API, at least 16 characters each. None: the API is off."},
 	{"BANKFEED_API_KEYS_FILE", "", "File with one API key a line (blank lines and # comments ignored). Set this or BANKFEED_API_KEYS, not both."},
-	{"BANKFEED_LISTEN", "127.0.0.1:8080", "host:port of the business API in serve. Use :8080 to listen on every interface (in a container)."},
+	{"BANKFEED_LISTEN", "127.0.0.1:8080", "host:port serve always listens on: /metrics, /healthz, /readyz and /plaid/webhook without an API key, and the business API when BANKFEED_API_KEYS is set. Use :8080 to listen on every interface (in a container)."},
 	{"BANKFEED_WEBHOOK_URL", "", "Public https URL of serve's /plaid/webhook (e.g. https://bankfeed.example.com/plaid/webhook). Set: link tokens carry it, processor tokens are pointed at it on their next sync, and serve syncs an Item or token within seconds of Plaid's SYNC_UPDATES_AVAILABLE. Unset: no webhooks; the schedule alone syncs."},
 	{"BANKFEED_PLAID_LINK_JS_URL", "https://cdn.plaid.com/link/v2/stable/link-initialize.js", "Where the Bank Linking page (/link) loads Plaid's Link script from; its only external asset. Override only for tests or a mirror."},
 	{"BANKFEED_SYNC_SCHEDULE", "0 */4 * * *", "When serve syncs transactions: a 5-field cron spec or a descriptor (@hourly, @daily, @every 4h, ...)."},
@@ -43,6 +43,7 @@ var Settings = []Setting{
 	{"BANKFEED_PAGE_SIZE", "500", "Transactions per /transactions/sync page (1-500, Plaid's count)."},
 	{"BANKFEED_DAYS_REQUESTED", "730", "days_requested sent with every sync (1-730): how much history Plaid gathers. Plaid applies it only on the call that initialises Transactions for the Item; the platform's Link token sets it for Items it creates."},
 	{"BANKFEED_REALTIME_BALANCES", "off", "off: no paid /processor/balance/get call at all (the balances that anchor and reconcile come free with every sync). daily: at most one real-time call per token per UTC day, only for tokens that completed a sync in an earlier run, shown as money in flight beside the ledger, never anchoring or driving a status."},
+	{"BANKFEED_METRICS_FILE", "", "Where --run-once writes its metrics (the text format of serve's /metrics) for node_exporter's textfile collector, whatever the run's outcome: a path ending in .prom inside the collector's folder, which must exist. Unset: no file."},
 	{"BANKFEED_MAX_PAGES", "10000", "Pages one sync may fetch before it gives up: a guard against a has_more that never ends (1-1000000)."},
 }
 

@@ -102,6 +102,7 @@ func (s *Store) LatestReportSummary(ctx context.Context) (*LatestReport, error) 
 // Ready checks that the database file still opens, on a connection of its
 // own (the pools keep theirs open, and would not notice a file replaced or
 // removed under them), and that its schema is the one this build writes.
+// Its messages name no path: /readyz shows them to anyone who can reach it.
 func (s *Store) Ready(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
@@ -115,15 +116,15 @@ func (s *Store) Ready(ctx context.Context) error {
 	defer db.Close()
 	var version, objects int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("database %s does not open: %w", s.path, Classify(err))
+		return fmt.Errorf("the database does not open: %w", Classify(err))
 	}
 	// The header alone can look right: read the schema's pages too.
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects); err != nil {
-		return fmt.Errorf("database %s does not read: %w", s.path, Classify(err))
+		return fmt.Errorf("the database does not read: %w", Classify(err))
 	}
 	if version != newest {
-		return fmt.Errorf("database %s is at schema version %d, this bankfeed writes version %d (restart bankfeed to migrate it, or run the bankfeed that matches it)",
-			s.path, version, newest)
+		return fmt.Errorf("the database is at schema version %d, this bankfeed writes version %d (restart bankfeed to migrate it, or run the bankfeed that matches it)",
+			version, newest)
 	}
 	return nil
 }

@@ -43,6 +43,8 @@ type app struct {
 	runOnce    bool
 	job        string
 	now        func() time.Time
+	// onPlaidCall, when set, counts every HTTP request to Plaid (metrics).
+	onPlaidCall func(endpoint, outcome string)
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
@@ -168,7 +170,7 @@ func (a *app) plaidClient(cfg config.Config) *plaidapi.Client {
 	return plaidapi.New(plaidapi.Config{
 		BaseURL: cfg.PlaidURL(), ClientID: cfg.PlaidClientID, Secret: cfg.PlaidSecret.Reveal(),
 		Timeout: cfg.HTTPTimeout, RatePerMin: cfg.PlaidRatePerMin, RetryMax: cfg.RetryMax,
-		RetryMaxElapsed: cfg.RetryMaxElapsed, DaysRequested: cfg.DaysRequested,
+		RetryMaxElapsed: cfg.RetryMaxElapsed, DaysRequested: cfg.DaysRequested, OnCall: a.onPlaidCall,
 	})
 }
 

@@ -7,14 +7,17 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
 
 	"bankfeed/api"
 	"bankfeed/config"
 	"bankfeed/jobs"
+	"bankfeed/metrics"
 	"bankfeed/store"
 )
 
@@ -28,6 +31,9 @@ func (a *app) cmdRunOnce(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := checkMetricsFile(cfg.MetricsFile); err != nil {
+		return err
+	}
 	log := a.logger(cfg)
 	for _, w := range cfg.Warnings() {
 		log.Warn().Msg(w)
@@ -37,7 +43,20 @@ func (a *app) cmdRunOnce(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
+	m := metrics.New(st, a.now, log)
+	a.onPlaidCall = m.PlaidCall
 	_, err = a.runner(cfg, st, log).Run(ctx, a.job)
+	// Written whatever the outcome: a failed or broken night is what the
+	// textfile is there to tell.
+	if cfg.MetricsFile != "" {
+		if werr := m.WriteFile(cfg.MetricsFile); werr != nil {
+			werr = fmt.Errorf("BANKFEED_METRICS_FILE: %w (check the folder is writable)", werr)
+			if err == nil {
+				return werr
+			}
+			log.Error().Err(werr).Msg("metrics file not written")
+		}
+	}
 	return err
 }
 
@@ -70,6 +89,9 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	m := metrics.New(st, a.now, log)
+	m.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.onPlaidCall = m.PlaidCall
 	runner := a.runner(cfg, st, log)
 
 	// Jobs get no context from cron and Stop cancels nothing, so every job
@@ -112,42 +134,47 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	}}
 	go hooks.Loop(ctx)
 
-	var srv *http.Server
-	if len(cfg.APIKeys) > 0 || cfg.WebhookURL != "" {
-		keys := make([]string, len(cfg.APIKeys))
-		for i, k := range cfg.APIKeys {
-			keys[i] = k.Reveal()
+	// serve always listens: metrics, health and Plaid's webhooks need no
+	// API key; the business API's routes answer only to one (without keys,
+	// every one is 401 and says the API is off).
+	keys := make([]string, len(cfg.APIKeys))
+	for i, k := range cfg.APIKeys {
+		keys[i] = k.Reveal()
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return usagef("BANKFEED_LISTEN %s: %v (pick a free host:port)", cfg.Listen, err)
+	}
+	var scheduling atomic.Bool
+	business := api.NewHandler(st, api.Options{APIKeys: keys, Env: cfg.PlaidEnv, Log: log, Now: a.now,
+		Plaid: a.plaidClient(cfg), WebhookURL: cfg.WebhookURL, OnSync: hooks.Add, LinkJSURL: cfg.LinkJSURL, ProbeInterval: cfg.ProbeInterval})
+	srv := &http.Server{Handler: opsHandler(m, st, &scheduling, business),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("HTTP server stopped")
 		}
-		ln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			return usagef("BANKFEED_LISTEN %s: %v", cfg.Listen, err)
-		}
-		srv = &http.Server{Handler: api.NewHandler(st, api.Options{APIKeys: keys, Env: cfg.PlaidEnv, Log: log, Now: a.now,
-			Plaid: a.plaidClient(cfg), WebhookURL: cfg.WebhookURL, OnSync: hooks.Add, LinkJSURL: cfg.LinkJSURL, ProbeInterval: cfg.ProbeInterval}),
-			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error().Err(err).Msg("business API stopped")
-			}
-		}()
-		log.Info().Str("listen", ln.Addr().String()).Bool("api", len(keys) > 0).Bool("webhooks", cfg.WebhookURL != "").Msg("business API listening")
+	}()
+	lg := log.Info().Str("listen", ln.Addr().String()).Bool("api", api.Enabled(keys)).Bool("webhooks", cfg.WebhookURL != "")
+	if api.Enabled(keys) {
+		lg.Msg("business API listening, with /metrics, /healthz, /readyz and /plaid/webhook")
 	} else {
-		log.Info().Msg("business API off: set BANKFEED_API_KEYS (or BANKFEED_WEBHOOK_URL for Plaid's webhooks) to turn it on")
+		lg.Msg("listening for /metrics, /healthz, /readyz and /plaid/webhook; business API off: set BANKFEED_API_KEYS to turn it on")
 	}
 
 	c.Start()
+	scheduling.Store(true)
 	log.Info().Str("tz", cfg.Location.String()).Msg("scheduler started")
 	go a.catchUp(ctx, st, c, cfg, runJob, log)
 
 	<-ctx.Done()
+	scheduling.Store(false) // /readyz: take no new traffic while stopping
 	log.Info().Msg("shutting down: no new jobs; waiting for the current unit of work")
 	deadline := time.NewTimer(cfg.ShutdownTimeout)
 	defer deadline.Stop()
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	_ = srv.Shutdown(sctx)
+	cancel()
 	select {
 	case <-c.Stop().Done():
 		log.Info().Msg("stopped")

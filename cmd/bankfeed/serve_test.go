@@ -18,6 +18,11 @@ func startServe(t *testing.T, env map[string]string) (*exec.Cmd, *strings.Builde
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = []string{"BANKFEED_TEST_MAIN=1", "BANKFEED_TEST_ARGS=serve"}
+	if env["BANKFEED_LISTEN"] == "" {
+		// serve always listens: never on the default port, which another
+		// test (or the developer's own serve) may hold.
+		cmd.Env = append(cmd.Env, "BANKFEED_LISTEN=127.0.0.1:0")
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
