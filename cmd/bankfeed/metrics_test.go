@@ -240,11 +240,16 @@ func TestServeListensWithoutAPIKeys(t *testing.T) {
 	addr := freePort(t)
 	env["BANKFEED_LISTEN"] = addr
 	cmd, log, done := startServe(t, env)
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		_ = cmd.Wait()
-	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-done // every line read before the log is looked at
+			_ = cmd.Wait()
+		}
+	}
+	defer stop()
 	base := "http://" + addr
 	if code, body := get(t, base+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
 		t.Errorf("/healthz = %d %q", code, body)
@@ -303,6 +308,7 @@ func TestServeListensWithoutAPIKeys(t *testing.T) {
 	if code, _ := get(t, base+"/healthz"); code != 200 {
 		t.Errorf("/healthz = %d: the process is still up", code)
 	}
+	stop()
 	if strings.Contains(log.String(), tok["checking"]) {
 		t.Errorf("serve logged a token")
 	}
