@@ -11,6 +11,11 @@ COPY --from=build /out/bankfeed /usr/local/bin/bankfeed
 # The database lives in a volume directory: WAL adds -wal and -shm files
 # beside it, and the run lock adds bankfeed.db.lock.
 ENV BANKFEED_DB=/data/bankfeed.db BANKFEED_REPORT_DIR=/data/reports
+# serve always listens (/metrics, /healthz, /readyz, /plaid/webhook; the
+# business API only with keys): on every interface, or no probe or scrape
+# from outside the container reaches it.
+ENV BANKFEED_LISTEN=:8080
+EXPOSE 8080
 VOLUME ["/data"]
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/bankfeed"]
