@@ -48,7 +48,7 @@ func New(st *store.Store, now func() time.Time, log zerolog.Logger) *Metrics {
 		reg: prometheus.NewRegistry(),
 		plaid: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bankfeed_plaid_requests_total",
-			Help: "HTTP requests to Plaid, retries included, by endpoint (Plaid's path) and outcome (ok, Plaid's error_code, 4xx/5xx without one, or no_response).",
+			Help: "HTTP requests to Plaid, retries included, by endpoint (Plaid's path) and outcome (ok, Plaid's error_code, 4xx/5xx without one, too_large, or no_response).",
 		}, []string{"endpoint", "outcome"}),
 	}
 	if now == nil {

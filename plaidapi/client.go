@@ -36,7 +36,8 @@ type Config struct {
 	DaysRequested   int                                              // history Plaid keeps for a new Item, 1..730 (default 730)
 	// OnCall, when set, is told of every HTTP attempt: the endpoint (Plaid's
 	// path, e.g. /processor/transactions/sync) and the outcome ("ok", Plaid's
-	// error_code, "4xx"/"5xx" without one, or "no_response"). Neither ever
+	// error_code, "4xx"/"5xx" without one, "too_large" for a body over
+	// MaxBody, or "no_response"). Neither ever
 	// holds a token. It must be safe for concurrent use.
 	OnCall func(endpoint, outcome string)
 }

@@ -73,6 +73,20 @@ func TestOnCallCountsEveryAttempt(t *testing.T) {
 	}
 }
 
+// TestOnCallTooLarge: a body refused for its declared length is told apart
+// from a server that did not answer.
+func TestOnCallTooLarge(t *testing.T) {
+	url, _, _ := serve(t, 200, "application/json", syncBody("", ""))
+	var c calls
+	cl := newClient(t, url, func(cfg *Config) { cfg.OnCall = c.observe; cfg.MaxBody = 64 })
+	if _, err := cl.Sync(context.Background(), testToken, "", 500); err == nil {
+		t.Fatal("no error for a body over MaxBody")
+	}
+	if got, want := c.String(), pathSync+" too_large"; got != want {
+		t.Errorf("observed %q, want %q", got, want)
+	}
+}
+
 // TestOnCallNoResponse: a server that is gone counts as no_response.
 func TestOnCallNoResponse(t *testing.T) {
 	srv := httptest.NewServer(nil)

@@ -3,6 +3,7 @@ package plaidapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,7 +81,11 @@ func (t *countTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	endpoint := strings.TrimPrefix(req.URL.Path, t.prefix)
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		t.observe(endpoint, "no_response")
+		outcome := "no_response"
+		if tooBig := (*bodyLimitError)(nil); errors.As(err, &tooBig) {
+			outcome = "too_large"
+		}
+		t.observe(endpoint, outcome)
 		return resp, err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
