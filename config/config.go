@@ -175,6 +175,9 @@ func (c Config) Warnings() []string {
 	if strings.HasPrefix(c.PlaidBaseURL, "http://") && c.PlaidEnv == EnvProduction {
 		w = append(w, "PLAID_BASE_URL: plain http with PLAID_ENV=production sends the Plaid secret unencrypted")
 	}
+	if c.MetricsFile != "" && !strings.HasSuffix(c.MetricsFile, ".prom") {
+		w = append(w, "BANKFEED_METRICS_FILE: node_exporter's textfile collector reads only files ending in .prom; it will not see this one")
+	}
 	return w
 }
 

@@ -409,3 +409,26 @@ func FuzzLoadFile(f *testing.F) {
 		}
 	})
 }
+
+// TestMetricsFileWarning: a textfile node_exporter would silently skip is
+// said so at start; a .prom file is not.
+func TestMetricsFileWarning(t *testing.T) {
+	for file, warn := range map[string]bool{"": false, "/var/lib/node_exporter/bankfeed.prom": false, "/var/lib/node_exporter/bankfeed.txt": true} {
+		c, err := Load(func(k string) string {
+			if k == "BANKFEED_METRICS_FILE" {
+				return file
+			}
+			return ""
+		}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.MetricsFile != file {
+			t.Errorf("MetricsFile = %q, want %q", c.MetricsFile, file)
+		}
+		w := c.Warnings()
+		if got := len(w) == 1 && strings.HasPrefix(w[0], "BANKFEED_METRICS_FILE:"); got != warn || (!warn && len(w) != 0) {
+			t.Errorf("%q: warnings %q", file, w)
+		}
+	}
+}
