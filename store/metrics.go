@@ -33,37 +33,36 @@ func (s *Store) RunsAfter(ctx context.Context, seq int64, again []int64) ([]RunR
 	err := s.Read(ctx, func(r *ReadTx) error {
 		if len(again) > 0 {
 			ids, _ := json.Marshal(again)
-			if err := scanRuns(r.tx.QueryContext(ctx, runsBySeqSQL, string(ids)))(&out); err != nil {
+			if err := queryRuns(ctx, r.tx, runsBySeqSQL, string(ids), &out); err != nil {
 				return err
 			}
 		}
-		return scanRuns(r.tx.QueryContext(ctx, runsAfterSQL, seq))(&out)
+		return queryRuns(ctx, r.tx, runsAfterSQL, seq, &out)
 	})
 	return out, err
 }
 
-func scanRuns(rows *sql.Rows, err error) func(*[]RunRow) error {
-	return func(out *[]RunRow) error {
-		if err != nil {
+func queryRuns(ctx context.Context, tx *sql.Tx, q string, arg any, out *[]RunRow) error {
+	rows, err := tx.QueryContext(ctx, q, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r RunRow
+		var started string
+		var finished sql.NullString
+		if err := rows.Scan(&r.Seq, &r.Job, &r.Status, &started, &finished); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var r RunRow
-			var started string
-			var finished sql.NullString
-			if err := rows.Scan(&r.Seq, &r.Job, &r.Status, &started, &finished); err != nil {
-				return err
-			}
-			t, err := parseTime(started)
-			if err != nil {
-				return fmt.Errorf("%w: job run %d: started_at %q", ErrCorrupt, r.Seq, started)
-			}
-			r.StartedAt, r.FinishedAt = t, parseTS(finished)
-			*out = append(*out, r)
+		t, err := parseTime(started)
+		if err != nil {
+			return fmt.Errorf("%w: job run %d: started_at %q", ErrCorrupt, r.Seq, started)
 		}
-		return rows.Err()
+		r.StartedAt, r.FinishedAt = t, parseTS(finished)
+		*out = append(*out, r)
 	}
+	return rows.Err()
 }
 
 // LatestReport is the summary of the newest reconciliation report.
