@@ -12,6 +12,7 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -238,24 +239,15 @@ func (c *dbCollector) collectReport(ctx context.Context, ch chan<- prometheus.Me
 	ch <- prometheus.MustNewConstMetric(descReportTime, prometheus.GaugeValue, unix(rep.GeneratedAt))
 	statuses := append([]string(nil), reconStatuses...)
 	for s := range rep.Counts {
-		if s != "accounts" && !contains(statuses, s) {
+		if s != "accounts" && !slices.Contains(statuses, s) {
 			statuses = append(statuses, s)
 		}
 	}
-	sort.Strings(statuses)
+	slices.Sort(statuses)
 	for _, s := range statuses {
 		ch <- prometheus.MustNewConstMetric(descRecon, prometheus.GaugeValue, float64(rep.Counts[s]), s)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
