@@ -554,8 +554,7 @@ func TestReconcileGoldenFiles(t *testing.T) {
 	}
 
 	csvText, _ := os.ReadFile(filepath.Join(e.dir, "reconciliation-2026-11-27.csv"))
-	for _, want := range []string{`'=HYPERLINK(""x"")`, `,2026-11-09,14
-`} {
+	for _, want := range []string{`'=HYPERLINK(""x"")`, ",2026-11-09,14\r\n"} {
 		if !strings.Contains(string(csvText), want) {
 			t.Errorf("csv lacks neutralised cell %s:\n%s", want, csvText)
 		}
