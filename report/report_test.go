@@ -32,7 +32,7 @@ func sample() Report {
 				Reported: i64(31250), ReportedAt: &at, Difference: i64(1250), PendingTotal: 0, Status: ledger.StatusTiming,
 				Name: "+Card", Kind: ledger.Liability,
 				Candidates: []Candidate{{Source: "journal", Name: "-cmd", MerchantName: `=HYPERLINK("x")`, Amount: 1250, RecordedAt: at}},
-				Chart:      []ChartPoint{{Ledger: 30000, Reported: i64(30000)}, {Ledger: 30000, Reported: i64(31250)}}},
+				Chart:      []ChartPoint{{Date: "2026-11-26", Ledger: 30000, Reported: i64(30000)}, {Date: "2026-11-27", Ledger: 30000, Reported: i64(31250)}}},
 			{BusinessID: "b", AccountID: "a-chk", Currency: usd, Opening: 115000, Ledger: -100000,
 				Reported: i64(-100000), Difference: i64(0), PendingTotal: -999, Status: ledger.StatusOK,
 				Name: "<b>Checking</b>", Kind: ledger.Asset, PendingCount: 1,
@@ -196,7 +196,7 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;b&gt;journal&lt;/b&gt;", "&lt;i&gt;x&lt;/i&gt;", "<svg", `class="miss"`,
-		"st-timing", "st-ok", "st-no_anchor", "invalid", "<style>", "…x9z1", "range 300.00 to 312.50"} {
+		"st-timing", "st-ok", "st-no_anchor", "invalid", "<style>", "…x9z1", "2 day(s), 300.00 to 312.50", ">2026-11-26</text>", ">2026-11-27</text>"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("html lacks %q", want)
 		}
