@@ -185,7 +185,7 @@ func chartOf(a Account) *chart {
 			continue
 		}
 		rep = appendXY(rep, px, y(*p.Reported))
-		c.BankDots = append(c.BankDots, xy{coord(px - 2.5), coord(y(*p.Reported) - 2.5)})
+		c.BankDots = append(c.BankDots, xy{coord(px - 3.5), coord(y(*p.Reported) - 3.5)}) // a hollow square around the ledger's dot
 		if *p.Reported != p.Ledger {
 			c.Misses = append(c.Misses, xy{coord(px), coord(y(*p.Reported))})
 		}
