@@ -312,8 +312,8 @@ func TestReconcileBalanceMovedIsTimingThenBreak(t *testing.T) {
 	if len(a.Candidates) != 1 || a.Candidates[0].TransactionID != "tx_coffee" || a.Candidates[0].Amount != "-5.55" || a.Candidates[0].Source != "journal" {
 		t.Errorf("candidates %+v", a.Candidates)
 	}
-	if r.Summary.Timing != 1 {
-		t.Errorf("summary %+v", r.Summary)
+	if r.Summary.Timing != 1 || r.Headline.Status != "timing" {
+		t.Errorf("summary %+v, headline %+v", r.Summary, r.Headline)
 	}
 
 	// Next run, through the runner's hook: the same difference is a break,
@@ -331,6 +331,20 @@ func TestReconcileBalanceMovedIsTimingThenBreak(t *testing.T) {
 	a = wantStatus(t, r, chk, ledger.StatusBreak, "-25.00")
 	if len(a.Candidates) != 1 || a.Candidates[0].TransactionID != "tx_coffee" {
 		t.Errorf("break candidates %+v", a.Candidates)
+	}
+	// The page leads with the break and its candidate, above the quiet
+	// ledger-checks line.
+	if r.Headline.Status != "break" || r.Headline.Text != "1 account does not reconcile: the same difference on successive balances" {
+		t.Errorf("headline %+v", r.Headline)
+	}
+	page, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-2026-11-26.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl, checks, action := bytes.Index(page, []byte(`class="headline hl-break"`)), bytes.Index(page, []byte(`<p class="checks">Ledger checks passed`)),
+		bytes.Index(page, []byte(`id="needs-action"`))
+	if hl < 0 || checks < hl || action < checks || !bytes.Contains(page[action:], []byte("Coffee")) {
+		t.Errorf("the page does not lead with the break (headline at %d, checks at %d, needs action at %d)", hl, checks, action)
 	}
 	if deref(a.DifferenceSince) != "2026-11-26T13:00:00Z" {
 		t.Errorf("difference since %s", deref(a.DifferenceSince))
@@ -440,6 +454,12 @@ func TestReconcileNeedsRefreshStaleNoAnchor(t *testing.T) {
 	}
 	if len(r.Tokens) != 2 || r.Tokens[1].BusinessID != "biz3" || r.Tokens[1].AccountID != nil || r.Tokens[1].Status != "needs_refresh" {
 		t.Errorf("tokens %+v", r.Tokens)
+	}
+	// The known account is named; the one that never synced is not, and
+	// both make the headline.
+	if deref(r.Tokens[0].AccountName) != "Depository account" || r.Tokens[1].AccountName != nil ||
+		r.Headline.Status != "needs_refresh" || !strings.HasPrefix(r.Headline.Text, "2 tokens need refresh") {
+		t.Errorf("tokens %+v, headline %+v", r.Tokens, r.Headline)
 	}
 }
 
