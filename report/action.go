@@ -10,17 +10,6 @@ import (
 // checks.
 const HeadlineInvalid = "invalid"
 
-// severity orders the night's findings, worst first. A ledger that fails
-// its own checks comes before everything: no figure in it can be trusted.
-// Then a break (money the books and the bank disagree on, twice over), a
-// flagged token (nothing of its account arrives until a person acts), a
-// stale account (the bank has gone quiet for a week), an account without
-// an opening (it waits on Plaid's history; nothing to do but wait), and
-// timing (first seen, usually settled by the next pull). The brief's
-// order, with the invalid ledger put first.
-var severity = []string{HeadlineInvalid, string(ledger.StatusBreak), string(ledger.StatusNeedsRefresh),
-	string(ledger.StatusStale), string(ledger.StatusNoAnchor), string(ledger.StatusTiming), string(ledger.StatusOK)}
-
 // Headline is the night in one line: its worst status, said loudly when
 // it is bad.
 type Headline struct {
@@ -28,9 +17,14 @@ type Headline struct {
 	Text   string `json:"text"`
 }
 
-// Headline returns the worst status of the night. Flagged tokens count
-// whether or not their account is known: a token that never synced needs
-// refresh as much as one that did.
+// Headline returns the worst status of the night, worst first: a ledger
+// that fails its own checks (no figure in it can be trusted), a break
+// (the books and the bank disagree, twice over), a flagged token (nothing
+// of its account arrives until a person acts), a stale account (the bank
+// has gone quiet for a week), an account without an opening (it waits on
+// Plaid's history), timing (first seen, usually settled by the next pull),
+// ok. Flagged tokens count whether or not their account is known: a token
+// that never synced needs refresh as much as one that did.
 func (r Report) Headline() Headline {
 	s := r.Summary
 	n := func(k int, one, many string) string {
@@ -65,18 +59,6 @@ func (r Report) Headline() Headline {
 		return Headline{string(ledger.StatusOK), "The one account reconciles to the minor unit"}
 	}
 	return Headline{string(ledger.StatusOK), fmt.Sprintf("All %d accounts reconcile to the minor unit", s.Accounts)}
-}
-
-// Worse reports whether headline status a is worse than b.
-func Worse(a, b string) bool { return rank(a) < rank(b) }
-
-func rank(s string) int {
-	for i, v := range severity {
-		if v == s {
-			return i
-		}
-	}
-	return len(severity)
 }
 
 // NeedsAction is what a person must look at tonight, by kind. Accounts

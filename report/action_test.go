@@ -121,12 +121,37 @@ func TestHeadlineAndNeedsAction(t *testing.T) {
 	}
 }
 
-func TestSeverityOrder(t *testing.T) {
+// Of any two findings on one night, the headline names the worse.
+func TestHeadlineOrder(t *testing.T) {
 	order := []string{"invalid", "break", "needs_refresh", "stale", "no_anchor", "timing", "ok"}
-	for i := range order {
-		for j := range order {
-			if Worse(order[i], order[j]) != (i < j) {
-				t.Errorf("Worse(%s, %s) = %v", order[i], order[j], !(i < j))
+	with := func(r *Report, status string) {
+		switch status {
+		case "invalid":
+			r.Valid, r.Problems = false, []string{"the journal does not balance in USD"}
+		case "break":
+			r.Summary.Break++
+		case "needs_refresh":
+			r.Summary.NeedsRefresh++
+		case "stale":
+			r.Summary.Stale++
+		case "no_anchor":
+			r.Summary.NoAnchor++
+		case "timing":
+			r.Summary.Timing++
+		case "ok":
+			r.Summary.OK++
+		}
+		if status != "invalid" && status != "needs_refresh" {
+			r.Summary.Accounts++
+		}
+	}
+	for i, worse := range order {
+		for _, better := range order[i:] {
+			r := Report{Valid: true}
+			with(&r, better)
+			with(&r, worse)
+			if h := r.Headline(); h.Status != worse {
+				t.Errorf("%s and %s: headline %+v, want %s", worse, better, h, worse)
 			}
 		}
 	}
