@@ -27,7 +27,9 @@ var ErrNoReport = store.ErrNoReport
 
 // Reconciliation settings.
 const (
-	// ChartPoints is how many reconciliations per account the chart shows.
+	// ChartPoints is how many reconciliations per account the chart reads;
+	// it draws the last of each day (report.LastPerDay), so a night with
+	// several runs draws one point and the chart spans fewer days.
 	ChartPoints = 30
 	// VanishedHoldWindow is how far back the report looks for holds that
 	// disappeared without a posted successor.
@@ -169,15 +171,22 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 		// The chart: the earlier reconciliations, and this one.
 		a.Chart = make([]report.ChartPoint, 0, len(d.History[k])+1)
 		for _, h := range d.History[k] {
-			a.Chart = append(a.Chart, report.ChartPoint{Ledger: h.Expected, Reported: h.Reported})
+			a.Chart = append(a.Chart, report.ChartPoint{Date: h.Date, Ledger: h.Expected, Reported: h.Reported})
 		}
-		a.Chart = append(a.Chart, report.ChartPoint{Ledger: a.Ledger, Reported: a.Reported})
+		a.Chart = report.LastPerDay(append(a.Chart, report.ChartPoint{Date: date, Ledger: a.Ledger, Reported: a.Reported}))
 		r.Accounts = append(r.Accounts, a)
 		rows = append(rows, reconRow(p, res, at))
 	}
+	// Names for the lists that carry only an account id: a person reads
+	// "Business Checking ••0000", not a 37-character id.
+	named := map[string]store.ReconPosition{}
+	for _, p := range d.Positions {
+		named[p.PlaidAccountID] = p
+	}
 	for _, t := range d.Tokens {
+		n := named[t.PlaidAccountID]
 		r.Tokens = append(r.Tokens, report.Token{BusinessID: t.BusinessID, TokenHint: t.Hint, Status: t.Status, Reason: t.Reason,
-			AccountID: t.PlaidAccountID, ItemID: t.ItemID})
+			AccountID: t.PlaidAccountID, ItemID: t.ItemID, AccountName: n.Name, AccountMask: n.Mask})
 	}
 	for _, tb := range d.Trial {
 		cur, err := d.Currencies.Get(tb.Currency)
@@ -197,8 +206,9 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 	}
 	for _, oc := range d.Openings {
 		ok := ledger.OpeningSound(oc.PlaidAccountID, oc.Version, oc.Live, oc.LiveEntryID)
+		n := named[oc.PlaidAccountID]
 		r.OpeningChecks = append(r.OpeningChecks, report.OpeningCheck{BusinessID: oc.BusinessID, AccountID: oc.PlaidAccountID,
-			Version: oc.Version, Live: oc.Live, Versions: oc.Versions, LiveEntryID: oc.LiveEntryID, OK: ok})
+			Version: oc.Version, Live: oc.Live, Versions: oc.Versions, LiveEntryID: oc.LiveEntryID, OK: ok, AccountName: n.Name, AccountMask: n.Mask})
 		if !ok {
 			r.Valid = false
 			r.Problems = append(r.Problems, fmt.Sprintf("account %s of business %s has %d live opening entries (want exactly one, %s)",
@@ -216,7 +226,7 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 		}
 		r.VanishedHolds = append(r.VanishedHolds, report.Hold{BusinessID: p.BusinessID, AccountID: p.PlaidAccountID,
 			TransactionID: h.TransactionID, Date: h.Date, Name: h.Name, MerchantName: h.MerchantName,
-			Amount: p.Kind.PlaidEffect(h.Amount), Currency: cur, RemovedAt: h.RemovedAt})
+			Amount: p.Kind.PlaidEffect(h.Amount), Currency: cur, RemovedAt: h.RemovedAt, AccountName: p.Name, AccountMask: p.Mask})
 	}
 	for _, s := range d.Suspects {
 		p, ok := byAcct[s.AccountID]
@@ -229,7 +239,8 @@ func decide(d store.ReconcileData, at time.Time, date, runID string) (report.Rep
 		}
 		if ledger.PrecisionSuspect(s.Amount, cur) {
 			r.PrecisionSuspects = append(r.PrecisionSuspects, report.PrecisionSuspect{BusinessID: p.BusinessID, AccountID: p.PlaidAccountID,
-				TransactionID: s.TransactionID, Date: s.Date, Amount: p.Kind.PlaidEffect(s.Amount), Currency: cur, Pending: s.Pending})
+				TransactionID: s.TransactionID, Date: s.Date, Amount: p.Kind.PlaidEffect(s.Amount), Currency: cur, Pending: s.Pending,
+				AccountName: p.Name, AccountMask: p.Mask})
 		}
 	}
 	for _, s := range d.Suspense {
@@ -345,8 +356,9 @@ func rerender(ctx context.Context, st *store.Store, date, dir string) (report.Re
 			return r, nil, fmt.Errorf("%w: reconciliation of account %s in run %s has no chart point of its own", store.ErrCorrupt, rc.PlaidAccountID, sr.Run.RunID)
 		}
 		for _, p := range h {
-			a.Chart = append(a.Chart, report.ChartPoint{Ledger: p.Expected, Reported: p.Reported})
+			a.Chart = append(a.Chart, report.ChartPoint{Date: p.Date, Ledger: p.Expected, Reported: p.Reported})
 		}
+		a.Chart = report.LastPerDay(a.Chart)
 	}
 	paths, err := write(dir, r)
 	if err != nil {

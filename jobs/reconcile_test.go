@@ -288,8 +288,10 @@ func TestReconcileOKAfterWorldChanges(t *testing.T) {
 	if len(r.Suspense) != 1 || r.Suspense[0].BusinessID != "biz1" || r.Suspense[0].OldestDate == "" {
 		t.Errorf("suspense %+v", r.Suspense)
 	}
-	if len(e.chartOf(chk)) != 2 {
-		t.Errorf("chart %+v", e.chartOf(chk))
+	// Both reconciliations were on one day: the chart draws that day once,
+	// with the later run's balances.
+	if c := e.chartOf(chk); len(c) != 1 || c[0].Date != "2026-11-26" || c[0].Ledger != e.last.Accounts[0].Ledger {
+		t.Errorf("chart %+v, want one point for 2026-11-26 with the last run's ledger %d", c, e.last.Accounts[0].Ledger)
 	}
 }
 
@@ -310,8 +312,8 @@ func TestReconcileBalanceMovedIsTimingThenBreak(t *testing.T) {
 	if len(a.Candidates) != 1 || a.Candidates[0].TransactionID != "tx_coffee" || a.Candidates[0].Amount != "-5.55" || a.Candidates[0].Source != "journal" {
 		t.Errorf("candidates %+v", a.Candidates)
 	}
-	if r.Summary.Timing != 1 {
-		t.Errorf("summary %+v", r.Summary)
+	if r.Summary.Timing != 1 || r.Headline.Status != "timing" {
+		t.Errorf("summary %+v, headline %+v", r.Summary, r.Headline)
 	}
 
 	// Next run, through the runner's hook: the same difference is a break,
@@ -329,6 +331,20 @@ func TestReconcileBalanceMovedIsTimingThenBreak(t *testing.T) {
 	a = wantStatus(t, r, chk, ledger.StatusBreak, "-25.00")
 	if len(a.Candidates) != 1 || a.Candidates[0].TransactionID != "tx_coffee" {
 		t.Errorf("break candidates %+v", a.Candidates)
+	}
+	// The page leads with the break and its candidate, above the quiet
+	// ledger-checks line.
+	if r.Headline.Status != "break" || r.Headline.Text != "1 account does not reconcile: the same difference on successive balances" {
+		t.Errorf("headline %+v", r.Headline)
+	}
+	page, err := os.ReadFile(filepath.Join(e.dir, "reconciliation-2026-11-26.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl, checks, action := bytes.Index(page, []byte(`class="headline hl-break"`)), bytes.Index(page, []byte(`<p class="checks">Ledger checks passed`)),
+		bytes.Index(page, []byte(`id="needs-action"`))
+	if hl < 0 || checks < hl || action < checks || !bytes.Contains(page[action:], []byte("Coffee")) {
+		t.Errorf("the page does not lead with the break (headline at %d, checks at %d, needs action at %d)", hl, checks, action)
 	}
 	if deref(a.DifferenceSince) != "2026-11-26T13:00:00Z" {
 		t.Errorf("difference since %s", deref(a.DifferenceSince))
@@ -438,6 +454,12 @@ func TestReconcileNeedsRefreshStaleNoAnchor(t *testing.T) {
 	}
 	if len(r.Tokens) != 2 || r.Tokens[1].BusinessID != "biz3" || r.Tokens[1].AccountID != nil || r.Tokens[1].Status != "needs_refresh" {
 		t.Errorf("tokens %+v", r.Tokens)
+	}
+	// The known account is named; the one that never synced is not, and
+	// both make the headline.
+	if deref(r.Tokens[0].AccountName) != "Depository account" || r.Tokens[1].AccountName != nil ||
+		r.Headline.Status != "needs_refresh" || !strings.HasPrefix(r.Headline.Text, "2 tokens need refresh") {
+		t.Errorf("tokens %+v, headline %+v", r.Tokens, r.Headline)
 	}
 }
 
@@ -554,7 +576,7 @@ func TestReconcileGoldenFiles(t *testing.T) {
 	}
 
 	csvText, _ := os.ReadFile(filepath.Join(e.dir, "reconciliation-2026-11-27.csv"))
-	for _, want := range []string{`'=HYPERLINK(""x"")`, `'@SUM(1)`} {
+	for _, want := range []string{`'=HYPERLINK(""x"")`, ",2026-11-09,14\r\n"} {
 		if !strings.Contains(string(csvText), want) {
 			t.Errorf("csv lacks neutralised cell %s:\n%s", want, csvText)
 		}
@@ -595,8 +617,9 @@ func firstDiff(got, want []byte) string {
 func TestReconcilePastDateIsRenderedAgainIdentically(t *testing.T) {
 	e, chk, _ := goldenWorld(t)
 	// Two nights before day 1 and a rerun on day 1 itself: day 1's charts
-	// have four points, rebuilt from the table when it is rendered again,
-	// and the later runs must not leak into them.
+	// have three points (one a day, the rerun's for day 1), rebuilt from
+	// the table when it is rendered again, and the later runs must not
+	// leak into them.
 	for i := range 2 {
 		e.reconcile(false)
 		e.advance(24 * time.Hour)
@@ -607,8 +630,8 @@ func TestReconcilePastDateIsRenderedAgainIdentically(t *testing.T) {
 	e.advance(time.Minute)
 	r1 := e.reconcile(false)
 	day1 := r1.Date
-	if n := len(e.last.Accounts[0].Chart); n != 4 {
-		t.Fatalf("day 1 chart has %d points, want 4", n)
+	if n := len(e.last.Accounts[0].Chart); n != 3 {
+		t.Fatalf("day 1 chart has %d points, want 3", n)
 	}
 	sr, err := e.store.StoredReportFor(context.Background(), day1)
 	if err != nil {
@@ -1091,7 +1114,7 @@ func TestReconcilePrecisionSuspects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"<h2>Precision suspects</h2>", "-1000000.00 USD", "1200000.00 USD", "-1000000 JPY"} {
+	for _, want := range []string{"<h3>Precision suspects</h3>", "-1000000.00 USD", "1200000.00 USD", "-1000000 JPY"} {
 		if !bytes.Contains(html, []byte(want)) {
 			t.Errorf("html lacks %q", want)
 		}

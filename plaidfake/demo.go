@@ -1,6 +1,9 @@
 package plaidfake
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Ids of the demo's two pending checking transactions. The dinner posts
 // later, with a tip, when DemoPostTip is called.
@@ -26,7 +29,10 @@ var demoPFC = map[string][2]string{
 }
 
 // demoRows are "date|name|merchant|amount|channel|pfc" with Plaid's sign.
-// Dates are fixed (Q1 2026) so demo output is reproducible.
+// They are written as Q1 2026 and shifted, all by the same number of days,
+// so that demoNewest falls on the server's today (see Demo): the history
+// spans the last three months, the pending items are a few days old, and
+// the same clock gives the same world.
 var demoChecking = `
 2026-01-01|WEWORK MEMBERSHIP|WeWork|4500.00|online|rent
 2026-01-01|GOOGLE *WORKSPACE|Google Workspace|144.00|online|saas
@@ -99,9 +105,23 @@ func (s *Server) addRows(accountID, rows string) {
 	for _, line := range strings.Split(strings.TrimSpace(rows), "\n") {
 		f := strings.Split(line, "|")
 		p := demoPFC[f[5]]
-		s.AddTxn(Txn{AccountID: accountID, Date: f[0], AuthorizedDate: f[0], Name: f[1], MerchantName: f[2],
+		d := s.demoDate(f[0])
+		s.AddTxn(Txn{AccountID: accountID, Date: d, AuthorizedDate: d, Name: f[1], MerchantName: f[2],
 			Amount: f[3], PaymentChannel: f[4], PFCPrimary: p[0], PFCDetailed: p[1]})
 	}
+}
+
+// demoNewest is the newest date the demo's rows are written with (the
+// deposit after a re-link): it becomes the server's today.
+const demoNewest = "2026-04-02"
+
+// demoDate is a date of the demo's rows, shifted as Demo fixed it.
+func (s *Server) demoDate(d string) string {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		panic("plaidfake: demo date " + d)
+	}
+	return t.AddDate(0, 0, s.demoShift).Format(time.DateOnly)
 }
 
 var demoMoneyMarket = `
@@ -112,16 +132,21 @@ var demoMoneyMarket = `
 // checking (with two pendings), a credit card, a savings account whose Item
 // needs a new login, and a money-market account linked so recently that its
 // history is not ready. It returns tokens by "checking", "card", "broken",
-// "staged". Options (WithWebhooks, ...) apply to the server.
+// "staged". Options (WithWebhooks, WithClock, ...) apply to the server; its
+// clock's today dates the world: three months of history up to today,
+// pendings two and three days old.
 func Demo(opts ...Option) (*Server, map[string]string) {
 	s := New(opts...)
+	newest, _ := time.Parse(time.DateOnly, demoNewest)
+	y, m, d := s.now().Date()
+	s.demoShift = int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Sub(newest).Hours() / 24)
 	chk, chkTok := s.AddAccount(Account{Name: "Business Checking", OfficialName: "Gingham Bank Business Checking",
 		Mask: "0000", Type: "depository", Subtype: "checking", Opening: "152854.23"})
 	s.addRows(chk, demoChecking)
-	s.AddTxn(Txn{ID: DemoPendingDinnerID, AccountID: chk, Date: "2026-03-30", AuthorizedDate: "2026-03-30",
+	s.AddTxn(Txn{ID: DemoPendingDinnerID, AccountID: chk, Date: s.demoDate("2026-03-30"), AuthorizedDate: s.demoDate("2026-03-30"),
 		Name: "TARTINE BAKERY", MerchantName: "Tartine", Amount: "42.00", Pending: true, PaymentChannel: "in store",
 		PFCPrimary: "FOOD_AND_DRINK", PFCDetailed: "FOOD_AND_DRINK_RESTAURANT"})
-	s.AddTxn(Txn{ID: DemoPendingRideID, AccountID: chk, Date: "2026-03-31", AuthorizedDate: "2026-03-31",
+	s.AddTxn(Txn{ID: DemoPendingRideID, AccountID: chk, Date: s.demoDate("2026-03-31"), AuthorizedDate: s.demoDate("2026-03-31"),
 		Name: "UBER *TRIP HELP.UBER.COM", MerchantName: "Uber", Amount: "23.10", Pending: true, PaymentChannel: "online",
 		PFCPrimary: "TRANSPORTATION", PFCDetailed: "TRANSPORTATION_TAXIS_AND_RIDE_SHARES"})
 
@@ -145,14 +170,13 @@ func Demo(opts ...Option) (*Server, map[string]string) {
 // DemoPostTip posts the demo's pending dinner with a tip added, linked to its
 // pending id as Plaid would, and returns the posted transaction's id.
 func DemoPostTip(s *Server) string {
-	return s.PostPending(DemoPendingDinnerID, Txn{Date: "2026-04-01", AuthorizedDate: "2026-03-30",
+	return s.PostPending(DemoPendingDinnerID, Txn{Date: s.demoDate("2026-04-01"), AuthorizedDate: s.demoDate("2026-03-30"),
 		Name: "TARTINE BAKERY", MerchantName: "Tartine", Amount: "50.40", PaymentChannel: "in store",
 		PFCPrimary: "FOOD_AND_DRINK", PFCDetailed: "FOOD_AND_DRINK_RESTAURANT"}, true)
 }
 
-// demoRelinkFrom is where the demo's re-link copy starts: the demo's dates
-// are fixed, so a window counted back from the wall clock would copy
-// nothing. It overlaps what the old Item delivered by two months.
+// demoRelinkFrom is where the demo's re-link copy starts, shifted like
+// the rows: two months of overlap with what the old Item delivered.
 const demoRelinkFrom = "2026-02-01"
 
 // DemoRelink re-links the demo's checking account as its customer would
@@ -173,7 +197,7 @@ func DemoRelink(s *Server) (newToken string) {
 		s.mu.Unlock()
 		panic("plaidfake: DemoRelink needs the demo world's checking account")
 	}
-	a := s.relinkLocked(old, demoRelinkFrom)
+	a := s.relinkLocked(old, s.demoDate(demoRelinkFrom))
 	newToken = s.newToken(a)
 	s.mu.Unlock()
 	s.addRows(a.ID, demoAfterRelink)

@@ -84,3 +84,39 @@ func TestDemoWorld(t *testing.T) {
 		t.Fatalf("tip posting: %+v", u)
 	}
 }
+
+// The demo world is dated from its clock's today: three months of history
+// ending today, pendings two and three days old, nothing in the future;
+// the same clock gives the same dates.
+func TestDemoWorldIsDatedFromToday(t *testing.T) {
+	for _, today := range []time.Time{time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC), time.Date(2031, 2, 3, 23, 59, 0, 0, time.UTC)} {
+		s, toks := plaidfake.Demo(plaidfake.WithClock(func() time.Time { return today }))
+		h := attach(t, s)
+		chk := h.syncAll(toks["checking"], "", 500)
+		day := func(d string) int {
+			tt, err := time.Parse(time.DateOnly, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(today.Truncate(24*time.Hour).Sub(tt).Hours() / 24)
+		}
+		oldest, newest := 0, 1<<30
+		for _, tx := range chk.added {
+			oldest, newest = max(oldest, day(tx.Date)), min(newest, day(tx.Date))
+		}
+		if oldest < 80 || oldest > 100 || newest < 0 {
+			t.Errorf("%s: checking history runs from %d to %d days ago, want about three months up to today", today, oldest, newest)
+		}
+		if d, r := day(chk.added[plaidfake.DemoPendingDinnerID].Date), day(chk.added[plaidfake.DemoPendingRideID].Date); d != 3 || r != 2 {
+			t.Errorf("%s: pendings %d and %d days old, want 3 and 2", today, d, r)
+		}
+		posted := plaidfake.DemoPostTip(s)
+		if u := h.syncAll(toks["checking"], chk.cursor, 100); day(u.added[posted].Date) != 1 {
+			t.Errorf("%s: the tip posts %s", today, u.added[posted].Date)
+		}
+		again, _ := plaidfake.Demo(plaidfake.WithClock(func() time.Time { return today }))
+		if a, b := s.Txns(chk.added[plaidfake.DemoPendingRideID].AccountId), again.Txns(chk.added[plaidfake.DemoPendingRideID].AccountId); len(a) == 0 || a[0].Date != b[0].Date {
+			t.Errorf("%s: the same clock dates the world differently", today)
+		}
+	}
+}

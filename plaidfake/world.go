@@ -45,6 +45,7 @@ type Server struct {
 	transientP    float64
 	rng           *rand.Rand
 	clock         func() time.Time // nil: time.Now, and no days_requested window
+	demoShift     int              // days the demo world's dates move (Demo)
 	pulls         bool
 	syncOpts      map[string]SyncOptions
 	ratePer       int

@@ -18,6 +18,8 @@ type Document struct {
 	Summary     DocSummary   `json:"summary"`
 	Tokens      []DocToken   `json:"tokens"`
 
+	// Headline is the night's worst status and what it means.
+	Headline      Headline          `json:"headline"`
 	RunID         string            `json:"run_id"`
 	Valid         bool              `json:"valid"`
 	Problems      []string          `json:"problems"`
@@ -80,6 +82,9 @@ type DocToken struct {
 	Reason     *string `json:"reason"`
 	AccountID  *string `json:"account_id"`
 	ItemID     *string `json:"item_id,omitempty"` // an Item bankfeed linked: one entry, whatever its accounts
+
+	AccountName *string `json:"account_name"` // null while the account is unknown
+	AccountMask *string `json:"account_mask"`
 }
 
 // DocPending is a staged transaction with its age.
@@ -137,6 +142,8 @@ type DocOpeningCheck struct {
 	Versions    int    `json:"versions"`
 	LiveEntryID string `json:"live_entry_id"`
 	OK          bool   `json:"ok"`
+	AccountName string `json:"account_name"`
+	AccountMask string `json:"account_mask"`
 }
 
 // DocHold is a pending transaction that vanished.
@@ -150,6 +157,8 @@ type DocHold struct {
 	Amount        string `json:"amount"`
 	Currency      string `json:"currency"`
 	RemovedAt     string `json:"removed_at"`
+	AccountName   string `json:"account_name"`
+	AccountMask   string `json:"account_mask"`
 }
 
 // DocSuspect is a precision suspect: a live transaction of a million or more.
@@ -161,6 +170,8 @@ type DocSuspect struct {
 	Amount        string `json:"amount"`
 	Currency      string `json:"currency"`
 	Pending       bool   `json:"pending"`
+	AccountName   string `json:"account_name"`
+	AccountMask   string `json:"account_mask"`
 }
 
 // DocSuspense is what waits in Suspense:Uncategorized for a business.
@@ -176,7 +187,7 @@ type DocSuspense struct {
 // Document formats the report for the JSON file (and the CSV and HTML,
 // which show the same text). Lists are never null.
 func (r Report) Document() Document {
-	d := Document{Date: r.Date, GeneratedAt: stamp(r.GeneratedAt), RunID: r.RunID, Valid: r.Valid,
+	d := Document{Date: r.Date, GeneratedAt: stamp(r.GeneratedAt), Headline: r.Headline(), RunID: r.RunID, Valid: r.Valid,
 		Accounts: make([]DocAccount, 0, len(r.Accounts)), Summary: DocSummary(r.Summary), Tokens: []DocToken{},
 		Problems: append([]string{}, r.Problems...), Totals: []DocTotal{}, TrialBalance: []DocTrialBalance{},
 		OpeningChecks: []DocOpeningCheck{}, VanishedHolds: []DocHold{}, Suspense: []DocSuspense{}, PrecisionSuspects: []DocSuspect{},
@@ -186,7 +197,8 @@ func (r Report) Document() Document {
 	}
 	for _, t := range r.Tokens {
 		dt := DocToken{BusinessID: t.BusinessID, TokenHint: &t.TokenHint, Status: t.Status,
-			Reason: orNull(t.Reason), AccountID: orNull(t.AccountID), ItemID: orNull(t.ItemID)}
+			Reason: orNull(t.Reason), AccountID: orNull(t.AccountID), ItemID: orNull(t.ItemID),
+			AccountName: orNull(t.AccountName), AccountMask: orNull(t.AccountMask)}
 		if t.ItemID != "" {
 			dt.TokenHint, dt.AccountID = nil, nil
 		}
@@ -206,7 +218,7 @@ func (r Report) Document() Document {
 	for _, h := range r.VanishedHolds {
 		d.VanishedHolds = append(d.VanishedHolds, DocHold{BusinessID: h.BusinessID, AccountID: h.AccountID, TransactionID: h.TransactionID,
 			Date: h.Date, Name: h.Name, MerchantName: h.MerchantName, Amount: money(h.Currency)(h.Amount), Currency: h.Currency.Code,
-			RemovedAt: deref(stampPtr(h.RemovedAt))})
+			RemovedAt: deref(stampPtr(h.RemovedAt)), AccountName: h.AccountName, AccountMask: h.AccountMask})
 	}
 	for _, s := range r.Suspense {
 		d.Suspense = append(d.Suspense, DocSuspense{BusinessID: s.BusinessID, Currency: s.Currency.Code, Total: money(s.Currency)(s.Total),
@@ -214,7 +226,8 @@ func (r Report) Document() Document {
 	}
 	for _, p := range r.PrecisionSuspects {
 		d.PrecisionSuspects = append(d.PrecisionSuspects, DocSuspect{BusinessID: p.BusinessID, AccountID: p.AccountID,
-			TransactionID: p.TransactionID, Date: p.Date, Amount: money(p.Currency)(p.Amount), Currency: p.Currency.Code, Pending: p.Pending})
+			TransactionID: p.TransactionID, Date: p.Date, Amount: money(p.Currency)(p.Amount), Currency: p.Currency.Code, Pending: p.Pending,
+			AccountName: p.AccountName, AccountMask: p.AccountMask})
 	}
 	return d
 }

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"html/template"
 	"strconv"
+	"time"
 
 	"bankfeed/ledger"
 )
@@ -17,7 +18,9 @@ import (
 var pageHTML string
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"deref": deref,
+	"deref":  deref,
+	"label":  Label,
+	"labelp": func(name, mask *string, id *string) string { return Label(deref(name), deref(mask), deref(id)) },
 	"def": func(s *string, alt string) string {
 		if s == nil {
 			return alt
@@ -26,11 +29,12 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 }).Parse(pageHTML))
 
-// pageData is what the page template shows: the JSON document's text, and
-// per account its chart.
+// pageData is what the page template shows: the JSON document's text, per
+// account its chart, and the needs-action section.
 type pageData struct {
 	Document
-	Rows []pageRow
+	Rows   []pageRow
+	Action actionView
 }
 
 // pageRow is an account's row. The template reaches the account's fields
@@ -42,6 +46,22 @@ type pageRow struct {
 	Chart *chart // nil: nothing to draw
 }
 
+// actionView is NeedsAction in the document's text.
+type actionView struct {
+	Empty    bool
+	Problems []string
+	Breaks   []DocAccount
+	Tokens   []DocToken
+	Stale    []DocAccount
+	Aged     []agedView
+	Suspects []DocSuspect
+}
+
+type agedView struct {
+	Account DocAccount
+	Pending DocPending
+}
+
 // HTML renders the report as one self-contained page.
 func HTML(r Report) ([]byte, error) { return htmlOf(r, r.Document()) }
 
@@ -51,6 +71,18 @@ func htmlOf(r Report, d Document) ([]byte, error) {
 	for i, a := range r.Accounts {
 		data.Rows[i] = pageRow{DocAccount: d.Accounts[i], Bad: ledger.Disagrees(a.Difference), Chart: chartOf(a)}
 	}
+	n := r.NeedsAction()
+	data.Action = actionView{Empty: n.Empty(), Problems: n.Problems, Tokens: d.Tokens, Suspects: d.PrecisionSuspects}
+	for _, i := range n.Breaks {
+		data.Action.Breaks = append(data.Action.Breaks, d.Accounts[i])
+	}
+	for _, i := range n.Stale {
+		data.Action.Stale = append(data.Action.Stale, d.Accounts[i])
+	}
+	for _, ap := range n.AgedPending {
+		a := d.Accounts[ap.Account]
+		data.Action.Aged = append(data.Action.Aged, agedView{Account: a, Pending: a.Pending[ap.Pending]})
+	}
 	var buf bytes.Buffer
 	buf.Grow(64<<10 + len(r.Accounts)*4<<10) // about what an account's row and chart take
 	if err := page.Execute(&buf, data); err != nil {
@@ -59,23 +91,50 @@ func htmlOf(r Report, d Document) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// chart is an account's SVG chart: two polylines (the ledger's balance and
-// the bank's) and a dot on every point where they differ.
+// LastPerDay keeps the last point of each date, in order: a chart draws
+// one point per day however often the reconcile ran. Points come oldest
+// first, so the last of a date is the day's final word.
+func LastPerDay(pts []ChartPoint) []ChartPoint {
+	out := pts[:0:0]
+	for _, p := range pts {
+		if n := len(out); n > 0 && out[n-1].Date == p.Date {
+			out[n-1] = p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// chart is an account's SVG chart: the ledger's balance (solid, round
+// markers) and the bank's (dashed, square markers) by day, on a date axis,
+// with a ring on every day they differ. Colour and shape both tell the
+// lines apart, for readers who do not see the colours.
 type chart struct {
-	W, H     int
-	Ledger   string // polyline points
-	Reported string
-	Misses   []xy
-	Min, Max string
-	N        int
+	W, H        int
+	AxisY       int    // the date axis
+	TickY       int    // where a day's tick mark ends
+	LabelY      int    // the dates under it
+	Ledger      string // polyline points
+	Reported    string
+	LedgerDots  []xy
+	BankDots    []xy
+	Misses      []xy
+	Ticks       []string // x of each day drawn
+	First, Last string   // the dates at the ends of the axis
+	FirstX      string
+	LastX       string
+	Min, Max    string
+	N           int
 }
 
 type xy struct{ X, Y string }
 
 const (
-	chartW   = 240
-	chartH   = 64
-	chartPad = 5
+	chartW    = 300
+	chartPlot = 64 // height of the plotting area
+	chartPad  = 8
+	chartH    = chartPlot + 2*chartPad + 14 // room for the dates
 )
 
 func chartOf(a Account) *chart {
@@ -90,29 +149,45 @@ func chartOf(a Account) *chart {
 			lo, hi = min(lo, *p.Reported), max(hi, *p.Reported)
 		}
 	}
+	// Days since the first point: a night without a run leaves a gap.
+	first, _ := time.Parse(time.DateOnly, pts[0].Date)
+	day := func(p ChartPoint) float64 {
+		t, err := time.Parse(time.DateOnly, p.Date)
+		if err != nil {
+			return 0
+		}
+		return t.Sub(first).Hours() / 24
+	}
+	span := day(pts[len(pts)-1])
 	// Coordinates are drawing positions, not money: float is fine here.
-	x := func(i int) float64 {
-		if len(pts) == 1 {
+	x := func(p ChartPoint) float64 {
+		if span <= 0 {
 			return chartW / 2
 		}
-		return chartPad + float64(i)*float64(chartW-2*chartPad)/float64(len(pts)-1)
+		return chartPad + day(p)/span*float64(chartW-2*chartPad)
 	}
 	y := func(n int64) float64 {
 		if hi == lo {
-			return chartH / 2
+			return chartPad + chartPlot/2
 		}
-		return chartPad + float64(hi-n)/float64(hi-lo)*float64(chartH-2*chartPad)
+		return chartPad + float64(hi-n)/float64(hi-lo)*chartPlot
 	}
-	c := &chart{W: chartW, H: chartH, Min: ledger.Format(lo, a.Currency), Max: ledger.Format(hi, a.Currency), N: len(pts)}
+	c := &chart{W: chartW, H: chartH, AxisY: chartPad + chartPlot + 4, TickY: chartPad + chartPlot + 7, LabelY: chartH - 3,
+		Min: ledger.Format(lo, a.Currency), Max: ledger.Format(hi, a.Currency), N: len(pts),
+		First: pts[0].Date, Last: pts[len(pts)-1].Date, FirstX: coord(x(pts[0])), LastX: coord(x(pts[len(pts)-1]))}
 	var led, rep []byte
-	for i, p := range pts {
-		led = appendXY(led, x(i), y(p.Ledger))
+	for _, p := range pts {
+		px := x(p)
+		c.Ticks = append(c.Ticks, coord(px))
+		led = appendXY(led, px, y(p.Ledger))
+		c.LedgerDots = append(c.LedgerDots, xy{coord(px), coord(y(p.Ledger))})
 		if p.Reported == nil {
 			continue
 		}
-		rep = appendXY(rep, x(i), y(*p.Reported))
+		rep = appendXY(rep, px, y(*p.Reported))
+		c.BankDots = append(c.BankDots, xy{coord(px - 3.5), coord(y(*p.Reported) - 3.5)}) // a hollow square around the ledger's dot
 		if *p.Reported != p.Ledger {
-			c.Misses = append(c.Misses, xy{coord(x(i)), coord(y(*p.Reported))})
+			c.Misses = append(c.Misses, xy{coord(px), coord(y(*p.Reported))})
 		}
 	}
 	c.Ledger, c.Reported = string(led), string(rep)

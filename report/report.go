@@ -106,6 +106,7 @@ type Account struct {
 
 // ChartPoint is one reconciliation of an account as its chart draws it.
 type ChartPoint struct {
+	Date     string // the report date of the reconciliation
 	Ledger   int64
 	Reported *int64
 }
@@ -146,6 +147,9 @@ type Token struct {
 	Reason     string // "" when none
 	AccountID  string // "" when the token never synced
 	ItemID     string // an Item bankfeed linked (then TokenHint and AccountID mean nothing)
+	// AccountName and AccountMask name the account, when it is known.
+	AccountName string
+	AccountMask string
 }
 
 // Summary counts accounts by status; NeedsRefresh counts flagged tokens,
@@ -188,6 +192,8 @@ type OpeningCheck struct {
 	Versions    int
 	LiveEntryID string
 	OK          bool
+	AccountName string
+	AccountMask string
 }
 
 // Hold is a pending transaction that disappeared without a posted successor.
@@ -201,6 +207,8 @@ type Hold struct {
 	Amount        int64 // natural sign
 	Currency      ledger.Currency
 	RemovedAt     *time.Time
+	AccountName   string
+	AccountMask   string
 }
 
 // PrecisionSuspect is a live transaction of at least
@@ -213,6 +221,8 @@ type PrecisionSuspect struct {
 	Amount        int64 // natural-sign effect on the account
 	Currency      ledger.Currency
 	Pending       bool
+	AccountName   string
+	AccountMask   string
 }
 
 // Suspense is what waits in Suspense:Uncategorized for a business.

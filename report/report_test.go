@@ -32,11 +32,11 @@ func sample() Report {
 				Reported: i64(31250), ReportedAt: &at, Difference: i64(1250), PendingTotal: 0, Status: ledger.StatusTiming,
 				Name: "+Card", Kind: ledger.Liability,
 				Candidates: []Candidate{{Source: "journal", Name: "-cmd", MerchantName: `=HYPERLINK("x")`, Amount: 1250, RecordedAt: at}},
-				Chart:      []ChartPoint{{Ledger: 30000, Reported: i64(30000)}, {Ledger: 30000, Reported: i64(31250)}}},
+				Chart:      []ChartPoint{{Date: "2026-11-26", Ledger: 30000, Reported: i64(30000)}, {Date: "2026-11-27", Ledger: 30000, Reported: i64(31250)}}},
 			{BusinessID: "b", AccountID: "a-chk", Currency: usd, Opening: 115000, Ledger: -100000,
 				Reported: i64(-100000), Difference: i64(0), PendingTotal: -999, Status: ledger.StatusOK,
 				Name: "<b>Checking</b>", Kind: ledger.Asset, PendingCount: 1,
-				Pending: []Pending{{Name: "Hold", MerchantName: "@SUM(1)", Amount: -999, AgeBusinessDays: 3}}},
+				Pending: []Pending{{Name: "Hold", MerchantName: "@SUM(1)", Date: "2026-11-24", Amount: -999, AgeBusinessDays: 3}}},
 			{BusinessID: "b", AccountID: "m-yen", Currency: jpy, Opening: 0, Ledger: 1200,
 				PendingTotal: 0, Status: ledger.StatusNoAnchor, Name: "\tYen", Kind: ledger.Asset},
 		},
@@ -165,7 +165,10 @@ func TestCSVNeutralisesTextNotAmounts(t *testing.T) {
 	if chk[col["ledger_balance"]] != "-1000.00" || chk[col["pending_total"]] != "-9.99" {
 		t.Errorf("negative amounts must stay numbers: %q", chk)
 	}
-	if chk[col["oldest_pending"]] != "'@SUM(1)" || card[col["first_candidate"]] != `'=HYPERLINK("x")` || card[col["name"]] != "'+Card" {
+	if chk[col["oldest_pending"]] != "2026-11-24" || chk[col["oldest_pending_age_business_days"]] != "3" || yen[col["oldest_pending"]] != "" {
+		t.Errorf("oldest pending is a date with its age beside it: %q / %q", chk, yen)
+	}
+	if card[col["first_candidate"]] != `'=HYPERLINK("x")` || card[col["name"]] != "'+Card" {
 		t.Errorf("text cells not neutralised: %q / %q", chk, card)
 	}
 	if yen[col["name"]] != "'\tYen" || yen[col["reported_current"]] != "" || yen[col["difference"]] != "" {
@@ -193,7 +196,7 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;b&gt;journal&lt;/b&gt;", "&lt;i&gt;x&lt;/i&gt;", "<svg", `class="miss"`,
-		"st-timing", "st-ok", "st-no_anchor", "invalid", "<style>", "…x9z1", "range 300.00 to 312.50"} {
+		"st-timing", "st-ok", "st-no_anchor", "invalid", "<style>", "…x9z1", "2 day(s), 300.00 to 312.50", ">2026-11-26</text>", ">2026-11-27</text>"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("html lacks %q", want)
 		}

@@ -135,7 +135,7 @@ func syncDir(dir string) error {
 // CSVHeader is the header row of the CSV file.
 var CSVHeader = []string{"date", "business_id", "account_id", "name", "mask", "currency", "opening_balance", "ledger_balance",
 	"reported_current", "difference", "pending_total", "pending_count", "status", "reported_at", "candidates",
-	"first_candidate", "oldest_pending"}
+	"first_candidate", "oldest_pending", "oldest_pending_age_business_days"}
 
 // CSV renders one row per account, RFC 4180 (encoding/csv, CRLF).
 //
@@ -156,18 +156,20 @@ func csvOf(d Document) ([]byte, error) {
 		return nil, err
 	}
 	for _, a := range d.Accounts {
-		first, oldest := "", ""
+		first, oldest, age := "", "", ""
 		if len(a.Candidates) > 0 {
 			first = describe(a.Candidates[0].MerchantName, a.Candidates[0].Name)
 		}
+		// Pending items come oldest first: the date a person sorts and
+		// filters on, and its age in the business days that make it aged.
 		if len(a.Pending) > 0 {
-			oldest = describe(a.Pending[0].MerchantName, a.Pending[0].Name)
+			oldest, age = a.Pending[0].Date, strconv.Itoa(a.Pending[0].AgeBusinessDays)
 		}
 		row := []string{
 			Text(d.Date), Text(a.BusinessID), Text(a.AccountID), Text(a.Name), Text(a.Mask), Text(a.Currency),
 			a.OpeningBalance, a.LedgerBalance, deref(a.ReportedCurrent), deref(a.Difference),
 			a.PendingTotal, strconv.Itoa(a.PendingCount), Text(string(a.Status)), Text(deref(a.ReportedAt)),
-			strconv.Itoa(len(a.Candidates)), Text(first), Text(oldest),
+			strconv.Itoa(len(a.Candidates)), Text(first), Text(oldest), age,
 		}
 		if err := w.Write(row); err != nil {
 			return nil, err

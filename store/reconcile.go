@@ -409,6 +409,7 @@ type AcctCur struct {
 // ChartPoint is one reconciliation of an account as its chart draws it.
 type ChartPoint struct {
 	ID       int64
+	Date     string // the report date of the reconciliation
 	Expected int64
 	Reported *int64 // nil: no reported balance
 }
@@ -446,7 +447,8 @@ func (s *Store) RunCharts(ctx context.Context, runID string, n int) (map[AcctCur
 	return out, err
 }
 
-// scanCharts reads (account, currency, id, expected, reported) rows. The
+// scanCharts reads (account, currency, id, report date, expected,
+// reported) rows. The
 // index gives each account's points in id order; make sure.
 func scanCharts(rows *sql.Rows, n int) (map[AcctCur][]ChartPoint, error) {
 	defer rows.Close()
@@ -455,7 +457,7 @@ func scanCharts(rows *sql.Rows, n int) (map[AcctCur][]ChartPoint, error) {
 		var k AcctCur
 		var p ChartPoint
 		var rep sql.NullInt64
-		if err := rows.Scan(&k.AccountID, &k.Currency, &p.ID, &p.Expected, &rep); err != nil {
+		if err := rows.Scan(&k.AccountID, &k.Currency, &p.ID, &p.Date, &p.Expected, &rep); err != nil {
 			return nil, err
 		}
 		p.Reported = intPtr(rep)
@@ -474,13 +476,13 @@ func scanCharts(rows *sql.Rows, n int) (map[AcctCur][]ChartPoint, error) {
 const chartHistorySQL = `
 	WITH k AS (SELECT DISTINCT a.id AS account_id, COALESCE(la.currency, a.currency) AS cur
 	           FROM accounts a LEFT JOIN ledger_accounts la ON la.account_id = a.id WHERE a.kind IS NOT NULL)
-	SELECT r.account_id, r.currency, r.id, r.expected, r.reported
+	SELECT r.account_id, r.currency, r.id, r.report_date, r.expected, r.reported
 	FROM k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.cur
 	 AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.cur
 	                       ORDER BY r2.id DESC LIMIT 1 OFFSET ?), 0)`
 
 const runChartsSQL = `
-	SELECT r.account_id, r.currency, r.id, r.expected, r.reported
+	SELECT r.account_id, r.currency, r.id, r.report_date, r.expected, r.reported
 	FROM reconciliations k CROSS JOIN reconciliations r ON r.account_id = k.account_id AND r.currency = k.currency AND r.id <= k.id
 	 AND r.id >= COALESCE((SELECT r2.id FROM reconciliations r2 WHERE r2.account_id = k.account_id AND r2.currency = k.currency
 	                       AND r2.id <= k.id ORDER BY r2.id DESC LIMIT 1 OFFSET ?1), 0)

@@ -268,6 +268,8 @@ func (a *app) cmdReport(ctx context.Context, args []string) error {
 	s := rep.Summary
 	fmt.Fprintf(a.stdout, "reconciliation %s: %d accounts: %d ok, %d timing, %d break, %d stale, %d no_anchor, %d needs_refresh\n",
 		rep.Date, s.Accounts, s.OK, s.Timing, s.Break, s.Stale, s.NoAnchor, s.NeedsRefresh)
+	h := rep.Headline()
+	fmt.Fprintf(a.stdout, "  %s: %s\n", h.Status, h.Text)
 	for _, p := range paths {
 		fmt.Fprintln(a.stdout, "  wrote "+p)
 	}

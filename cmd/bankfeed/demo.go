@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,12 +11,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"bankfeed/api"
 	"bankfeed/config"
 	"bankfeed/jobs"
 	"bankfeed/plaidfake"
+	"bankfeed/report"
 	"bankfeed/store"
 )
 
@@ -87,7 +90,9 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		// a new one fails.
 		return usagef("--dir %s: already holds the database of an earlier demo, whose bank is gone; remove it or pick another --dir", *dir)
 	}
-	srv, tokens := plaidfake.Demo()
+	// The bank's world is dated from the demo's own clock: its pending
+	// items are days old, not months.
+	srv, tokens := plaidfake.Demo(plaidfake.WithClock(a.now))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -113,12 +118,13 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	st.Now = a.now // what the demo records follows the same clock as its bank
 	if _, err := st.PutTokens(ctx, "demo-business", cfg.PlaidEnv, []string{tokens["checking"], tokens["card"], tokens["broken"], tokens["staged"]}, true); err != nil {
 		return err
 	}
 	// A second business links its bank through the Bank Linking page's
 	// API: scoped token, link token, Plaid Link, public token, exchange.
-	item, linkedAccts, err := demoLink(ctx, st, a.plaidClient(cfg), srv, "demo-linked")
+	item, linkedAccts, err := demoLink(ctx, st, a.plaidClient(cfg), srv, "demo-linked", a.now)
 	if err != nil {
 		return fmt.Errorf("demo: link a bank through the page flow: %w", err)
 	}
@@ -164,13 +170,62 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stdout, "reconciliation: %d ok, %d timing, %d break, %d needs_refresh\n",
 			sum.Report["ok"], sum.Report["timing"], sum.Report["break"], sum.Report["needs_refresh"])
 	}
+	if err := a.demoHeadline(reports, cfg.Location); err != nil {
+		return err
+	}
 	if *relink {
 		if err := a.demoRelink(ctx, st, r, srv, tokens, cfg.PlaidEnv); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(a.stdout, "database: %s\nreports:  %s (open the .html in a browser)\n", db, reports)
+	a.demoNext(db, reports, "demo-business")
 	return nil
+}
+
+// demoHeadline prints the headline of the report the last run wrote: the
+// line a person reads first.
+func (a *app) demoHeadline(reports string, loc *time.Location) error {
+	path := report.FileNames(reports, a.now().In(loc).Format(time.DateOnly))[0]
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("demo: read the report: %w", err)
+	}
+	var d struct {
+		Headline report.Headline `json:"headline"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return fmt.Errorf("demo: read %s: %w", path, err)
+	}
+	fmt.Fprintf(a.stdout, "report headline: %s: %s\n", d.Headline.Status, d.Headline.Text)
+	return nil
+}
+
+// demoNext ends the demo with commands to try on its database, each
+// with the setting it needs in front so that it works when pasted.
+func (a *app) demoNext(db, reports, business string) {
+	env := "BANKFEED_DB=" + shellQuote(db)
+	fmt.Fprintln(a.stdout, "\ntry next (each reads the demo's database):")
+	for _, c := range []string{
+		"transactions list --business " + business,
+		"ledger entries --business " + business,
+		"ledger balances --all",
+		"ledger export --business " + business + " --format beancount",
+		"runs list",
+		"report reconcile --out " + shellQuote(reports),
+	} {
+		fmt.Fprintf(a.stdout, "  %s bankfeed %s\n", env, c)
+	}
+}
+
+// shellQuote quotes s for a POSIX shell unless it is plainly safe.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:,=@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // pushChanges plays a bank that keeps moving: a new transaction on the

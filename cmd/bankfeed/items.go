@@ -73,10 +73,11 @@ func (a *app) cmdLink(ctx context.Context, args []string) error {
 
 // demoLink links one bank for business through the page flow's API, as
 // the page's script does: scoped token -> link token -> Plaid Link (played
-// by the sandbox) -> public token -> exchange.
-func demoLink(ctx context.Context, st *store.Store, client api.Plaid, srv *plaidfake.Server, business string) (api.ItemOut, int, error) {
+// by the sandbox) -> public token -> exchange. Scoped tokens expire on
+// the demo's clock.
+func demoLink(ctx context.Context, st *store.Store, client api.Plaid, srv *plaidfake.Server, business string, now func() time.Time) (api.ItemOut, int, error) {
 	const key = "demo-platform-api-key-0123456789"
-	h := api.NewHandler(st, api.Options{APIKeys: []string{key}, Env: "sandbox", Log: zerolog.Nop(), Plaid: client})
+	h := api.NewHandler(st, api.Options{APIKeys: []string{key}, Env: "sandbox", Log: zerolog.Nop(), Plaid: client, Now: now})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return api.ItemOut{}, 0, err

@@ -178,7 +178,7 @@ func TestBadInput(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
-	r := bf(t, map[string]string{}, "demo", "--dir", dir)
+	r := demoAt(t, demoDay, "--dir", dir)
 	if r.code != 0 {
 		t.Fatalf("demo exit %d: %s", r.code, r.stderr)
 	}
@@ -189,13 +189,14 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "reports", "reconciliation-*.html"))
-	if len(files) != 1 {
-		t.Fatalf("report files: %v", files)
+	if len(files) != 1 || filepath.Base(files[0]) != "reconciliation-2026-11-25.html" {
+		t.Fatalf("report files: %v, want the demo clock's day", files)
 	}
+	checkDemoTellsTheTruth(t, r.stdout, dir)
 	// A second demo in the same folder would sync the first one's cursors
 	// against a new bank: it says so and touches nothing.
 	db, _ := os.ReadFile(filepath.Join(dir, "bankfeed.db"))
-	r = bf(t, map[string]string{}, "demo", "--dir", dir)
+	r = demoAt(t, demoDay, "--dir", dir)
 	if r.code != 2 || !strings.Contains(r.stderr, "already holds the database of an earlier demo") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Errorf("second demo: exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -209,7 +210,7 @@ func TestDemo(t *testing.T) {
 // for it, equal to the bank, and everything reconciles.
 func TestDemoRelink(t *testing.T) {
 	dir := t.TempDir()
-	r := bf(t, map[string]string{}, "demo", "--relink", "--dir", dir)
+	r := demoAt(t, demoDay, "--relink", "--dir", dir)
 	if r.code != 0 {
 		t.Fatalf("demo exit %d: %s", r.code, r.stderr)
 	}
