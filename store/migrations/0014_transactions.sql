@@ -7,4 +7,5 @@
 -- order are one index range per account; a business's are those ranges
 -- merged (store.Transactions). No existing index ends its account prefix
 -- with the id: (account_id, removed, pending, date) orders by state first.
-CREATE INDEX bank_transactions_account_id ON bank_transactions(account_id, id);
+-- (IF NOT EXISTS: a file taken back to an older version by hand may keep it.)
+CREATE INDEX IF NOT EXISTS bank_transactions_account_id ON bank_transactions(account_id, id);
