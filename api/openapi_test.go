@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -95,6 +98,7 @@ func (c *contract) check(r *http.Request, status int, header http.Header, body [
 		}
 		return fmt.Errorf("%s %s answered %d, but the document has no such operation (%v)", r.Method, r.URL.Path, status, err)
 	}
+	exercised.Store(route.Method+" "+route.Path, true)
 	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts},
@@ -116,6 +120,45 @@ func (c *contract) errorBody(header http.Header, body []byte) error {
 		return fmt.Errorf("a refusal that is not JSON: %s", body)
 	}
 	return c.doc.Components.Schemas["Error"].Value.VisitJSON(v, openapi3.EnableJSONSchema2020())
+}
+
+// exercised holds the operations ("GET /v1/businesses/{id}") some test's
+// response was checked on; TestMain fails a full run that leaves one of
+// the document's operations unexercised.
+var exercised sync.Map
+
+// TestMain runs the package's tests, then, on a full run (no -run, not
+// -short), fails if an operation of the document was never answered in
+// them: the document then describes something no test has held it to.
+// Operations with "x-served-by": "serve" are answered by the serve
+// command's own mux (metrics and health), not by NewHandler.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code != 0 || testing.Short() || flag.Lookup("test.run").Value.String() != "" {
+		os.Exit(code)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(OpenAPI)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var missing []string
+	for p, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Extensions["x-served-by"] == "serve" {
+				continue
+			}
+			if _, ok := exercised.Load(method + " " + p); !ok {
+				missing = append(missing, method+" "+p)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		fmt.Fprintf(os.Stderr, "openapi.json: no test response was checked on %s\n", strings.Join(missing, ", "))
+		os.Exit(1)
+	}
+	os.Exit(code)
 }
 
 // serveChecked is httptest.NewServer(h) with every response checked
