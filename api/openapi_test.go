@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -275,5 +276,27 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 	if err := json.Unmarshal(r.body, &doc); err != nil || doc.OpenAPI != "3.1.0" {
 		t.Fatalf("openapi %q, %v", doc.OpenAPI, err)
+	}
+}
+
+// TestOpenAPICoversEveryRoute: every pattern NewHandler registers (read
+// from http.go, where they are all written) is an operation of the
+// document, so a new route cannot ship undocumented even before a test
+// calls it.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	src, err := os.ReadFile("http.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := loadContract(t)
+	patterns := regexp.MustCompile(`\.HandleFunc\("([A-Z]+) (/[^"]*)"`).FindAllStringSubmatch(string(src), -1)
+	if len(patterns) < 15 {
+		t.Fatalf("found %d route patterns in http.go; the pattern reader is broken", len(patterns))
+	}
+	for _, p := range patterns {
+		item := c.doc.Paths.Value(p[2])
+		if item == nil || item.GetOperation(p[1]) == nil {
+			t.Errorf("route %s %s is not in openapi.json", p[1], p[2])
+		}
 	}
 }
