@@ -197,7 +197,7 @@ func explain(t *testing.T, db *sql.DB, q string, args ...any) []string {
 // removed, some amounts corrected by a reversal), their journal, sync and
 // real-time snapshots, logged pages, 30 reconciliations per account and a
 // run log.
-func fillHistory(t *testing.T, st *store.Store, accounts, perAccount int) {
+func fillHistory(t testing.TB, st *store.Store, accounts, perAccount int) {
 	t.Helper()
 	const now = "2026-11-27T02:00:00.000000Z"
 	n := accounts * perAccount

@@ -136,3 +136,26 @@ func TestTransactionsWalk(t *testing.T) {
 		t.Error("an unknown status walked")
 	}
 }
+
+// BenchmarkTransactionsPage is one API page (100 rows) of a business with
+// 100 accounts and 6,000 transactions, from the middle of the walk, and
+// the same page of one account.
+func BenchmarkTransactionsPage(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.db")
+	st, err := store.Open(context.Background(), path, key1, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	fillHistory(b, st, 300, 60)
+	for _, f := range []store.TxnFilter{{BusinessID: "biz1", After: 9000, Limit: 101}, {AccountID: "acc00004", After: 9000, Limit: 101}} {
+		b.Run(fmt.Sprintf("business=%q account=%q", f.BusinessID, f.AccountID), func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				if err := st.Transactions(context.Background(), f, func(store.TxnRow) error { n++; return nil }); err != nil || n == 0 {
+					b.Fatal(err, n)
+				}
+			}
+		})
+	}
+}
