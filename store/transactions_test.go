@@ -39,6 +39,7 @@ func TestTransactionsWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	var all []raw
 	for rows.Next() {
 		var r raw
@@ -47,7 +48,9 @@ func TestTransactionsWalk(t *testing.T) {
 		}
 		all = append(all, r)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	status := func(r raw) string {
 		switch {
 		case r.removed:
