@@ -125,7 +125,6 @@ func (s *Store) Transactions(ctx context.Context, f TxnFilter, fn func(TxnRow) e
 	}()
 	for _, id := range accounts {
 		rows, err := tx.QueryContext(ctx, q, id, f.Since, f.Until, f.Status, bound) //nolint:rowserrcheck // txnCursor.next checks Err when Next ends
-
 		if err != nil {
 			return Classify(err)
 		}
