@@ -58,8 +58,9 @@ func TestListBusinesses(t *testing.T) {
 		pages++
 		for _, b := range p.Data {
 			got = append(got, b.ID)
-			if b.LegalName == nil || *b.LegalName != "Business "+b.ID {
-				t.Errorf("business %s is not the object of GET /v1/businesses/{id}: %+v", b.ID, b)
+			one := strings.TrimSpace(string(h.do("GET", "/v1/businesses/"+b.ID, "").want(t, 200).body))
+			if mustJSON(t, b) != one || b.LegalName == nil || *b.LegalName != "Business "+b.ID {
+				t.Errorf("business %s listed as %s, not as GET /v1/businesses/{id} shows it: %s", b.ID, mustJSON(t, b), one)
 			}
 		}
 		if p.NextCursor == nil {
