@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,4 +139,23 @@ func TestPaginationWhileSyncing(t *testing.T) {
 	}
 	walk("asc")
 	walk("desc")
+
+	// After all that churn, a transaction has a live entry exactly when it
+	// is posted: a re-dated one points at its new version, a withdrawn one
+	// at nothing.
+	redated := 0
+	if err := h.st.Transactions(ctx, mustFilter(t, "biz-walk", "", "", "", ""), func(r storeRow) error {
+		if (r.Status == "posted") != (r.EntryID != "") {
+			t.Errorf("%s is %s with entry %q", r.TransactionID, r.Status, r.EntryID)
+		}
+		if strings.HasSuffix(r.EntryID, ":v2") {
+			redated++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if redated == 0 {
+		t.Error("no transaction was re-posted: the walk ran over a quiet bank")
+	}
 }
