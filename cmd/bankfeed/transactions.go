@@ -137,8 +137,8 @@ func (c *txnCSV) row(t api.TransactionOut) error {
 		return err
 	}
 	return c.w.Write([]string{report.Text(t.BusinessID), report.Text(t.AccountID), report.Text(t.AccountName),
-		report.Text(t.TransactionID), t.Date, deref(t.AuthorizedDate), report.Text(t.Name), report.Text(deref(t.MerchantName)),
-		t.Amount, t.PlaidAmount, report.Text(t.Currency), t.Status, report.Text(deref(t.EntryID))})
+		report.Text(t.TransactionID), t.Date, txnText(t.AuthorizedDate), report.Text(t.Name), report.Text(txnText(t.MerchantName)),
+		t.Amount, t.PlaidAmount, report.Text(t.Currency), t.Status, report.Text(txnText(t.EntryID))})
 }
 
 func (c *txnCSV) close() error {
@@ -169,14 +169,14 @@ func (t *txnTable) row(x api.TransactionOut) error {
 		}
 	}
 	t.n++
-	_, err := fmt.Fprintf(t.w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Date, cell(x.BusinessID), cell(x.AccountID),
-		cell(orDash(&x.AccountName)), cell(x.TransactionID), cell(x.Name), x.Amount, cell(x.Currency), x.Status, cell(orDash(x.EntryID)))
+	_, err := fmt.Fprintf(t.w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Date, tableCell(x.BusinessID), tableCell(x.AccountID),
+		tableCell(orDash(&x.AccountName)), tableCell(x.TransactionID), tableCell(x.Name), x.Amount, tableCell(x.Currency), x.Status, tableCell(orDash(x.EntryID)))
 	return err
 }
 
-// cell keeps a bank's text on its line and in its column: a tab or a
+// tableCell keeps a bank's text on its line and in its column: a tab or a
 // newline in a merchant name would shift or split the row.
-func cell(s string) string {
+func tableCell(s string) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
@@ -192,7 +192,7 @@ func (t *txnTable) close() error {
 	return t.w.Flush()
 }
 
-func deref(p *string) string {
+func txnText(p *string) string {
 	if p == nil {
 		return ""
 	}
