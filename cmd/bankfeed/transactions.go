@@ -192,6 +192,7 @@ func (t *txnTable) close() error {
 	return t.w.Flush()
 }
 
+// txnText is a nullable field as a CSV cell: empty for null.
 func txnText(p *string) string {
 	if p == nil {
 		return ""
