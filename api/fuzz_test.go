@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -55,6 +54,9 @@ func FuzzBusinessJSON(f *testing.F) {
 		} {
 			r := h.do(route.method, route.path, string(body), withContentType("application/json"))
 			where := fmt.Sprintf("%s %s", route.method, route.path)
+			if bad := fz.srv.failures(); len(bad) > 0 {
+				t.Fatalf("%s: the answer breaks openapi.json: %s", where, strings.Join(bad, "; "))
+			}
 			if r.status == http.StatusInternalServerError {
 				t.Fatalf("%s: 500 (a panic or an unhandled error): %s\nserver log: %s", where, r.body, fz.log.String())
 			}
@@ -88,8 +90,9 @@ func FuzzBusinessJSON(f *testing.F) {
 
 type fuzzAPI struct {
 	url   string
-	log   *lockedBuffer // error lines only: the reason behind a 500
-	vocab string        // the API's own words, from its answers to known requests
+	srv   *checkedServer // every answer checked against openapi.json
+	log   *lockedBuffer  // error lines only: the reason behind a 500
+	vocab string         // the API's own words, from its answers to known requests
 }
 
 func newFuzzAPI(f *testing.F) *fuzzAPI {
@@ -100,12 +103,11 @@ func newFuzzAPI(f *testing.F) *fuzzAPI {
 	f.Cleanup(func() { st.Close() })
 	st.Now = func() time.Time { return fixedNow }
 	fz := &fuzzAPI{log: &lockedBuffer{}}
-	hs := httptest.NewServer(NewHandler(st, Options{
+	fz.srv = serveChecked(f, NewHandler(st, Options{
 		APIKeys: []string{apiKey}, Env: "sandbox", Log: zerolog.New(fz.log).Level(zerolog.ErrorLevel),
 		Now: func() time.Time { return fixedNow },
 	}))
-	f.Cleanup(hs.Close)
-	fz.url = hs.URL
+	fz.url = fz.srv.URL
 
 	// The business that PUTs replace, and the words of the API's answers,
 	// so that a token that merely equals some of them is not a leak.

@@ -72,12 +72,10 @@ func openStore(t *testing.T) *store.Store {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, st: openStore(t), log: &lockedBuffer{}}
-	hs := httptest.NewServer(NewHandler(h.st, Options{
+	h.url = serveChecked(t, NewHandler(h.st, Options{
 		APIKeys: []string{apiKey, otherAPIKey}, Env: "sandbox", Log: zerolog.New(h.log),
 		Now: func() time.Time { return fixedNow },
-	}))
-	t.Cleanup(hs.Close)
-	h.url = hs.URL
+	})).URL
 	return h
 }
 

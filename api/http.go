@@ -103,6 +103,9 @@ func NewHandler(st *store.Store, o Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/businesses", platformOnly(s.createBusiness))
+	mux.HandleFunc("GET /v1/businesses", platformOnly(s.listBusinesses))
+	mux.HandleFunc("GET /v1/businesses/{id}/bank-transactions", platformOnly(s.listBankTransactions))
+	mux.HandleFunc("GET /v1/businesses/{id}/ledger/balances", platformOnly(s.ledgerBalances))
 	mux.HandleFunc("PUT /v1/businesses/{id}", platformOnly(s.putBusiness))
 	mux.HandleFunc("GET /v1/businesses/{id}", platformOnly(s.getBusiness))
 	mux.HandleFunc("POST /v1/businesses/{id}/scoped-tokens", platformOnly(s.createScopedToken))
@@ -121,6 +124,8 @@ func NewHandler(st *store.Store, o Options) http.Handler {
 	top.HandleFunc("GET /link", s.linkPage)
 	top.HandleFunc("GET /link.js", s.linkScript)
 	top.HandleFunc("POST /plaid/webhook", s.webhook)
+	// The API's own description: public, like the README that documents it.
+	top.HandleFunc("GET /openapi.json", serveOpenAPI)
 	return s.logRequests(s.recoverPanics(top))
 }
 

@@ -56,8 +56,7 @@ func TestNoKeysRejectsEverything(t *testing.T) {
 	if Enabled(nil) || Enabled([]string{"", "  "}) || !Enabled([]string{"k"}) {
 		t.Fatal("Enabled disagrees with the keys")
 	}
-	hs := httptest.NewServer(NewHandler(openStore(t), Options{APIKeys: []string{""}, Log: zerolog.Nop()}))
-	defer hs.Close()
+	hs := serveChecked(t, NewHandler(openStore(t), Options{APIKeys: []string{""}, Log: zerolog.Nop()}))
 	req, _ := http.NewRequest("GET", hs.URL+"/v1/businesses/x", nil)
 	req.Header.Set("Authorization", "Bearer ")
 	resp, err := http.DefaultClient.Do(req)
@@ -84,7 +83,7 @@ func TestNotFoundAndMethods(t *testing.T) {
 		{"GET", "/v1/businesses/nope/", "", 404, "not_found"},
 		{"GET", "/v1//businesses/nope", "", 404, "not_found"}, // no redirects: paths are exact
 		{"DELETE", "/v1/businesses/nope", "", 405, "method_not_allowed"},
-		{"GET", "/v1/businesses", "", 405, "method_not_allowed"},
+		{"DELETE", "/v1/businesses", "", 405, "method_not_allowed"},
 	} {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
 			r := h.do(c.method, c.path, c.body)

@@ -64,13 +64,11 @@ func newLinkHarness(t *testing.T, opts ...plaidfake.Option) *linkHarness {
 		DaysRequested: 730, Sleep: func(context.Context, time.Duration) error { return nil }})
 	h := &harness{t: t, st: openStore(t), log: &lockedBuffer{}}
 	h.st.Now = l.clock
-	hs := httptest.NewServer(NewHandler(h.st, Options{
+	h.url = serveChecked(t, NewHandler(h.st, Options{
 		APIKeys: []string{apiKey}, Env: "sandbox", Log: zerolog.New(h.log), Now: l.clock,
 		Plaid: l.client, WebhookURL: testWebhookURL, LinkJSURL: "/test/link-initialize.js",
 		OnSync: func(id int64) { l.mu.Lock(); l.synced = append(l.synced, id); l.mu.Unlock() },
-	}))
-	t.Cleanup(hs.Close)
-	h.url = hs.URL
+	})).URL
 	l.harness = h
 	l.runner = &jobs.Runner{Store: h.st, Plaid: l.client, Log: zerolog.New(io.Discard), Concurrency: 1,
 		ProbeInterval: 6 * time.Hour, Now: l.clock}
@@ -410,9 +408,8 @@ func TestLinkPageNeverHoldsTheToken(t *testing.T) {
 	}
 }
 
+// httptestServer serves h, checked against the OpenAPI document.
 func httptestServer(t *testing.T, h http.Handler) string {
 	t.Helper()
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	return hs.URL
+	return serveChecked(t, h).URL
 }

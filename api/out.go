@@ -242,3 +242,47 @@ func orNil(s string) *string {
 	}
 	return &s
 }
+
+// TransactionOut is one object of `transactions list --json` and of GET
+// /v1/businesses/{id}/bank-transactions. Amount is the effect on the
+// account's natural balance (a checking account's purchase is negative, a
+// card's charge positive); PlaidAmount is Plaid's own sign (positive =
+// money leaves the account).
+type TransactionOut struct {
+	BusinessID     string  `json:"business_id"`
+	AccountID      string  `json:"account_id"` // Plaid account id
+	TransactionID  string  `json:"transaction_id"`
+	Date           string  `json:"date"`
+	AuthorizedDate *string `json:"authorized_date"`
+	Name           string  `json:"name"`
+	MerchantName   *string `json:"merchant_name"`
+	Amount         string  `json:"amount"`
+	PlaidAmount    string  `json:"plaid_amount"`
+	Currency       string  `json:"currency"`
+	// Status is posted, pending, removed (a hold that settled or vanished,
+	// or a transaction Plaid withdrew) or duplicate (a re-linked account's
+	// copy of a transaction its predecessor posted).
+	Status  string  `json:"status"`
+	EntryID *string `json:"entry_id"` // the live journal entry; null when none
+
+	AccountName string `json:"account_name"`
+}
+
+// TransactionOf renders one stored transaction.
+func TransactionOf(r store.TxnRow) TransactionOut {
+	return TransactionOut{
+		BusinessID:     r.BusinessID,
+		AccountID:      r.PlaidAccountID,
+		TransactionID:  r.TransactionID,
+		Date:           r.Date,
+		AuthorizedDate: str(r.AuthorizedDate),
+		Name:           r.Name,
+		MerchantName:   str(r.MerchantName),
+		Amount:         ledger.Format(r.Effect, r.Currency),
+		PlaidAmount:    ledger.Format(r.PlaidAmount, r.Currency),
+		Currency:       r.Currency.Code,
+		Status:         r.Status,
+		EntryID:        str(r.EntryID),
+		AccountName:    r.AccountName,
+	}
+}

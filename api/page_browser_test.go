@@ -61,8 +61,8 @@ func TestLinkPageInABrowser(t *testing.T) {
 	mux.HandleFunc("GET /test/link-success", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, l.srv.LinkSuccess(r.URL.Query().Get("link_token")))
 	})
-	mux.Handle("/", NewHandler(l.st, Options{APIKeys: []string{apiKey}, Env: "sandbox", Log: zerolog.New(l.log), Now: l.clock,
-		Plaid: l.client, LinkJSURL: "/test/link-initialize.js"}))
+	mux.Handle("/", (&checkedServer{}).checked(t, NewHandler(l.st, Options{APIKeys: []string{apiKey}, Env: "sandbox", Log: zerolog.New(l.log), Now: l.clock,
+		Plaid: l.client, LinkJSURL: "/test/link-initialize.js"})))
 	hs := httptest.NewServer(mux)
 	defer hs.Close()
 

@@ -62,5 +62,11 @@ func PlanQueries() []PlanQuery {
 		{"suspense (ReadTx.Suspense)", suspenseSQL, []any{"Suspense:Uncategorized"}},
 		{"stored report (Store.StoredReportFor)", storedReportSQL, []any{"2026-10-02"}},
 		{"stored report rows (Store.StoredReportFor)", storedReportRowsSQL, []any{"old1"}},
+		{"an account's transactions, oldest first (Store.Transactions)", accountTxnsAscSQL, []any{1, "", "", "", 0}},
+		{"an account's transactions after a cursor, filtered (Store.Transactions)", accountTxnsAscSQL, []any{1, "2026-03-01", "2026-06-30", "posted", 100}},
+		{"an account's transactions, newest first (Store.Transactions)", accountTxnsDescSQL, []any{1, "", "", "pending", int64(1) << 62}},
+		{"every transaction in id order (Store.Transactions)", allTxnsAscSQL, []any{0, "", "", "", 100}},
+		{"every transaction, newest first (Store.Transactions)", allTxnsDescSQL, []any{0, "2026-03-01", "", "", int64(1) << 62}},
+		{"a page of businesses (Store.BusinessIDs)", businessIDsSQL, []any{"biz1", 100}},
 	}
 }

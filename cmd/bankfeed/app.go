@@ -27,6 +27,7 @@ const usageText = `usage:
   bankfeed items list [--business ID] [--json]
   bankfeed link BUSINESS_ID [--base-url URL]
   bankfeed ledger balances [--business ID] [--json]
+  bankfeed transactions list [--business ID] [--account ID] [--since D] [--until D] [--status S] [--json|--csv]
   bankfeed report reconcile [--date YYYY-MM-DD] [--out DIR]
   bankfeed doctor
   bankfeed backup DEST
@@ -122,6 +123,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdLink(ctx, rest)
 	case cmd == "accounts" && sub == "list":
 		return a.cmdAccountsList(ctx, rest[1:])
+	case cmd == "transactions" && sub == "list":
+		return a.cmdTransactionsList(ctx, rest[1:])
 	case cmd == "ledger" && sub == "balances":
 		return a.cmdLedgerBalances(ctx, rest[1:])
 	case cmd == "report" && sub == "reconcile":
