@@ -100,6 +100,12 @@ type Config struct {
 	// MetricsFile is where --run-once writes its figures for node_exporter's
 	// textfile collector; "" writes none.
 	MetricsFile string
+
+	// NotifyURL is where events are POSTed (Standard Webhooks); "" = off.
+	NotifyURL string
+	// NotifyKey is the signing key: the decoded bytes of the whsec_ secret.
+	NotifyKey     Secret
+	NotifyTimeout time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -133,6 +139,7 @@ func Default() Config {
 		DaysRequested:       730,
 		RealtimeBalances:    "off",
 		BusinessConcurrency: 2,
+		NotifyTimeout:       10 * time.Second,
 	}
 }
 
@@ -260,6 +267,8 @@ func (s *source) apply(c *Config) {
 	s.baseURL("BANKFEED_WEBHOOK_URL", &c.WebhookURL)
 	s.baseURL("BANKFEED_PLAID_LINK_JS_URL", &c.LinkJSURL)
 	s.str("BANKFEED_METRICS_FILE", &c.MetricsFile)
+	s.notify(c)
+	s.duration("BANKFEED_NOTIFY_TIMEOUT", &c.NotifyTimeout)
 }
 
 // source looks settings up in the environment, then the file, and collects
@@ -502,4 +511,59 @@ func (s *source) apiKeys(c *Config) {
 	for _, k := range keys {
 		c.APIKeys = append(c.APIKeys, NewSecret(k))
 	}
+}
+
+// Standard Webhooks secrets are "whsec_" and base64 of 24 to 64 random
+// bytes (the spec's recommended range).
+const (
+	notifySecretPrefix = "whsec_"
+	minNotifyKey       = 24
+	maxNotifyKey       = 64
+)
+
+// notify reads BANKFEED_NOTIFY_URL and its signing secret. A URL without a
+// secret is refused: the receiver could not tell our events from forged ones.
+func (s *source) notify(c *Config) {
+	if v, ok := s.lookup("BANKFEED_NOTIFY_URL"); ok {
+		u, err := url.Parse(v.v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			// Not echoed: a receiver URL may carry a credential.
+			s.problem(v, "not an absolute http(s) URL; set it to the endpoint that receives the events, e.g. https://platform.example.com/hooks/bankfeed")
+		} else {
+			c.NotifyURL = v.v
+		}
+	}
+	v, ok := s.secret("BANKFEED_NOTIFY_SECRET")
+	if !ok {
+		if c.NotifyURL != "" && !s.secretProblem("BANKFEED_NOTIFY_SECRET") {
+			s.problems = append(s.problems, "BANKFEED_NOTIFY_SECRET: not set, but BANKFEED_NOTIFY_URL is; set it (or BANKFEED_NOTIFY_SECRET_FILE) to the receiver's whsec_ secret, e.g. whsec_$(head -c 32 /dev/urandom | base64)")
+		}
+		return
+	}
+	const fix = "use whsec_ followed by base64 of 24 to 64 random bytes, e.g. whsec_$(head -c 32 /dev/urandom | base64)"
+	raw, found := strings.CutPrefix(v.v, notifySecretPrefix)
+	if !found {
+		s.problem(v, "does not start with whsec_; %s", fix)
+		return
+	}
+	key, err := decodeBase64(raw)
+	switch {
+	case err != nil:
+		s.problem(v, "the text after whsec_ is not base64; %s", fix)
+	case len(key) < minNotifyKey || len(key) > maxNotifyKey:
+		s.problem(v, "decodes to %d bytes; %s", len(key), fix)
+	default:
+		c.NotifyKey = NewSecret(string(key))
+	}
+}
+
+// secretProblem reports whether a problem about name (or name_FILE) was
+// already recorded, so that one mistake is told once.
+func (s *source) secretProblem(name string) bool {
+	for _, p := range s.problems {
+		if strings.HasPrefix(p, name+":") || strings.HasPrefix(p, name+"_FILE") || strings.HasPrefix(p, name+" ") {
+			return true
+		}
+	}
+	return false
 }

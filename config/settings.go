@@ -44,6 +44,10 @@ var Settings = []Setting{
 	{"BANKFEED_DAYS_REQUESTED", "730", "days_requested sent with every sync (1-730): how much history Plaid gathers. Plaid applies it only on the call that initialises Transactions for the Item; the platform's Link token sets it for Items it creates."},
 	{"BANKFEED_REALTIME_BALANCES", "off", "off: no paid /processor/balance/get call at all (the balances that anchor and reconcile come free with every sync). daily: at most one real-time call per token per UTC day, only for tokens that completed a sync in an earlier run, shown as money in flight beside the ledger, never anchoring or driving a status."},
 	{"BANKFEED_METRICS_FILE", "", "Where --run-once writes its metrics (the text format of serve's /metrics) for node_exporter's textfile collector, whatever the run's outcome: a path ending in .prom inside the collector's folder, which must exist. Unset: no file."},
+	{"BANKFEED_NOTIFY_URL", "", "Endpoint that receives bankfeed's events (token.needs_refresh, token.recovered, reconciliation.break, run.failed) as Standard Webhooks POSTs. Unset: no notifications (events are recorded and marked skipped)."},
+	{"BANKFEED_NOTIFY_SECRET", "", "Signing secret of the events, whsec_ followed by base64 of 24-64 random bytes (whsec_$(head -c 32 /dev/urandom | base64)); required with BANKFEED_NOTIFY_URL. Prefer BANKFEED_NOTIFY_SECRET_FILE."},
+	{"BANKFEED_NOTIFY_SECRET_FILE", "", "File holding BANKFEED_NOTIFY_SECRET. Set this or BANKFEED_NOTIFY_SECRET, not both."},
+	{"BANKFEED_NOTIFY_TIMEOUT", "10s", "How long one event POST waits for the receiver's answer (Go duration); an event whose process died mid-POST is due again this long (plus a second) later."},
 	{"BANKFEED_MAX_PAGES", "10000", "Pages one sync may fetch before it gives up: a guard against a has_more that never ends (1-1000000)."},
 }
 

@@ -96,11 +96,24 @@ func (s *Store) StartRun(ctx context.Context, id, job string) error {
 // FinishRun records how a job ended.
 func (s *Store) FinishRun(ctx context.Context, id, status string, counts map[string]int, errText string) error {
 	b, _ := json.Marshal(counts)
+	defer s.signalOutbox()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?`,
 			ts(s.Now()), status, string(b), nullStr(errText), id)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.runEnded(ctx, tx, id, status, errText)
 	})
+}
+
+// runEnded raises run.failed, in FinishRun's transaction, for a run that
+// failed.
+func (s *Store) runEnded(ctx context.Context, tx *sql.Tx, id, status, errText string) error {
+	if status != "failed" {
+		return nil
+	}
+	return s.runFailedEvent(ctx, tx, id, errText)
 }
 
 const lastRunSQL = `SELECT id, job, started_at, finished_at, status, counts, error FROM job_runs

@@ -68,5 +68,8 @@ func PlanQueries() []PlanQuery {
 		{"every transaction in id order (Store.Transactions)", allTxnsAscSQL, []any{0, "", "", "", 100}},
 		{"every transaction, newest first (Store.Transactions)", allTxnsDescSQL, []any{0, "2026-03-01", "", "", int64(1) << 62}},
 		{"a page of businesses (Store.BusinessIDs)", businessIDsSQL, []any{"biz1", 100}},
+		{"due notifications (Store.ClaimDue)", claimDueSQL, []any{"2026-11-27T00:00:00.000000Z", 50}},
+		{"next notification due (Store.NextDue)", nextDueSQL, nil},
+		{"prune notifications (Store.PruneOutbox)", pruneOutboxSQL, []any{"delivered", "2026-10-27T00:00:00.000000Z"}},
 	}
 }

@@ -18,7 +18,7 @@ import (
 // them in a per-page, per-token or per-run statement makes bankfeed slower
 // every day it runs.
 var growing = []string{"bank_transactions", "journal_entries", "journal_lines", "balance_snapshots", "sync_pages", "sync_updates",
-	"reconciliations", "report_runs", "job_runs"}
+	"reconciliations", "report_runs", "job_runs", "outbox"}
 
 // planWant says what a statement's plan must show besides "no full scan":
 // an index made for it, or the one growing table it must read whole.
@@ -48,6 +48,9 @@ var planWant = map[string]struct {
 	"every transaction in id order (Store.Transactions)":                      {streams: true},
 	"every transaction, newest first (Store.Transactions)":                    {streams: true},
 	"a page of businesses (Store.BusinessIDs)":                                {streams: true},
+	"due notifications (Store.ClaimDue)":                                      {index: []string{"outbox_due (status=? AND next_attempt_at<?)"}},
+	"next notification due (Store.NextDue)":                                   {index: []string{"COVERING INDEX outbox_due (status=?)"}},
+	"prune notifications (Store.PruneOutbox)":                                 {index: []string{"outbox_status (status=? AND created_at<?)"}},
 }
 
 var (

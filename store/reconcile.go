@@ -826,6 +826,7 @@ func (s *Store) SaveReconciliation(ctx context.Context, run ReportRun, rows []Re
 	if err != nil {
 		return err
 	}
+	defer s.signalOutbox()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_runs(run_id, report_date, generated_at, counts, dir, files, valid, detail)
 			VALUES (?,?,?,?,?,?,?,?)`, run.RunID, run.ReportDate, ts(run.GeneratedAt), string(counts), run.Dir, string(fb), run.Valid,
@@ -855,7 +856,7 @@ func (s *Store) SaveReconciliation(ctx context.Context, run ReportRun, rows []Re
 				return fmt.Errorf("reconciliation of account %d: %w", rc.AccountID, err)
 			}
 		}
-		return nil
+		return s.breakEvents(ctx, tx, run.ReportDate, rows)
 	})
 }
 

@@ -44,6 +44,8 @@ type Store struct {
 	crypt *sealer
 	Now   func() time.Time
 	path  string
+	// outboxSig wakes this process's notification deliverer.
+	outboxSig chan struct{}
 }
 
 // Options tune Open for tests and faults.
@@ -95,7 +97,7 @@ func Open(ctx context.Context, path string, key []byte, o Options) (*Store, erro
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{crypt: crypt, Now: func() time.Time { return time.Now().UTC() }, path: path}
+	s := &Store{crypt: crypt, Now: func() time.Time { return time.Now().UTC() }, path: path, outboxSig: make(chan struct{}, 1)}
 	if o.ReadOnly {
 		s.db, err = sql.Open("sqlite3", dsn(path, o, false))
 	} else {

@@ -120,6 +120,7 @@ func (s *Store) CreateBusiness(ctx context.Context, in BusinessInput, env string
 	if err != nil {
 		return Business{}, err
 	}
+	s.signalOutbox()
 	return s.Business(ctx, in.ID)
 }
 
@@ -154,6 +155,7 @@ func (s *Store) PutTokens(ctx context.Context, businessID, env string, tokens []
 	if err != nil {
 		return Business{}, err
 	}
+	s.signalOutbox() // a re-put may have recovered a flagged token
 	return s.Business(ctx, businessID)
 }
 
@@ -180,7 +182,8 @@ func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string
 		fp := s.crypt.fingerprint(tok)
 		var id int64
 		var owner, status string
-		err := tx.QueryRowContext(ctx, "SELECT id, business_id, status FROM tokens WHERE fingerprint = ?", fp).Scan(&id, &owner, &status)
+		var reason sql.NullString
+		err := tx.QueryRowContext(ctx, "SELECT id, business_id, status, reason FROM tokens WHERE fingerprint = ?", fp).Scan(&id, &owner, &status, &reason)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			ct, err := s.crypt.seal(tok)
@@ -211,6 +214,11 @@ func (s *Store) replaceTokens(ctx context.Context, tx *sql.Tx, businessID string
 			if _, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'active', reason = NULL, flagged_at = NULL,
 				flag_request_id = NULL, next_probe_at = NULL, removed_at = NULL, updated_at = ? WHERE id = ?`, now, id); err != nil {
 				return err
+			}
+			if status == StatusNeedsRefresh {
+				if err := s.tokenEvent(ctx, tx, EventTokenRecovered, id, reason.String); err != nil {
+					return err
+				}
 			}
 		}
 		keep[id] = true
@@ -392,23 +400,54 @@ func (s *Store) FlagToken(ctx context.Context, id int64, code, requestID string,
 	if nextProbe != nil {
 		probe = nullStr(ts(*nextProbe))
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'needs_refresh', reason = ?, flag_request_id = ?, next_probe_at = ?,
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var was string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM tokens WHERE id = ?`, id).Scan(&was)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE tokens SET status = 'needs_refresh', reason = ?, flag_request_id = ?, next_probe_at = ?,
 			flagged_at = CASE WHEN status = 'needs_refresh' AND reason = ? THEN flagged_at ELSE ? END,
 			last_error_code = ?, last_error_at = ?, updated_at = ? WHERE id = ? AND status != 'removed'`,
 			code, nullStr(requestID), probe, code, now, code, now, now, id)
-		return err
+		if err != nil || was != StatusActive {
+			// Only the transition tells: a token that stays flagged
+			// across syncs and probes raised its event once.
+			return err
+		}
+		return s.tokenEvent(ctx, tx, EventTokenNeedsRefresh, id, code)
 	})
+	if err == nil {
+		s.signalOutbox()
+	}
+	return err
 }
 
 // Reactivate clears a token's flag after a successful probe.
 func (s *Store) Reactivate(ctx context.Context, id int64) error {
 	now := ts(s.Now())
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'active', reason = NULL, flagged_at = NULL, flag_request_id = NULL,
-			next_probe_at = NULL, updated_at = ? WHERE id = ? AND status = 'needs_refresh'`, now, id)
-		return err
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var reason sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT reason FROM tokens WHERE id = ? AND status = 'needs_refresh'`, id).Scan(&reason)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // not flagged: nothing recovers
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'active', reason = NULL, flagged_at = NULL, flag_request_id = NULL,
+			next_probe_at = NULL, updated_at = ? WHERE id = ? AND status = 'needs_refresh'`, now, id); err != nil {
+			return err
+		}
+		return s.tokenEvent(ctx, tx, EventTokenRecovered, id, reason.String)
 	})
+	if err == nil {
+		s.signalOutbox()
+	}
+	return err
 }
 
 // SetNextProbe moves the next probe of a flagged token, e.g. forward to

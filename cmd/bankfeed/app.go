@@ -29,6 +29,7 @@ const usageText = `usage:
   bankfeed ledger balances [--business ID] [--json]
   bankfeed transactions list [--business ID] [--account ID] [--since D] [--until D] [--status S] [--json|--csv]
   bankfeed report reconcile [--date YYYY-MM-DD] [--out DIR]
+  bankfeed notifications list [--all] [--json]
   bankfeed doctor
   bankfeed backup DEST
   bankfeed sandbox [--listen ADDR] [--webhook-url URL] [--every D]
@@ -129,6 +130,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdLedgerBalances(ctx, rest[1:])
 	case cmd == "report" && sub == "reconcile":
 		return a.cmdReport(ctx, rest[1:])
+	case cmd == "notifications" && sub == "list":
+		return a.cmdNotificationsList(ctx, rest[1:])
 	case cmd == "doctor":
 		return a.cmdDoctor(ctx, rest)
 	case cmd == "backup":

@@ -46,6 +46,7 @@ func (a *app) cmdRunOnce(ctx context.Context) error {
 	m := metrics.New(st, a.now, log)
 	a.onPlaidCall = m.PlaidCall
 	_, err = a.runner(cfg, st, log).Run(ctx, a.job)
+	a.drainNotifications(ctx, cfg, st, log)
 	// Written whatever the outcome: a failed or broken night is what the
 	// textfile is there to tell.
 	if cfg.MetricsFile != "" {
@@ -93,6 +94,13 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	m.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.onPlaidCall = m.PlaidCall
 	runner := a.runner(cfg, st, log)
+	// Notifications go out from their own goroutine: a slow or dead
+	// receiver never holds up a job.
+	notified := make(chan struct{})
+	go func() {
+		defer close(notified)
+		a.deliverer(cfg, st, log).Run(ctx, deliverPoll)
+	}()
 
 	// Jobs get no context from cron and Stop cancels nothing, so every job
 	// runs under the root context (cancelled by SIGTERM), and one mutex
@@ -180,6 +188,12 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		log.Info().Msg("stopped")
 	case <-deadline.C:
 		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("a job did not finish in time; exiting (its transaction rolls back)")
+	}
+	// An attempt cut short by the signal is recorded before the store
+	// closes; its event is due again for the next process.
+	select {
+	case <-notified:
+	case <-time.After(2 * time.Second):
 	}
 	return fmt.Errorf("serve interrupted by a signal, stopped cleanly: %w", ctx.Err())
 }

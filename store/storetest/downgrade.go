@@ -19,7 +19,7 @@ import (
 var undo = map[int][]string{
 	14: {`DROP INDEX bank_transactions_account_id`},
 	13: {}, // reserved for the run history's migration, not merged yet
-	12: {}, // reserved for the notification outbox's migration, not merged yet
+	12: {`DROP TABLE outbox`},
 	11: {
 		`DROP INDEX tokens_item`, `DROP INDEX accounts_item`, `ALTER TABLE accounts DROP COLUMN item_token_id`,
 		`ALTER TABLE tokens DROP COLUMN kind`, `ALTER TABLE tokens DROP COLUMN item_id`, `ALTER TABLE tokens DROP COLUMN institution_id`,
