@@ -35,6 +35,8 @@ var planWant = map[string]struct {
 	"chart history (ReadTx.ChartHistory)":           {index: []string{"COVERING INDEX reconciliations_chart"}},
 	"suspense (ReadTx.Suspense)":                    {index: []string{"journal_entries_account (account_id=? AND kind=?)"}},
 	"last run (Store.LastRun)":                      {index: []string{"job_runs_job (job=?)"}},
+	"run history (Store.EachRun)":                   {index: []string{"job_runs_started"}, fullScanOK: "job_runs"}, // runs list: the whole history, by index
+	"interrupt unfinished runs (Store.StartRun)":    {index: []string{"job_runs_unfinished"}},
 	"stored report (Store.StoredReportFor)":         {index: []string{"report_runs_date (report_date=?)"}},
 }
 
