@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"bankfeed/ledger"
 )
@@ -117,28 +118,52 @@ type JournalEntry struct {
 	Lines          []JournalLine
 }
 
-const journalWhere = `(?1 = '' OR e.business_id = ?1)
-	  AND (?2 = 0 OR e.account_id IN (SELECT bo.id FROM accounts bo WHERE bo.id = ?2 OR bo.book_account_id = ?2))
-	  AND e.date >= ?3`
+// journalWhere is the WHERE clause of f (dates compared with dateOp) and
+// its arguments. Each filter is its own term, so that SQLite can serve a
+// business from journal_entries_business and an account from
+// journal_entries_account; "? = ” OR ..." would defeat both.
+func journalWhere(f JournalFilter, dateOp string) (string, []any) {
+	terms := []string{"1"}
+	var args []any
+	if f.BusinessID != "" {
+		terms = append(terms, "e.business_id = ?")
+		args = append(args, f.BusinessID)
+	}
+	if f.Book != 0 {
+		terms = append(terms, "e.account_id IN (SELECT bo.id FROM accounts bo WHERE bo.id = ? OR bo.book_account_id = ?)")
+		args = append(args, f.Book, f.Book)
+	}
+	if f.Since != "" {
+		terms = append(terms, "e.date "+dateOp+" ?")
+		args = append(args, f.Since)
+	}
+	return strings.Join(terms, " AND "), args
+}
 
 // journalSQL streams the journal in date order (insertion order within a
-// date, so a reversal follows what it reverses), line by line. An export
-// reads the journal whole by nature: a scan, sorted by SQLite (on disk
-// when large), never held in memory here.
-const journalSQL = `SELECT e.id, e.kind, e.date, e.business_id, COALESCE(a.plaid_account_id, ''), COALESCE(e.transaction_id, ''),
-	       COALESCE(e.reverses, ''), COALESCE(bt.name, ''), la.code, la.kind, l.currency, ` + "(SELECT cx.exponent FROM currencies cx WHERE cx.code = l.currency)" + `, l.amount
+// date, so a reversal follows what it reverses), line by line. A
+// business's entries come from journal_entries_business already in that
+// order; the whole journal is a scan that SQLite sorts (on disk when
+// large). Never held in memory here.
+func journalSQL(f JournalFilter) (string, []any) {
+	where, args := journalWhere(f, ">=")
+	return `SELECT e.id, e.kind, e.date, e.business_id, COALESCE(a.plaid_account_id, ''), COALESCE(e.transaction_id, ''),
+	       COALESCE(e.reverses, ''), COALESCE(bt.name, ''), la.code, la.kind, l.currency,
+	       (SELECT cx.exponent FROM currencies cx WHERE cx.code = l.currency), l.amount
 	FROM journal_entries e
 	LEFT JOIN accounts a ON a.id = e.account_id
 	LEFT JOIN bank_transactions bt ON bt.transaction_id = e.transaction_id
 	JOIN journal_lines l ON l.entry_id = e.id
 	JOIN ledger_accounts la ON la.id = l.ledger_account_id
-	WHERE ` + journalWhere + `
-	ORDER BY e.date, e.rowid, l.line_no`
+	WHERE ` + where + `
+	ORDER BY e.date, e.rowid, l.line_no`, args
+}
 
 // EachEntry calls fn for every selected entry with its lines, in date
 // order, one entry at a time.
 func (r *ReadTx) EachEntry(f JournalFilter, fn func(JournalEntry) error) error {
-	rows, err := r.tx.QueryContext(r.ctx, journalSQL, f.BusinessID, f.Book, f.Since)
+	q, args := journalSQL(f)
+	rows, err := r.tx.QueryContext(r.ctx, q, args...)
 	if err != nil {
 		return Classify(err)
 	}
@@ -179,17 +204,18 @@ func (r *ReadTx) EachEntry(f JournalFilter, fn func(JournalEntry) error) error {
 	return nil
 }
 
-// carriedSQL sums, per business and ledger account, the selected entries
-// dated before a date: what a listing from that date carries forward.
-const carriedSQL = `SELECT e.business_id, la.code, la.kind, l.currency, (SELECT cx.exponent FROM currencies cx WHERE cx.code = l.currency), SUM(l.amount)
+// carriedSQL sums, per business and ledger account, the entries f
+// selects but dated before f.Since: what a listing from that date carries.
+func carriedSQL(f JournalFilter) (string, []any) {
+	where, args := journalWhere(f, "<")
+	return `SELECT e.business_id, la.code, la.kind, l.currency, (SELECT cx.exponent FROM currencies cx WHERE cx.code = l.currency), SUM(l.amount)
 	FROM journal_entries e
 	JOIN journal_lines l ON l.entry_id = e.id
 	JOIN ledger_accounts la ON la.id = l.ledger_account_id
-	WHERE (?1 = '' OR e.business_id = ?1)
-	  AND (?2 = 0 OR e.account_id IN (SELECT bo.id FROM accounts bo WHERE bo.id = ?2 OR bo.book_account_id = ?2))
-	  AND e.date < ?3
+	WHERE ` + where + `
 	GROUP BY e.business_id, la.code, l.currency
-	ORDER BY e.business_id, l.currency, la.code`
+	ORDER BY e.business_id, l.currency, la.code`, args
+}
 
 // CarriedLine is a ledger account's balance carried into a listing.
 type CarriedLine struct {
@@ -204,7 +230,8 @@ func (r *ReadTx) Carried(f JournalFilter) ([]CarriedLine, error) {
 	if f.Since == "" {
 		return nil, nil
 	}
-	rows, err := r.tx.QueryContext(r.ctx, carriedSQL, f.BusinessID, f.Book, f.Since)
+	q, args := carriedSQL(f)
+	rows, err := r.tx.QueryContext(r.ctx, q, args...)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -226,22 +253,27 @@ func (r *ReadTx) Carried(f JournalFilter) ([]CarriedLine, error) {
 	return out, Classify(rows.Err())
 }
 
-const firstEntrySQL = `SELECT MIN(e.date) FROM journal_entries e WHERE ` + journalWhere
+func firstEntrySQL(f JournalFilter) (string, []any) {
+	where, args := journalWhere(f, ">=")
+	return `SELECT MIN(e.date) FROM journal_entries e WHERE ` + where, args
+}
 
 // FirstEntryDate is the date of the earliest entry f selects, "" for none.
 func (r *ReadTx) FirstEntryDate(f JournalFilter) (string, error) {
 	var d sql.NullString
-	if err := r.tx.QueryRowContext(r.ctx, firstEntrySQL, f.BusinessID, f.Book, f.Since).Scan(&d); err != nil {
+	q, args := firstEntrySQL(f)
+	if err := r.tx.QueryRowContext(r.ctx, q, args...).Scan(&d); err != nil {
 		return "", Classify(err)
 	}
 	return d.String, nil
 }
 
+const accountBookSQL = `SELECT business_id, COALESCE(book_account_id, id) FROM accounts WHERE plaid_account_id = ?`
+
 // AccountBook resolves a Plaid account id to its business and the book
 // its ledger lives in (JournalFilter.Book); ErrNotFound when unknown.
 func (s *Store) AccountBook(ctx context.Context, plaidAccountID string) (businessID string, book int64, err error) {
-	err = s.rdb.QueryRowContext(ctx, `SELECT business_id, COALESCE(book_account_id, id) FROM accounts WHERE plaid_account_id = ?`,
-		plaidAccountID).Scan(&businessID, &book)
+	err = s.rdb.QueryRowContext(ctx, accountBookSQL, plaidAccountID).Scan(&businessID, &book)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", 0, ErrNotFound
 	}

@@ -52,6 +52,13 @@ func PlanQueries() []PlanQuery {
 		{"accounts (Store.Accounts)", accountsSQL, []any{"", ""}},
 		{"last run (Store.LastRun)", lastRunSQL, []any{"sync"}},
 		{"run history (Store.EachRun)", runsSQL, nil},
+		{"trial balance rows (ReadTx.LedgerAccounts)", ledgerAccountsSQL, []any{"biz1", "biz1"}},
+		{"account book (Store.AccountBook)", accountBookSQL, []any{"acc00001"}},
+		plan("journal of a business (ReadTx.EachEntry)", journalSQL, JournalFilter{BusinessID: "biz1"}),
+		plan("journal of a business since (ReadTx.EachEntry)", journalSQL, JournalFilter{BusinessID: "biz1", Since: "2026-06-01"}),
+		plan("journal of an account (ReadTx.EachEntry)", journalSQL, JournalFilter{Book: 1, Since: "2026-06-01"}),
+		plan("carried balances of a business (ReadTx.Carried)", carriedSQL, JournalFilter{BusinessID: "biz1", Since: "2026-06-01"}),
+		plan("first entry of a business (ReadTx.FirstEntryDate)", firstEntrySQL, JournalFilter{BusinessID: "biz1"}),
 		{"one run (Store.Run)", oneRunSQL, []any{"r1"}},
 		{"a run's report files (Store.Run)", runReportSQL, []any{"r1"}},
 		{"interrupt unfinished runs (Store.StartRun)", interruptStaleSQL, []any{"2026-11-27T02:00:00.000000Z"}},
@@ -69,6 +76,11 @@ func PlanQueries() []PlanQuery {
 		{"stored report (Store.StoredReportFor)", storedReportSQL, []any{"2026-10-02"}},
 		{"stored report rows (Store.StoredReportFor)", storedReportRowsSQL, []any{"old1"}},
 	}
+}
+
+func plan(name string, q func(JournalFilter) (string, []any), f JournalFilter) PlanQuery {
+	sql, args := q(f)
+	return PlanQuery{Name: name, SQL: sql, Args: args}
 }
 
 // UncompressPageLog turns db's page log back into what bankfeed wrote

@@ -29,15 +29,20 @@ var planWant = map[string]struct {
 	"per-page transaction lookup (Tx.BankTxns)": {index: []string{"sqlite_autoindex_bank_transactions_1 (transaction_id=?)"}},
 	"candidates (ReadTx.Candidates)": {index: []string{"journal_entries_account_created (account_id=? AND created_at>? AND created_at<?)",
 		"bank_transactions_account_updated (account_id=? AND updated_at>? AND updated_at<?)", "journal_entries_transaction (transaction_id=?)"}},
-	"vanished holds (ReadTx.VanishedHolds)":         {index: []string{"bank_transactions_account_updated (account_id=? AND updated_at>?)"}},
-	"pending items (ReadTx.PendingItems)":           {index: []string{"bank_transactions_account (account_id=? AND removed=? AND pending=?)"}},
-	"precision suspects (ReadTx.PrecisionSuspects)": {index: []string{"bank_transactions_large"}, fullScanOK: "bank_transactions"},
-	"chart history (ReadTx.ChartHistory)":           {index: []string{"COVERING INDEX reconciliations_chart"}},
-	"suspense (ReadTx.Suspense)":                    {index: []string{"journal_entries_account (account_id=? AND kind=?)"}},
-	"last run (Store.LastRun)":                      {index: []string{"job_runs_job (job=?)"}},
-	"run history (Store.EachRun)":                   {index: []string{"job_runs_started"}, fullScanOK: "job_runs"}, // runs list: the whole history, by index
-	"interrupt unfinished runs (Store.StartRun)":    {index: []string{"job_runs_unfinished"}},
-	"stored report (Store.StoredReportFor)":         {index: []string{"report_runs_date (report_date=?)"}},
+	"vanished holds (ReadTx.VanishedHolds)":             {index: []string{"bank_transactions_account_updated (account_id=? AND updated_at>?)"}},
+	"pending items (ReadTx.PendingItems)":               {index: []string{"bank_transactions_account (account_id=? AND removed=? AND pending=?)"}},
+	"precision suspects (ReadTx.PrecisionSuspects)":     {index: []string{"bank_transactions_large"}, fullScanOK: "bank_transactions"},
+	"chart history (ReadTx.ChartHistory)":               {index: []string{"COVERING INDEX reconciliations_chart"}},
+	"suspense (ReadTx.Suspense)":                        {index: []string{"journal_entries_account (account_id=? AND kind=?)"}},
+	"last run (Store.LastRun)":                          {index: []string{"job_runs_job (job=?)"}},
+	"run history (Store.EachRun)":                       {index: []string{"job_runs_started"}, fullScanOK: "job_runs"}, // runs list: the whole history, by index
+	"interrupt unfinished runs (Store.StartRun)":        {index: []string{"job_runs_unfinished"}},
+	"journal of a business (ReadTx.EachEntry)":          {index: []string{"journal_entries_business (business_id=?)"}},
+	"journal of a business since (ReadTx.EachEntry)":    {index: []string{"journal_entries_business (business_id=? AND date>?)"}},
+	"journal of an account (ReadTx.EachEntry)":          {index: []string{"SEARCH e USING INDEX journal_entries_account"}},
+	"carried balances of a business (ReadTx.Carried)":   {index: []string{"journal_entries_business (business_id=? AND date<?)"}},
+	"first entry of a business (ReadTx.FirstEntryDate)": {index: []string{"journal_entries_business (business_id=?)"}},
+	"stored report (Store.StoredReportFor)":             {index: []string{"report_runs_date (report_date=?)"}},
 }
 
 var (

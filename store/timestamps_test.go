@@ -43,7 +43,7 @@ func TestMigrationRewritesTimesFixedWidth(t *testing.T) {
 		`ALTER TABLE tokens DROP COLUMN webhook_url`, `DROP TABLE scoped_tokens`, `DROP TABLE exchanged_public_tokens`,
 		`DROP INDEX journal_entries_account_created`,
 		`DROP INDEX bank_transactions_account_updated`,
-		`DROP INDEX job_runs_started`, `DROP INDEX job_runs_unfinished`, `ALTER TABLE job_runs DROP COLUMN detail`,
+		`DROP INDEX job_runs_started`, `DROP INDEX job_runs_unfinished`, `ALTER TABLE job_runs DROP COLUMN detail`, `DROP INDEX journal_entries_business`,
 		`ALTER TABLE sync_pages DROP COLUMN payload_codec`,
 		`PRAGMA user_version = 8`,
 		`UPDATE businesses SET created_at = '2026-11-01T00:00:00Z', updated_at = '2026-11-01T00:00:00.5Z'`,

@@ -15,3 +15,10 @@ CREATE INDEX job_runs_started ON job_runs(started_at);
 -- run, which holds the run lock and so knows it is dead: it is marked
 -- interrupted. Partial: only unfinished rows, a handful at most.
 CREATE INDEX job_runs_unfinished ON job_runs(started_at) WHERE finished_at IS NULL;
+
+-- `ledger entries --business` and `ledger export`: one business's journal
+-- in date order (rowid last, as every index holds it: insertion order
+-- within a day), so the export streams from the first row without
+-- sorting the journal, and a business's books cost their own size, not
+-- every business's.
+CREATE INDEX journal_entries_business ON journal_entries(business_id, date);
