@@ -162,9 +162,11 @@ func WriteBeancount(ctx context.Context, st *store.Store, f store.JournalFilter,
 			return err
 		}
 		at := t.AddDate(0, 0, 1).Format("2006-01-02")
-		fmt.Fprintf(w, "; the balances bankfeed keeps beside the journal\n")
+		// Tolerance zero: beancount's inferred one would let a cent slip.
+		fmt.Fprintf(w, "; the balances bankfeed keeps beside the journal, exact\n")
 		for _, b := range accts {
-			fmt.Fprintf(w, "%s balance %s  %s %s\n", at, names[b.Code+"\x00"+b.Currency], ledger.Format(b.Sum, b.Cur()), b.Currency)
+			fmt.Fprintf(w, "%s balance %s  %s ~ %s %s\n", at, names[b.Code+"\x00"+b.Currency], ledger.Format(b.Sum, b.Cur()),
+				ledger.Format(0, b.Cur()), b.Currency)
 		}
 		return nil
 	})
