@@ -258,6 +258,7 @@ func checkExport(t *testing.T, beanCheck string, st *store.Store, business, sinc
 	if err != nil {
 		t.Fatal(err)
 	}
+	began := time.Now()
 	err = books.WriteEntries(ctx, st, books.EntriesOptions{Filter: store.JournalFilter{BusinessID: business, Since: since}, Format: books.Beancount}, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -265,8 +266,14 @@ func checkExport(t *testing.T, beanCheck string, st *store.Store, business, sinc
 	if err != nil {
 		t.Fatal(err)
 	}
+	exported := time.Since(began)
+	began = time.Now()
 	if out, err := exec.Command(beanCheck, path).CombinedOutput(); err != nil {
 		t.Fatalf("bean-check %s: %v\n%s", path, err, out)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		t.Logf("export of %s since %q: %d bytes in %v; bean-check took %v", business, since, fi.Size(), exported.Round(time.Millisecond),
+			time.Since(began).Round(time.Millisecond))
 	}
 	// bean-query: the sum of every account's postings, as the file says.
 	out, err := exec.Command(filepath.Join(filepath.Dir(beanCheck), "bean-query"), "-f", "csv", path,
