@@ -230,18 +230,33 @@ func (r *Runner) runJob(ctx context.Context, job string) (Summary, error) {
 }
 
 // runOutcome is the run's recorded outcome: interrupted by a signal,
-// partial when some tokens failed and others were worked, failed on any
-// other error.
+// partial when some tokens failed and others were worked, ok when the
+// only "error" is a reconciliation break, failed on any other error.
 func runOutcome(ctx context.Context, err error, sum Summary) string {
 	switch {
 	case ctx.Err() != nil:
 		return store.RunInterrupted
-	case err == nil:
+	case err == nil, onlyBreaks(err):
+		// A break is what the reconcile found, not a failure of the run:
+		// the report and the exit status (3) carry it.
 		return store.RunOK
 	case errors.Is(err, ErrTokensFailed) && sum.Counts["failed"] < len(sum.Results):
 		return store.RunPartial
 	}
 	return store.RunFailed
+}
+
+// onlyBreaks reports whether every error joined in err is a break.
+func onlyBreaks(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyBreaks(e) {
+				return false
+			}
+		}
+		return len(j.Unwrap()) > 0
+	}
+	return errors.Is(err, ErrBreak)
 }
 
 // runCounts are the figures a run records: tokens and their outcomes,
