@@ -327,6 +327,20 @@ func TestReconcileBalanceMovedIsTimingThenBreak(t *testing.T) {
 	if sum.Report["break"] != 1 || sum.Report["accounts"] != 1 || sum.Report["invalid"] != 0 {
 		t.Fatalf("runner counts %v", sum.Report)
 	}
+	// The reconcile run did its job: its outcome is ok, the break is in
+	// its counts and error text (a break is not a failed run).
+	var last store.JobRun
+	if err := e.store.EachRun(context.Background(), func(r store.JobRun) error {
+		if last.ID == "" {
+			last = r
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if last.Job != jobs.JobReconcile || last.Status != store.RunOK || last.Counts["report_break"] != 1 || !strings.Contains(last.Error, "break") {
+		t.Fatalf("reconcile run recorded as %s %s %v %q", last.Job, last.Status, last.Counts, last.Error)
+	}
 	r = readDocument(t, filepath.Join(e.dir, "reconciliation-2026-11-26.json"))
 	a = wantStatus(t, r, chk, ledger.StatusBreak, "-25.00")
 	if len(a.Candidates) != 1 || a.Candidates[0].TransactionID != "tx_coffee" {

@@ -85,12 +85,18 @@ type Runner struct {
 
 	runID string
 	only  map[int64]bool // RunTargets: sync these tokens only
+	// synced, during a run of all, holds each token the sync part left
+	// synced as it was before that sync: the balances part works on these
+	// only. nil outside a run of all.
+	synced *syncedTokens
 }
 
 // TokenResult is what happened to one token in one run.
 type TokenResult struct {
 	TokenID      int64
 	BusinessID   string
+	TokenHint    string // "" for an Item
+	ItemID       string // Plaid's item_id for an Item
 	Outcome      string // synced, flagged, failed, not_ready, skipped, reactivated
 	Code         string
 	RequestID    string
@@ -155,8 +161,37 @@ func (r *Runner) Run(ctx context.Context, job string) (Summary, error) {
 	return r.run(ctx, job)
 }
 
-// run is Run once the run lock is held.
+// run is Run once the run lock is held. A run of all is its jobs one
+// after the other (sync, balances, reconcile), each recorded as a run of
+// its own: the history, the metrics and the catch-up then speak of jobs,
+// never of a mix. What it returns is the sync's summary with the
+// reconcile's counts and the whole duration.
 func (r *Runner) run(ctx context.Context, job string) (Summary, error) {
+	if job != JobAll {
+		return r.runJob(ctx, job)
+	}
+	started := time.Now()
+	// The balances part asks, per token, what the token was before this
+	// run's sync (no paid call in the run of a first sync), and only for
+	// the tokens the sync left in good health.
+	r.synced = &syncedTokens{m: map[int64]store.Token{}}
+	defer func() { r.synced = nil }()
+	sum, err := r.runJob(ctx, JobSync)
+	if ctx.Err() == nil {
+		_, berr := r.runJob(ctx, JobBalances)
+		err = errors.Join(err, berr)
+	}
+	if ctx.Err() == nil && r.Reconcile != nil {
+		rec, rerr := r.runJob(ctx, JobReconcile)
+		sum.Report = rec.Report
+		err = errors.Join(err, rerr)
+	}
+	sum.Job, sum.Duration = JobAll, time.Since(started)
+	return sum, err
+}
+
+// runJob runs and records one job.
+func (r *Runner) runJob(ctx context.Context, job string) (Summary, error) {
 	r.runID = newRunID()
 	started := time.Now()
 	log := r.Log.With().Str("run_id", r.runID).Str("job", job).Logger()
@@ -168,29 +203,19 @@ func (r *Runner) run(ctx context.Context, job string) (Summary, error) {
 	if job != JobReconcile {
 		runErr = r.runTokens(ctx, job, &sum, log)
 	}
-	if (job == JobReconcile || job == JobAll) && r.Reconcile != nil && ctx.Err() == nil {
+	if job == JobReconcile && r.Reconcile != nil && ctx.Err() == nil {
 		counts, err := r.Reconcile(ctx, r.runID)
 		sum.Report = counts
 		runErr = errors.Join(runErr, err)
 	}
 	sum.Duration = time.Since(started)
-	status := "ok"
-	errText := ""
+	status, errText := runOutcome(ctx, runErr, sum), ""
 	if runErr != nil {
-		status, errText = "failed", runErr.Error()
+		errText = runErr.Error()
 	}
-	if ctx.Err() != nil {
-		status = "interrupted"
-	}
-	counts := map[string]int{"tokens": sum.Tokens}
-	for k, v := range sum.Counts {
-		counts[k] = v
-	}
-	for k, v := range sum.Report {
-		counts["report_"+k] = v
-	}
+	counts := runCounts(sum)
 	// Record the end even when interrupted, so the run history is honest.
-	if err := r.Store.FinishRun(context.WithoutCancel(ctx), r.runID, status, counts, errText); err != nil {
+	if err := r.Store.FinishRun(context.WithoutCancel(ctx), r.runID, status, counts, errText, runDetail(sum)); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
 	ev := log.Info()
@@ -205,6 +230,78 @@ func (r *Runner) run(ctx context.Context, job string) (Summary, error) {
 	return sum, runErr
 }
 
+// runOutcome is the run's recorded outcome: interrupted by a signal,
+// partial when some tokens failed and others were worked, ok when the
+// only "error" is a reconciliation break, failed on any other error.
+func runOutcome(ctx context.Context, err error, sum Summary) string {
+	switch {
+	case ctx.Err() != nil:
+		return store.RunInterrupted
+	case err == nil, onlyBreaks(err):
+		// A break is what the reconcile found, not a failure of the run:
+		// the report and the exit status (3) carry it.
+		return store.RunOK
+	case errors.Is(err, ErrTokensFailed) && sum.Counts["failed"] < len(sum.Results):
+		return store.RunPartial
+	}
+	return store.RunFailed
+}
+
+// onlyBreaks reports whether every error joined in err is a break.
+func onlyBreaks(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyBreaks(e) {
+				return false
+			}
+		}
+		return len(j.Unwrap()) > 0
+	}
+	return errors.Is(err, ErrBreak)
+}
+
+// runCounts are the figures a run records: tokens and their outcomes,
+// pages, changes (added, modified, removed), errors, and the reconcile's
+// summary under report_*.
+func runCounts(sum Summary) map[string]int {
+	counts := map[string]int{"tokens": sum.Tokens, "pages": 0, "added": 0, "modified": 0, "removed": 0, "errors": 0}
+	for k, v := range sum.Counts {
+		counts[k] = v
+	}
+	for _, res := range sum.Results {
+		counts["pages"] += res.Pages
+		counts["added"] += res.Applied.Added
+		counts["modified"] += res.Applied.Modified
+		counts["removed"] += res.Applied.Removed
+		if res.Outcome == "failed" {
+			counts["errors"]++
+		}
+	}
+	for k, v := range sum.Report {
+		counts["report_"+k] = v
+	}
+	return counts
+}
+
+// runDetail lists the tokens that failed or were flagged, by hint (an
+// Item by its item_id): never the token.
+func runDetail(sum Summary) store.RunDetail {
+	var d store.RunDetail
+	for _, res := range sum.Results {
+		switch res.Outcome {
+		case "failed", "flagged", "still_flagged", "interrupted":
+		default:
+			continue
+		}
+		rt := store.RunToken{BusinessID: res.BusinessID, TokenHint: res.TokenHint, ItemID: res.ItemID, Outcome: res.Outcome, ErrorCode: res.Code}
+		if res.Err != nil {
+			rt.Error = res.Err.Error()
+		}
+		d.Tokens = append(d.Tokens, rt)
+	}
+	return d
+}
+
 func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log zerolog.Logger) error {
 	tokens, err := r.Store.Tokens(ctx, store.TokenFilter{Kind: store.KindAll})
 	if err != nil {
@@ -215,6 +312,7 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 	for _, t := range tokens {
 		switch {
 		case r.only != nil && !r.only[t.ID]:
+		case r.synced != nil && job == JobBalances && !r.wasSynced(t.ID):
 		case t.Replaced:
 			// Its account's books moved on with the successor: what the old
 			// Item still says would count the real account twice.
@@ -347,7 +445,10 @@ func probeDue(t store.Token, now time.Time) bool {
 }
 
 func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now time.Time) TokenResult {
-	res := TokenResult{TokenID: t.ID, BusinessID: t.BusinessID}
+	res := TokenResult{TokenID: t.ID, BusinessID: t.BusinessID, TokenHint: t.Hint}
+	if t.Kind == store.KindItem {
+		res.TokenHint, res.ItemID = "", t.ItemID
+	}
 	secret, err := r.Store.Reveal(ctx, t.ID)
 	if err != nil {
 		res.Outcome, res.Err = "failed", err
@@ -378,6 +479,9 @@ func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now ti
 		t.Status = store.StatusActive
 	}
 	before := t
+	if job == JobBalances && r.synced != nil {
+		before = r.syncedBefore(t.ID)
+	}
 	if r.WebhookURL != "" && t.WebhookURL != r.WebhookURL && (job == JobSync || job == JobAll) {
 		if err := r.pointWebhook(ctx, t, secret); err != nil {
 			r.handleErr(ctx, t, err, &res)
@@ -419,7 +523,40 @@ func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now ti
 		return res
 	}
 	res.Outcome = "synced"
+	if job == JobSync {
+		r.noteSynced(before)
+	}
 	return res
+}
+
+// syncedTokens is Runner.synced: written by the sync part's workers.
+type syncedTokens struct {
+	mu sync.Mutex
+	m  map[int64]store.Token
+}
+
+// noteSynced remembers, during a run of all, a token the sync part left
+// synced, as it was before that sync.
+func (r *Runner) noteSynced(before store.Token) {
+	if r.synced == nil {
+		return
+	}
+	r.synced.mu.Lock()
+	defer r.synced.mu.Unlock()
+	r.synced.m[before.ID] = before
+}
+
+func (r *Runner) wasSynced(id int64) bool {
+	r.synced.mu.Lock()
+	defer r.synced.mu.Unlock()
+	_, ok := r.synced.m[id]
+	return ok
+}
+
+func (r *Runner) syncedBefore(id int64) store.Token {
+	r.synced.mu.Lock()
+	defer r.synced.mu.Unlock()
+	return r.synced.m[id]
 }
 
 // handleErr classifies a token's failure: an invalid token is flagged and

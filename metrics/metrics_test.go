@@ -62,7 +62,7 @@ func TestRunsCountedOnceAcrossScrapes(t *testing.T) {
 		}
 	}
 	must(st.StartRun(ctx, "a", "sync"))
-	must(st.FinishRun(ctx, "a", "ok", nil, ""))
+	must(st.FinishRun(ctx, "a", "ok", nil, "", store.RunDetail{}))
 	must(st.StartRun(ctx, "b", "sync"))
 	runs := func() map[string]float64 {
 		out := map[string]float64{}
@@ -78,9 +78,9 @@ func TestRunsCountedOnceAcrossScrapes(t *testing.T) {
 			t.Fatalf("runs = %v, want the one finished run once", got)
 		}
 	}
-	must(st.FinishRun(ctx, "b", "partial", nil, "a token failed"))
+	must(st.FinishRun(ctx, "b", "partial", nil, "a token failed", store.RunDetail{}))
 	must(st.StartRun(ctx, "c", "reconcile"))
-	must(st.FinishRun(ctx, "c", "failed", nil, "boom"))
+	must(st.FinishRun(ctx, "c", "failed", nil, "boom", store.RunDetail{}))
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)

@@ -130,7 +130,7 @@ func newWorld(t *testing.T, url string) *world {
 // finishRun ends a run as failed, as the runner does: the one place these
 // tests depend on FinishRun's signature.
 func finishRun(st *store.Store, id, errText string) error {
-	return st.FinishRun(context.Background(), id, "failed", nil, errText)
+	return st.FinishRun(context.Background(), id, "failed", nil, errText, store.RunDetail{})
 }
 
 // failRun writes a run.failed event through the store, as a run does.

@@ -83,23 +83,62 @@ type JobRun struct {
 	Status     string
 	Counts     map[string]int
 	Error      string
+	Detail     RunDetail
 }
 
-// StartRun records that a job began.
+// Run outcomes (job_runs.status). A run still going is StatusRunning.
+const (
+	RunRunning     = "running"
+	RunOK          = "ok"
+	RunPartial     = "partial" // some tokens failed, the others were synced
+	RunFailed      = "failed"
+	RunInterrupted = "interrupted"
+)
+
+// RunDetail is what a run did beyond its counts: the tokens that failed or
+// were flagged, by hint (an Item by its item_id), never by token.
+type RunDetail struct {
+	Tokens []RunToken `json:"tokens,omitempty"`
+}
+
+// RunToken is one token's trouble in a run.
+type RunToken struct {
+	BusinessID string `json:"business_id"`
+	TokenHint  string `json:"token_hint,omitempty"`
+	ItemID     string `json:"item_id,omitempty"`
+	Outcome    string `json:"outcome"`
+	ErrorCode  string `json:"error_code,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// interruptStaleSQL marks the runs that never finished. StartRun runs under
+// the run lock, so no other run is going: they died with their process.
+const interruptStaleSQL = `UPDATE job_runs SET status = 'interrupted' WHERE finished_at IS NULL AND started_at <= ? AND status = 'running'`
+
+// StartRun records that a job began, and that any run left unfinished by
+// a killed process was interrupted. The caller holds the run lock.
 func (s *Store) StartRun(ctx context.Context, id, job string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO job_runs(id, job, started_at, status) VALUES (?,?,?,'running')`, id, job, ts(s.Now()))
+		now := ts(s.Now())
+		if _, err := tx.ExecContext(ctx, interruptStaleSQL, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO job_runs(id, job, started_at, status) VALUES (?,?,?,'running')`, id, job, now)
 		return err
 	})
 }
 
-// FinishRun records how a job ended.
-func (s *Store) FinishRun(ctx context.Context, id, status string, counts map[string]int, errText string) error {
+// FinishRun records how a job ended, in one transaction.
+func (s *Store) FinishRun(ctx context.Context, id, status string, counts map[string]int, errText string, detail RunDetail) error {
 	b, _ := json.Marshal(counts)
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
 	defer s.signalOutbox()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?`,
-			ts(s.Now()), status, string(b), nullStr(errText), id)
+		_, err := tx.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, status = ?, counts = ?, error = ?, detail = ? WHERE id = ?`,
+			ts(s.Now()), status, string(b), nullStr(errText), string(d), id)
 		if err != nil {
 			return err
 		}
@@ -110,31 +149,23 @@ func (s *Store) FinishRun(ctx context.Context, id, status string, counts map[str
 // runEnded raises run.failed, in FinishRun's transaction, for a run that
 // failed.
 func (s *Store) runEnded(ctx context.Context, tx *sql.Tx, id, status, errText string) error {
-	if status != "failed" {
+	if status != RunFailed {
 		return nil
 	}
 	return s.runFailedEvent(ctx, tx, id, errText)
 }
 
-const lastRunSQL = `SELECT id, job, started_at, finished_at, status, counts, error FROM job_runs
+const lastRunSQL = `SELECT ` + runColumns + ` FROM job_runs
 		WHERE job = ? AND finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1`
 
 // LastRun returns the newest finished run of a job, if any.
 func (s *Store) LastRun(ctx context.Context, job string) (*JobRun, error) {
-	var r JobRun
-	var started string
-	var finished, errText sql.NullString
-	var counts string
-	err := s.rdb.QueryRowContext(ctx, lastRunSQL, job).Scan(&r.ID, &r.Job, &started, &finished, &r.Status, &counts, &errText)
+	r, err := scanRun(s.rdb.QueryRowContext(ctx, lastRunSQL, job))
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, Classify(err)
 	}
-	r.StartedAt, _ = parseTime(started)
-	r.FinishedAt = parseTS(finished)
-	r.Error = errText.String
-	_ = json.Unmarshal([]byte(counts), &r.Counts)
 	return &r, nil
 }

@@ -49,6 +49,17 @@ func PlanQueries() []PlanQuery {
 		{"runs after a rowid (Store.RunsAfter, metrics)", runsAfterSQL, []any{100}},
 		{"runs by rowid (Store.RunsAfter, metrics)", runsBySeqSQL, []any{"[1,2,3]"}},
 		{"latest report summary (Store.LatestReportSummary, metrics)", latestReportSQL, nil},
+		{"run history (Store.EachRun)", runsSQL, nil},
+		{"trial balance rows (ReadTx.LedgerAccounts)", ledgerAccountsSQL, []any{"biz1", "biz1"}},
+		{"account book (Store.AccountBook)", accountBookSQL, []any{"acc00001"}},
+		plan("journal of a business (ReadTx.EachEntry)", journalSQL, JournalFilter{BusinessID: "biz1"}),
+		plan("journal of a business since (ReadTx.EachEntry)", journalSQL, JournalFilter{BusinessID: "biz1", Since: "2026-06-01"}),
+		plan("journal of an account (ReadTx.EachEntry)", journalSQL, JournalFilter{Book: 1, Since: "2026-06-01"}),
+		plan("carried balances of a business (ReadTx.Carried)", carriedSQL, JournalFilter{BusinessID: "biz1", Since: "2026-06-01"}),
+		plan("first entry of a business (ReadTx.FirstEntryDate)", firstEntrySQL, JournalFilter{BusinessID: "biz1"}),
+		{"one run (Store.Run)", oneRunSQL, []any{"r1"}},
+		{"a run's report files (Store.Run)", runReportSQL, []any{"r1"}},
+		{"interrupt unfinished runs (Store.StartRun)", interruptStaleSQL, []any{"2026-11-27T02:00:00.000000Z"}},
 		{"reconcile positions (ReadTx.ReconPositions)", reconPositionsSQL, nil},
 		{"candidates (ReadTx.Candidates)", candidatesSQL, []any{windows}},
 		{"pending items (ReadTx.PendingItems)", pendingItemsSQL, nil},
@@ -72,4 +83,9 @@ func PlanQueries() []PlanQuery {
 		{"next notification due (Store.NextDue)", nextDueSQL, nil},
 		{"prune notifications (Store.PruneOutbox)", pruneOutboxSQL, []any{"delivered", "2026-10-27T00:00:00.000000Z"}},
 	}
+}
+
+func plan(name string, q func(JournalFilter) (string, []any), f JournalFilter) PlanQuery {
+	sql, args := q(f)
+	return PlanQuery{Name: name, SQL: sql, Args: args}
 }

@@ -23,7 +23,7 @@ func TestRunsAfterFollowsTheHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.FinishRun(ctx, "r1", "ok", nil, ""); err != nil {
+	if err := st.FinishRun(ctx, "r1", "ok", nil, "", store.RunDetail{}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := st.RunsAfter(ctx, 0, nil)
@@ -34,7 +34,7 @@ func TestRunsAfterFollowsTheHistory(t *testing.T) {
 		t.Fatalf("first read = %+v", rows)
 	}
 	last, open := rows[1].Seq, []int64{rows[1].Seq}
-	if err := st.FinishRun(ctx, "r2", "failed", nil, "boom"); err != nil {
+	if err := st.FinishRun(ctx, "r2", "failed", nil, "boom", store.RunDetail{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.StartRun(ctx, "r3", "reconcile"); err != nil {

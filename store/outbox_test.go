@@ -126,5 +126,5 @@ func TestOutboxLifecycle(t *testing.T) {
 // finishRun ends a run as the runner does; the one place these tests
 // depend on FinishRun's signature.
 func finishRun(st *store.Store, id, status, errText string) error {
-	return st.FinishRun(context.Background(), id, status, map[string]int{"tokens": 1}, errText)
+	return st.FinishRun(context.Background(), id, status, map[string]int{"tokens": 1}, errText, store.RunDetail{})
 }

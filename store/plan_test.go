@@ -51,6 +51,13 @@ var planWant = map[string]struct {
 	"due notifications (Store.ClaimDue)":                                      {index: []string{"outbox_due (status=? AND next_attempt_at<?)"}},
 	"next notification due (Store.NextDue)":                                   {index: []string{"COVERING INDEX outbox_due (status=?)"}},
 	"prune notifications (Store.PruneOutbox)":                                 {index: []string{"outbox_status (status=? AND created_at<?)"}},
+	"run history (Store.EachRun)":                                             {index: []string{"job_runs_started"}, fullScanOK: "job_runs"}, // runs list: the whole history, by index
+	"interrupt unfinished runs (Store.StartRun)":                              {index: []string{"job_runs_unfinished"}},
+	"journal of a business (ReadTx.EachEntry)":                                {index: []string{"journal_entries_business (business_id=?)"}},
+	"journal of a business since (ReadTx.EachEntry)":                          {index: []string{"journal_entries_business (business_id=? AND date>?)"}},
+	"journal of an account (ReadTx.EachEntry)":                                {index: []string{"SEARCH e USING INDEX journal_entries_account"}},
+	"carried balances of a business (ReadTx.Carried)":                         {index: []string{"journal_entries_business (business_id=? AND date<?)"}},
+	"first entry of a business (ReadTx.FirstEntryDate)":                       {index: []string{"journal_entries_business (business_id=?)"}},
 }
 
 var (

@@ -28,6 +28,11 @@ const usageText = `usage:
   bankfeed link BUSINESS_ID [--base-url URL]
   bankfeed ledger balances [--business ID] [--json]
   bankfeed transactions list [--business ID] [--account ID] [--since D] [--until D] [--status S] [--json|--csv]
+  bankfeed ledger balances --all [--business ID] [--json]
+  bankfeed ledger entries [--business ID] [--account ID] [--since D] [--json|--csv]
+  bankfeed ledger export --business ID --format csv|json|beancount [--since D]
+  bankfeed runs list [--json]
+  bankfeed runs show RUN_ID [--json]
   bankfeed report reconcile [--date YYYY-MM-DD] [--out DIR]
   bankfeed notifications list [--all] [--json]
   bankfeed doctor
@@ -128,6 +133,14 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdTransactionsList(ctx, rest[1:])
 	case cmd == "ledger" && sub == "balances":
 		return a.cmdLedgerBalances(ctx, rest[1:])
+	case cmd == "ledger" && sub == "entries":
+		return a.cmdLedgerEntries(ctx, rest[1:])
+	case cmd == "ledger" && sub == "export":
+		return a.cmdLedgerExport(ctx, rest[1:])
+	case cmd == "runs" && sub == "list":
+		return a.cmdRunsList(ctx, rest[1:])
+	case cmd == "runs" && sub == "show":
+		return a.cmdRunsShow(ctx, rest[1:])
 	case cmd == "report" && sub == "reconcile":
 		return a.cmdReport(ctx, rest[1:])
 	case cmd == "notifications" && sub == "list":

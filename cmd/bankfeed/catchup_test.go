@@ -38,7 +38,7 @@ func recordRun(t *testing.T, env map[string]string, job string, at time.Time) st
 	if err := st.StartRun(ctx, id, job); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.FinishRun(ctx, id, "ok", map[string]int{}, ""); err != nil {
+	if err := st.FinishRun(ctx, id, "ok", map[string]int{}, "", store.RunDetail{}); err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -221,6 +221,15 @@ func relinkCell(x api.AccountOut) string {
 }
 
 func (a *app) cmdLedgerBalances(ctx context.Context, args []string) error {
+	for i, arg := range args {
+		if arg == "--all" || arg == "-all" {
+			business, asJSON, err := listFlags("ledger balances --all", append(args[:i:i], args[i+1:]...))
+			if err != nil {
+				return err
+			}
+			return a.cmdLedgerTrial(ctx, business, asJSON)
+		}
+	}
 	return list(ctx, a, "ledger balances", args, api.ListLedgerBalances, "BUSINESS\tACCOUNT\tCUR\tLEDGER BALANCE\tPOSTED\tPENDING\tPENDING TOTAL",
 		func(x api.LedgerBalanceOut) []string {
 			return []string{x.BusinessID, x.AccountID, x.Currency, x.LedgerBalance, fmt.Sprint(x.PostedCount), fmt.Sprint(x.PendingCount), x.PendingTotal}

@@ -18,7 +18,7 @@ import (
 // that version back to the one before it.
 var undo = map[int][]string{
 	14: {`DROP INDEX bank_transactions_account_id`},
-	13: {}, // reserved for the run history's migration, not merged yet
+	13: {`DROP INDEX job_runs_started`, `DROP INDEX job_runs_unfinished`, `ALTER TABLE job_runs DROP COLUMN detail`, `DROP INDEX journal_entries_business`},
 	12: {`DROP TABLE outbox`},
 	11: {
 		`DROP INDEX tokens_item`, `DROP INDEX accounts_item`, `ALTER TABLE accounts DROP COLUMN item_token_id`,
