@@ -17,23 +17,6 @@ import (
 	"bankfeed/store"
 )
 
-const usageText = `usage:
-  bankfeed [--config FILE] --run-once [--job sync|balances|reconcile|probe|all]
-  bankfeed [--config FILE] serve
-  bankfeed business put BUSINESS_ID --processor-token T [--processor-token T ...] | --processor-tokens-file F|-
-  bankfeed tokens list [--business ID] [--json]
-  bankfeed tokens rotate-key --new-key-file F
-  bankfeed accounts list [--business ID] [--json]
-  bankfeed items list [--business ID] [--json]
-  bankfeed link BUSINESS_ID [--base-url URL]
-  bankfeed ledger balances [--business ID] [--json]
-  bankfeed report reconcile [--date YYYY-MM-DD] [--out DIR]
-  bankfeed doctor
-  bankfeed backup DEST
-  bankfeed sandbox [--listen ADDR] [--webhook-url URL] [--every D]
-  bankfeed demo [--dir DIR] [--relink]
-Settings come from the environment (see README); --config FILE sets the same keys, env wins.`
-
 type app struct {
 	getenv     func(string) string
 	configFile string
@@ -42,6 +25,7 @@ type app struct {
 	stderr     io.Writer
 	runOnce    bool
 	job        string
+	help       bool // --help before any command
 	now        func() time.Time
 }
 
@@ -58,7 +42,9 @@ func newFlagSet(name string) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			return usagef("%s", usageText)
+			// The dispatcher answers -h and --help before any command's
+			// flags are parsed; this is a command that parses its own.
+			return usagef("%s: see bankfeed help %s", fs.Name(), fs.Name())
 		}
 		if fs.Name() == "bankfeed" {
 			return usagef("%v (see bankfeed --help)", err)
@@ -74,8 +60,11 @@ func parseGlobal(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.StringVar(&a.configFile, "config", "", "settings file (KEY=VALUE lines); env wins")
 	fs.BoolVar(&a.runOnce, "run-once", false, "run the jobs once and exit")
 	fs.StringVar(&a.job, "job", "all", "with --run-once: sync, balances, reconcile, probe or all")
-	if err := parseFlags(fs, args); err != nil {
-		return nil, nil, err
+	if err := fs.Parse(args); err == flag.ErrHelp {
+		a.help = true
+		return a, nil, nil
+	} else if err != nil {
+		return nil, nil, usagef("%v (see bankfeed --help)", err)
 	}
 	if !a.runOnce && a.job != "all" {
 		return nil, nil, usagef("--job needs --run-once")
@@ -87,6 +76,12 @@ func parseGlobal(args []string, getenv func(string) string, stdout, stderr io.Wr
 }
 
 func (a *app) dispatch(ctx context.Context, args []string) error {
+	if a.help {
+		if a.runOnce {
+			return a.cmdHelp(ctx, []string{runOnceName})
+		}
+		return a.cmdHelp(ctx, nil)
+	}
 	if a.runOnce {
 		if len(args) > 0 {
 			return usagef("--run-once takes no command, got %q", args[0])
@@ -94,45 +89,20 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdRunOnce(ctx)
 	}
 	if len(args) == 0 {
-		return usagef("%s", usageText)
+		return usagef("no command given: bankfeed --help lists the commands")
 	}
-	cmd, rest := args[0], args[1:]
-	sub := ""
-	if len(rest) > 0 {
-		sub = rest[0]
+	c, rest, ok := lookup(args)
+	if ok && c.name == "help" {
+		c.run = (*app).cmdHelp
 	}
-	switch {
-	case cmd == "serve":
-		return a.cmdServe(ctx, rest)
-	case cmd == "demo":
-		return a.cmdDemo(ctx, rest)
-	case cmd == "sandbox":
-		return a.cmdSandbox(ctx, rest)
-	case cmd == "business" && sub == "put":
-		return a.cmdBusinessPut(ctx, rest[1:])
-	case cmd == "tokens" && sub == "list":
-		return a.cmdTokensList(ctx, rest[1:])
-	case cmd == "tokens" && sub == "rotate-key":
-		return a.cmdRotateKey(ctx, rest[1:])
-	case cmd == "items" && sub == "list":
-		return a.cmdItemsList(ctx, rest[1:])
-	case cmd == "link":
-		return a.cmdLink(ctx, rest)
-	case cmd == "accounts" && sub == "list":
-		return a.cmdAccountsList(ctx, rest[1:])
-	case cmd == "ledger" && sub == "balances":
-		return a.cmdLedgerBalances(ctx, rest[1:])
-	case cmd == "report" && sub == "reconcile":
-		return a.cmdReport(ctx, rest[1:])
-	case cmd == "doctor":
-		return a.cmdDoctor(ctx, rest)
-	case cmd == "backup":
-		return a.cmdBackup(ctx, rest)
-	case cmd == "help" || cmd == "-h" || cmd == "--help":
-		fmt.Fprintln(a.stdout, usageText)
-		return nil
+	if !ok || c.run == nil {
+		return unknownCommand(args)
 	}
-	return usagef("unknown command %q (see bankfeed --help)", cmd)
+	if wantsHelp(rest) {
+		_, err := io.WriteString(a.stdout, c.help())
+		return err
+	}
+	return c.run(a, ctx, rest)
 }
 
 func (a *app) config() (config.Config, error) {
