@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -109,12 +110,43 @@ func (a *app) config() (config.Config, error) {
 	return config.Load(a.getenv, a.configFile)
 }
 
+// openStore opens the database, creating it (mode 0600) when it is not
+// there: for the commands that put or sync (business put, --run-once,
+// serve). The others use existingStore.
 func (a *app) openStore(ctx context.Context, cfg config.Config, readOnly bool) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.DBPath, []byte(cfg.TokenKey.Reveal()), store.Options{ReadOnly: readOnly})
+	return a.open(ctx, cfg, store.Options{ReadOnly: readOnly})
+}
+
+// existingStore opens a database that must exist already: a command that
+// reads or maintains one never creates an empty one behind a mistyped
+// BANKFEED_DB (exit 2, naming the path).
+func (a *app) existingStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	return a.open(ctx, cfg, store.Options{MustExist: true})
+}
+
+func (a *app) open(ctx context.Context, cfg config.Config, o store.Options) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DBPath, []byte(cfg.TokenKey.Reveal()), o)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", cfg.DBPath, err)
 	}
 	return st, nil
+}
+
+// checkReportDir refuses a report folder that cannot be made: bankfeed
+// creates the folder itself, never a missing chain of parents (a typo),
+// and a file in its place cannot hold reports.
+func checkReportDir(setting, dir string) error {
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return usagef("%s %s is a file, not a folder: point it at a folder for the reports", setting, dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if st, err := os.Stat(parent); err != nil || !st.IsDir() {
+		return usagef("%s %s: its folder %s does not exist; create it, or point %s at an existing folder", setting, dir, parent, setting)
+	}
+	return nil
 }
 
 // logger writes JSON lines to stdout, or a console rendering when stdout

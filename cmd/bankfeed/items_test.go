@@ -22,11 +22,11 @@ import (
 func TestItemsListAndLink(t *testing.T) {
 	env, srv, _ := world(t)
 	env["BANKFEED_LISTEN"] = "0.0.0.0:8443"
-	if r := bf(t, env, "link", "nobody"); r.code != 2 || !strings.Contains(r.stderr, `no business "nobody"`) {
-		t.Fatalf("link for an unknown business: %d %q", r.code, r.stderr)
-	}
 	if r := bf(t, env, "business", "put", "biz-l"); r.code != 0 {
 		t.Fatalf("put: %s", r.stderr)
+	}
+	if r := bf(t, env, "link", "nobody"); r.code != 2 || !strings.Contains(r.stderr, `no business "nobody"`) {
+		t.Fatalf("link for an unknown business: %d %q", r.code, r.stderr)
 	}
 	r := bf(t, env, "link", "biz-l")
 	if r.code != 0 {

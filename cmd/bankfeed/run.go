@@ -28,6 +28,11 @@ func (a *app) cmdRunOnce(ctx context.Context) error {
 			return err
 		}
 	}
+	if a.job == jobs.JobAll || a.job == jobs.JobReconcile {
+		if err := checkReportDir("BANKFEED_REPORT_DIR", cfg.ReportDir); err != nil {
+			return err
+		}
+	}
 	log := a.logger(cfg)
 	for _, w := range cfg.Warnings() {
 		log.Warn().Msg(w)
@@ -57,6 +62,9 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := cfg.CheckPlaid(); err != nil {
+		return err
+	}
+	if err := checkReportDir("BANKFEED_REPORT_DIR", cfg.ReportDir); err != nil {
 		return err
 	}
 	scheds := []schedule{{jobs.JobSync, cfg.SyncSchedule}, {jobs.JobBalances, cfg.BalancesSchedule},
