@@ -88,8 +88,11 @@ type Runner struct {
 
 // TokenResult is what happened to one token in one run.
 type TokenResult struct {
-	TokenID      int64
-	BusinessID   string
+	TokenID    int64
+	BusinessID string
+	Hint       string // what logs and errors name the token by: its last 4 characters
+	ItemID     string // Plaid's item_id when the token is an Item of bankfeed's
+
 	Outcome      string // synced, flagged, failed, not_ready, skipped, reactivated
 	Code         string
 	RequestID    string
@@ -200,7 +203,7 @@ func (r *Runner) run(ctx context.Context, job string) (Summary, error) {
 	for k, v := range counts {
 		d = d.Int(k, v)
 	}
-	ev.Str("status", status).Dur("duration", sum.Duration).Dict("counts", d).Msg("run finished")
+	ev.Str("status", status).Int64("duration_ms", sum.Duration.Milliseconds()).Dict("counts", d).Msg("run finished")
 	return sum, runErr
 }
 
@@ -304,8 +307,8 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 		return fmt.Errorf("interrupted: %w", err)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%w: %d of %d tokens could not be synced, first token %d: %v (each has a log line with outcome=failed)",
-			ErrTokensFailed, failed, len(work), first.TokenID, first.Err)
+		return fmt.Errorf("%w: %d of %d tokens could not be synced, first token …%s of business %s: %v (each has a log line with outcome=failed)",
+			ErrTokensFailed, failed, len(work), first.Hint, first.BusinessID, first.Err)
 	}
 	return nil
 }
@@ -346,7 +349,7 @@ func probeDue(t store.Token, now time.Time) bool {
 }
 
 func (r *Runner) runToken(ctx context.Context, job string, t store.Token, now time.Time) TokenResult {
-	res := TokenResult{TokenID: t.ID, BusinessID: t.BusinessID}
+	res := TokenResult{TokenID: t.ID, BusinessID: t.BusinessID, Hint: t.Hint, ItemID: t.ItemID}
 	secret, err := r.Store.Reveal(ctx, t.ID)
 	if err != nil {
 		res.Outcome, res.Err = "failed", err
@@ -473,9 +476,14 @@ func (r *Runner) logToken(log zerolog.Logger, res TokenResult) {
 	} else if res.Outcome == "flagged" || res.Outcome == "still_flagged" {
 		ev = log.Warn()
 	}
-	ev = ev.Int64("token_id", res.TokenID).Str("business_id", res.BusinessID).Str("outcome", res.Outcome).
+	// The hint (and an Item's id), never the internal row id: an operator
+	// finds a token by what tokens list shows.
+	ev = ev.Str("token_hint", res.Hint).Str("business_id", res.BusinessID).Str("outcome", res.Outcome).
 		Int("pages", res.Pages).Int("added", res.Applied.Added).Int("modified", res.Applied.Modified).
 		Int("removed", res.Applied.Removed).Int("posted", res.Applied.Posted).Int("reversed", res.Applied.Reversed)
+	if res.ItemID != "" {
+		ev = ev.Str("item_id", res.ItemID)
+	}
 	if res.LoopRestarts > 0 {
 		ev = ev.Int("loop_restarts", res.LoopRestarts)
 	}

@@ -160,7 +160,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	case <-c.Stop().Done():
 		log.Info().Msg("stopped")
 	case <-deadline.C:
-		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("a job did not finish in time; exiting (its transaction rolls back)")
+		log.Warn().Int64("timeout_ms", cfg.ShutdownTimeout.Milliseconds()).Msg("a job did not finish in time; exiting (its transaction rolls back)")
 	}
 	return fmt.Errorf("serve interrupted by a signal, stopped cleanly: %w", ctx.Err())
 }
@@ -182,9 +182,16 @@ func (a *app) catchUp(ctx context.Context, st *store.Store, c *cron.Cron, cfg co
 			log.Error().Err(err).Msg("catch-up: read run history")
 			return
 		}
+		// With no run on record, look back no further than the database
+		// goes: a schedule that fired before it existed missed nothing.
 		since := a.now().Add(-31 * 24 * time.Hour)
 		if last != nil {
 			since = last.StartedAt
+		} else if born, err := st.Since(ctx); err != nil {
+			log.Error().Err(err).Msg("catch-up: read when the database began")
+			return
+		} else if born.After(since) {
+			since = born
 		}
 		if due := sched.Next(since.In(cfg.Location)); due.Before(a.now()) {
 			log.Info().Str("job", job).Time("missed", due).Msg("catching up a run missed while stopped")
