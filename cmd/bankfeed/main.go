@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"bankfeed/store"
 )
 
 func main() {
@@ -39,5 +42,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	app.stdin = stdin
+	ctx = store.WithLockWaiting(ctx, func(db string, wait time.Duration) {
+		limit := "until interrupted"
+		if wait > 0 {
+			limit = "at most " + wait.String()
+		}
+		fmt.Fprintf(stderr, "bankfeed: waiting for the run lock: another bankfeed process is working on %s (a run, doctor, report or rotate-key); waiting %s (BANKFEED_LOCK_WAIT)\n", db, limit)
+	})
 	return app.dispatch(ctx, rest)
 }
