@@ -82,7 +82,14 @@ type Runner struct {
 	// are pointed, once per token and URL; "" leaves them alone.
 	WebhookURL string
 
+	// ProgressEvery is how long a token's sync goes on before it logs how
+	// far it has got (and again after each such interval): a first sync of
+	// years of history takes minutes, and a quiet log looks stuck. 0 means
+	// 10 seconds.
+	ProgressEvery time.Duration
+
 	runID string
+	log   zerolog.Logger // the run's logger (run_id, job), set by run
 	only  map[int64]bool // RunTargets: sync these tokens only
 }
 
@@ -129,6 +136,13 @@ func (r *Runner) pageSize() int {
 	return r.PageSize
 }
 
+func (r *Runner) progressEvery() time.Duration {
+	if r.ProgressEvery <= 0 {
+		return 10 * time.Second
+	}
+	return r.ProgressEvery
+}
+
 func (r *Runner) maxPages() int {
 	if r.MaxPages <= 0 {
 		return 10000
@@ -162,6 +176,7 @@ func (r *Runner) run(ctx context.Context, job string) (Summary, error) {
 	r.runID = newRunID()
 	started := time.Now()
 	log := r.Log.With().Str("run_id", r.runID).Str("job", job).Logger()
+	r.log = log
 	sum := Summary{RunID: r.runID, Job: job, Counts: map[string]int{}}
 	if err := r.Store.StartRun(ctx, r.runID, job); err != nil {
 		return sum, err
