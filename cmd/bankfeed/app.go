@@ -153,8 +153,8 @@ func checkReportDir(setting, dir string) error {
 // is a terminal. Never with plaid-go's debug output: it prints secrets.
 func (a *app) logger(cfg config.Config) zerolog.Logger {
 	var w io.Writer = a.stdout
-	if f, ok := a.stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		w = zerolog.ConsoleWriter{Out: f, TimeFormat: time.RFC3339}
+	if a.stdoutIsTerminal() {
+		w = zerolog.ConsoleWriter{Out: a.stdout, TimeFormat: time.RFC3339}
 	}
 	// Tokens log from many goroutines: one line must never interleave with
 	// another, whatever the writer.
@@ -164,6 +164,12 @@ func (a *app) logger(cfg config.Config) zerolog.Logger {
 		lvl = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// stdoutIsTerminal: a person is reading, not a log collector.
+func (a *app) stdoutIsTerminal() bool {
+	f, ok := a.stdout.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func (a *app) plaidClient(cfg config.Config) *plaidapi.Client {

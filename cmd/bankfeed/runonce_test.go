@@ -1,11 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"bankfeed/store"
 )
@@ -92,4 +100,78 @@ func TestWaitingForTheRunLock(t *testing.T) {
 		}
 	}
 	other.Unlock()
+}
+
+// TestRunOnceSummaryOnATerminal runs bankfeed as a real process whose
+// stdout is a terminal (a pseudo-terminal): after the log it prints a
+// short summary with the worst status and the report's path. Written to a
+// pipe, the same run prints JSON log lines and no summary.
+func TestRunOnceSummaryOnATerminal(t *testing.T) {
+	env, srv, tok := world(t)
+	if r := bf(t, env, "business", "put", "biz1", "--processor-token", tok["checking"], "--processor-token", tok["card"], "--processor-token", tok["broken"]); r.code != 0 {
+		t.Fatalf("put: %d %s", r.code, r.stderr)
+	}
+	runOnTerminal := func() (string, int) {
+		ptmx, tty, err := pty.Open()
+		if err != nil {
+			t.Skipf("no pseudo-terminal here: %v", err)
+		}
+		defer ptmx.Close()
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = []string{"BANKFEED_TEST_MAIN=1", "BANKFEED_TEST_ARGS=--run-once", "TERM=dumb", "NO_COLOR=1"}
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = tty, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		tty.Close() // the child holds it; the master reads until it exits
+		var out bytes.Buffer
+		copied := make(chan struct{})
+		go func() { _, _ = io.Copy(&out, ptmx); close(copied) }()
+		err = cmd.Wait()
+		<-copied
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return strings.ReplaceAll(out.String(), "\r\n", "\n"), code
+	}
+	out, code := runOnTerminal()
+	if code != 0 {
+		t.Fatalf("run on a terminal: exit %d:\n%s", code, out)
+	}
+	html, _ := filepath.Glob(filepath.Join(env["BANKFEED_REPORT_DIR"], "reconciliation-*.html"))
+	if len(html) != 1 {
+		t.Fatalf("report files: %v", html)
+	}
+	abs, _ := filepath.Abs(html[0])
+	for _, want := range []string{"run (all) finished: 3 token(s): 2 synced, 1 flagged, 0 failed; 4 change(s) applied\n",
+		"worst status: needs_refresh; 2 account(s): 2 ok, 0 timing, 0 break, 0 stale, 0 no_anchor; 1 token(s) or Item(s) need refresh (bankfeed tokens list)\n",
+		"report: " + abs + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `{"level"`) {
+		t.Errorf("JSON log lines on a terminal (want the console rendering):\n%s", out)
+	}
+	// A break night: the worst status says so, exit 3.
+	srv.AdjustBalance("acc_checking", "-1.00")
+	if _, code := runOnTerminal(); code != 0 {
+		t.Fatalf("timing run: exit %d", code)
+	}
+	out, code = runOnTerminal()
+	if code != exitBreak || !regexp.MustCompile(`worst status: break; 2 account\(s\): 1 ok, 0 timing, 1 break`).MatchString(out) {
+		t.Fatalf("break run: exit %d:\n%s", code, out)
+	}
+	// Not a terminal: JSON only.
+	r := bf(t, env, "--run-once")
+	if strings.Contains(r.stdout, "worst status") || strings.Contains(r.stdout, "finished:") {
+		t.Fatalf("summary written to a pipe:\n%s", r.stdout)
+	}
 }
