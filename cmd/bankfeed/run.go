@@ -48,6 +48,7 @@ func (a *app) cmdRunOnce(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
+	ctx = lockNote(ctx, log)
 	runner := a.runner(cfg, st, log)
 	// The report's path, for the summary: the reconcile names its files by
 	// the day it runs on.
@@ -166,6 +167,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	ctx = lockNote(ctx, log)
 	runner := a.runner(cfg, st, log)
 
 	// Jobs get no context from cron and Stop cancels nothing, so every job

@@ -63,16 +63,16 @@ func TestLogFields(t *testing.T) {
 }
 
 // TestWaitingForTheRunLock: a run that finds another holding the run lock
-// says so on stderr at once, then runs when it is free, or gives up after
-// BANKFEED_LOCK_WAIT with exit 4; a run that finds the lock free says
-// nothing of it.
+// says so at once (in its log; report and doctor on stdout), then runs
+// when it is free, or gives up after BANKFEED_LOCK_WAIT with exit 4 and
+// the one line on stderr; a run that finds the lock free says nothing of it.
 func TestWaitingForTheRunLock(t *testing.T) {
 	env, _, tok := world(t)
 	if r := bf(t, env, "business", "put", "biz1", "--processor-token", tok["checking"]); r.code != 0 {
 		t.Fatalf("put: %d %s", r.code, r.stderr)
 	}
-	const line = "waiting for the run lock"
-	if r := bf(t, env, "--run-once"); r.code != 0 || strings.Contains(r.stderr, line) {
+	const note = "waiting for the run lock"
+	if r := bf(t, env, "--run-once"); r.code != 0 || strings.Contains(r.stdout+r.stderr, note) {
 		t.Fatalf("free lock: exit %d, stderr %q", r.code, r.stderr)
 	}
 	// The other holder: its own open file, as another process's would be.
@@ -82,9 +82,19 @@ func TestWaitingForTheRunLock(t *testing.T) {
 	}
 	env["BANKFEED_LOCK_WAIT"] = "300ms"
 	r := bf(t, env, "--run-once")
-	if r.code != exitLocked || strings.Count(r.stderr, line) != 1 || !strings.Contains(r.stderr, env["BANKFEED_DB"]) ||
-		!strings.Contains(r.stderr, "at most 300ms") {
-		t.Fatalf("held lock: exit %d, stderr %q; want %d and one line saying it waits", r.code, r.stderr, exitLocked)
+	if r.code != exitLocked || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("held lock: exit %d, stderr %q; want %d and one line", r.code, r.stderr, exitLocked)
+	}
+	var logged map[string]any
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, note) {
+			if err := json.Unmarshal([]byte(line), &logged); err != nil {
+				t.Fatalf("the note is not a JSON log line: %q", line)
+			}
+		}
+	}
+	if logged == nil || logged["database"] != env["BANKFEED_DB"] || logged["lock_wait_ms"] != float64(300) {
+		t.Fatalf("held lock: no log line saying it waits (database, lock_wait_ms):\n%s", r.stdout)
 	}
 	env["BANKFEED_LOCK_WAIT"] = "30s"
 	for _, args := range [][]string{{"--run-once"}, {"report", "reconcile"}, {"doctor"}} {
@@ -92,8 +102,8 @@ func TestWaitingForTheRunLock(t *testing.T) {
 		released := time.AfterFunc(300*time.Millisecond, func() { held.Unlock() })
 		r = bf(t, env, args...)
 		released.Stop()
-		if r.code != 0 || strings.Count(r.stderr, line) != 1 {
-			t.Fatalf("%v with the lock released while it waits: exit %d, stderr %q", args, r.code, r.stderr)
+		if r.code != 0 || strings.Count(r.stdout, note) != 1 || !strings.Contains(r.stdout, "at most 30s") {
+			t.Fatalf("%v with the lock released while it waits: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
 		}
 		if other, err = store.LockRun(context.Background(), env["BANKFEED_DB"], 0); err != nil {
 			t.Fatal(err)
