@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -162,7 +163,9 @@ func Open(ctx context.Context, path string, key []byte, o Options) (*Store, erro
 // encrypted tokens, and SQLite would create it 0644 less the umask.
 func prepareFile(path string, o Options) error {
 	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	// Only a folder that is not there (or is a file) is sure never to
+	// open; one we may not read is SQLite's to report (read-only, 6).
+	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || (err == nil && !st.IsDir()) {
 		return fmt.Errorf("%w: %s (create it, or point BANKFEED_DB at a file in an existing folder)", ErrNoFolder, dir)
 	}
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {

@@ -27,6 +27,7 @@ type app struct {
 	runOnce    bool
 	job        string
 	help       bool // --help before any command
+	version    bool // --version, as version
 	now        func() time.Time
 }
 
@@ -61,6 +62,7 @@ func parseGlobal(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.StringVar(&a.configFile, "config", "", "settings file (KEY=VALUE lines); env wins")
 	fs.BoolVar(&a.runOnce, "run-once", false, "run the jobs once and exit")
 	fs.StringVar(&a.job, "job", "all", "with --run-once: sync, balances, reconcile, probe or all")
+	fs.BoolVar(&a.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err == flag.ErrHelp {
 		a.help = true
 		return a, nil, nil
@@ -82,6 +84,9 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.cmdHelp(ctx, []string{runOnceName})
 		}
 		return a.cmdHelp(ctx, nil)
+	}
+	if a.version && !a.runOnce {
+		return a.cmdVersion(ctx, args)
 	}
 	if a.runOnce {
 		if len(args) > 0 {

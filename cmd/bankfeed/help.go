@@ -107,7 +107,8 @@ The sandbox, a sample business, a bank linked through the page flow, two runs an
 		run: (*app).cmdDemo},
 	{name: "version", usage: "version",
 		about: `Print bankfeed's version.
-The module version, the commit it was built from (when the build recorded one) and the Go version.`,
+The module version, the commit it was built from (when the build recorded one) and the Go version.
+bankfeed --version prints the same.`,
 		run: (*app).cmdVersion},
 	{name: "help", usage: "help [COMMAND]",
 		about: `Show the commands, or one command's usage, flags and what it does.
@@ -213,6 +214,20 @@ func (a *app) cmdHelp(_ context.Context, args []string) error {
 		return err
 	}
 	c, rest, ok := lookup(args)
+	if !ok && len(args) == 1 {
+		// A group's first word: its commands, as --help shows them.
+		var b strings.Builder
+		for _, c := range commands {
+			if first, _, sub := strings.Cut(c.name, " "); sub && first == args[0] {
+				summary, _, _ := strings.Cut(c.about, "\n")
+				fmt.Fprintf(&b, "  bankfeed %s\n      %s\n", c.usage, summary)
+			}
+		}
+		if b.Len() > 0 {
+			_, err := io.WriteString(a.stdout, "usage:\n"+b.String())
+			return err
+		}
+	}
 	if !ok || len(rest) > 0 {
 		return unknownCommand(args)
 	}

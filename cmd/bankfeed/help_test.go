@@ -45,7 +45,12 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
-	r := bf(t, env, "business", "put", "biz1", "--remove-all", "--help")
+	// A group's word lists its commands.
+	r := bf(t, env, "help", "tokens")
+	if r.code != 0 || !strings.Contains(r.stdout, "bankfeed tokens list [--business ID] [--json]\n") || !strings.Contains(r.stdout, "bankfeed tokens rotate-key") {
+		t.Fatalf("help tokens: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = bf(t, env, "business", "put", "biz1", "--remove-all", "--help")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "usage: bankfeed business put") {
 		t.Fatalf("business put --help: exit %d %q", r.code, r.stdout)
 	}
@@ -93,6 +98,7 @@ func TestUnknownCommand(t *testing.T) {
 		{[]string{"launch"}, []string{`unknown command "launch"`, "tokens list", "report reconcile", "version"}},
 		{[]string{"tokens", "frob"}, []string{`unknown command "tokens frob"`, "tokens takes list, rotate-key"}},
 		{[]string{"ledger"}, []string{`unknown command "ledger"`, "ledger takes balances"}},
+		{[]string{"help", "tokens", "frob"}, []string{`unknown command "tokens frob"`}},
 		{[]string{"run-once"}, []string{"bankfeed --run-once"}},
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
 		{nil, []string{"no command given", "bankfeed --help"}},
@@ -111,9 +117,11 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	r := bf(t, map[string]string{}, "version")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "bankfeed ") || !strings.HasSuffix(r.stdout, runtime.Version()+"\n") {
-		t.Fatalf("version: exit %d %q %q", r.code, r.stdout, r.stderr)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		r := bf(t, map[string]string{}, args...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "bankfeed ") || !strings.HasSuffix(r.stdout, runtime.Version()+"\n") {
+			t.Fatalf("%v: exit %d %q %q", args, r.code, r.stdout, r.stderr)
+		}
 	}
 	if r := bf(t, map[string]string{}, "version", "extra"); r.code != 2 {
 		t.Fatalf("version extra: exit %d", r.code)
