@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -85,7 +87,7 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		}
 		return a.cmdHelp(ctx, nil)
 	}
-	if a.version && !a.runOnce {
+	if a.version {
 		return a.cmdVersion(ctx, args)
 	}
 	if a.runOnce {
@@ -141,14 +143,15 @@ func (a *app) open(ctx context.Context, cfg config.Config, o store.Options) (*st
 // creates the folder itself, never a missing chain of parents (a typo),
 // and a file in its place cannot hold reports.
 func checkReportDir(setting, dir string) error {
-	if st, err := os.Stat(dir); err == nil {
-		if !st.IsDir() {
-			return usagef("%s %s is a file, not a folder: point it at a folder for the reports", setting, dir)
-		}
-		return nil
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		return usagef("%s %s is a file, not a folder: point it at a folder for the reports", setting, dir)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil // there, or not ours to judge: writing it will say why
 	}
 	parent := filepath.Dir(dir)
-	if st, err := os.Stat(parent); err != nil || !st.IsDir() {
+	if st, err := os.Stat(parent); errors.Is(err, fs.ErrNotExist) || (err == nil && !st.IsDir()) {
 		return usagef("%s %s: its folder %s does not exist; create it, or point %s at an existing folder", setting, dir, parent, setting)
 	}
 	return nil
