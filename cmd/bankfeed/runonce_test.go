@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"bankfeed/jobs"
 	"bankfeed/store"
 )
 
@@ -183,5 +185,37 @@ func TestRunOnceSummaryOnATerminal(t *testing.T) {
 	r := bf(t, env, "--run-once")
 	if strings.Contains(r.stdout, "worst status") || strings.Contains(r.stdout, "finished:") {
 		t.Fatalf("summary written to a pipe:\n%s", r.stdout)
+	}
+}
+
+// TestWorstStatus: the summary's headline is the status that most needs
+// action, and a failed run says it failed whatever the report says.
+func TestWorstStatus(t *testing.T) {
+	tests := []struct {
+		counts map[string]int
+		want   string
+	}{
+		{nil, ""},
+		{map[string]int{"accounts": 2, "ok": 2}, "ok"},
+		{map[string]int{"ok": 1, "no_anchor": 1}, "no_anchor"},
+		{map[string]int{"timing": 1, "no_anchor": 1}, "timing"},
+		{map[string]int{"timing": 1, "stale": 1}, "stale"},
+		{map[string]int{"stale": 1, "needs_refresh": 1}, "needs_refresh"},
+		{map[string]int{"break": 1, "needs_refresh": 3, "timing": 2}, "break"},
+		{map[string]int{"break": 1, "invalid": 1}, "invalid (the trial balance failed: see the report)"},
+	}
+	for _, tt := range tests {
+		if got := worstStatus(tt.counts); got != tt.want {
+			t.Errorf("worstStatus(%v) = %q, want %q", tt.counts, got, tt.want)
+		}
+	}
+	var out bytes.Buffer
+	a := &app{stdout: &out}
+	a.runSummary(jobs.Summary{Job: "sync", Tokens: 2, Counts: map[string]int{"synced": 1, "failed": 1, "not_ready": 1}},
+		fmt.Errorf("%w: 1 of 2 tokens could not be synced", jobs.ErrTokensFailed), "")
+	want := "\nrun (sync) finished: 2 token(s): 1 synced, 0 flagged, 1 failed, 1 not ready; 0 change(s) applied\n" +
+		"worst status: failed (some tokens failed: 1 of 2 tokens could not be synced)\n"
+	if out.String() != want {
+		t.Errorf("summary of a failed sync:\n%q\nwant\n%q", out.String(), want)
 	}
 }
