@@ -10,7 +10,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -168,10 +167,6 @@ func (s *server) businessOut(b store.Business) businessOut {
 	return out
 }
 
-// businessID is what a client may choose as an id: safe in a URL path and
-// a log line without escaping.
-var businessID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-
 func (s *server) createBusiness(w http.ResponseWriter, r *http.Request) {
 	var req *createRequest
 	if !s.decode(w, r, &req) {
@@ -180,8 +175,8 @@ func (s *server) createBusiness(w http.ResponseWriter, r *http.Request) {
 	id := req.ID
 	if id == "" {
 		id = newUUID()
-	} else if !businessID.MatchString(id) {
-		writeError(w, http.StatusBadRequest, "invalid_body", "id must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
+	} else if err := store.CheckBusinessID(id); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
 		return
 	}
 	b, err := s.st.CreateBusiness(r.Context(), store.BusinessInput{ID: id, ExternalID: req.ExternalID, LegalName: req.LegalName},
@@ -366,6 +361,8 @@ func (s *server) storeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrBadToken):
 		writeError(w, http.StatusBadRequest, "invalid_token", err.Error())
+	case errors.Is(err, store.ErrBadBusinessID):
+		writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):

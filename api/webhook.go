@@ -171,7 +171,7 @@ func (s *server) act(ctx context.Context, b webhookBody) error {
 	if err != nil {
 		return err
 	}
-	log = log.Int64("token_id", t.ID)
+	log = log.Str("token_hint", t.Hint).Str("business_id", t.BusinessID)
 	if t.Status == store.StatusRemoved {
 		log.Msg("webhook for a removed Item or token: ignored")
 		return nil

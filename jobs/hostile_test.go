@@ -34,7 +34,7 @@ func TestHostileResponsesWriteNothing(t *testing.T) {
 			e.put("biz1", bad, good)
 			e.srv.Inject(bad, plaidfake.Fault{Endpoint: syncPath, Kind: kind}, -1)
 			sum, err := e.runner.Run(context.Background(), "all")
-			if !errors.Is(err, jobs.ErrTokensFailed) || !strings.Contains(err.Error(), "first token 1:") {
+			if !errors.Is(err, jobs.ErrTokensFailed) || !strings.Contains(err.Error(), "first token …"+bad[len(bad)-4:]+" of business biz1:") {
 				t.Fatalf("run error = %v", err)
 			}
 			if strings.Contains(err.Error(), bad) {

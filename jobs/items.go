@@ -20,7 +20,7 @@ import (
 
 // runItem is runToken for an Item.
 func (r *Runner) runItem(ctx context.Context, job string, t store.Token, secret string) TokenResult {
-	res := TokenResult{TokenID: t.ID, BusinessID: t.BusinessID}
+	res := TokenResult{TokenID: t.ID, BusinessID: t.BusinessID, ItemID: t.ItemID}
 	if t.Status == store.StatusNeedsRefresh {
 		// /accounts/get answers once the owner has repaired the login.
 		if _, _, err := r.Plaid.ItemAccounts(ctx, secret); err != nil {

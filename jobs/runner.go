@@ -83,12 +83,27 @@ type Runner struct {
 	// are pointed, once per token and URL; "" leaves them alone.
 	WebhookURL string
 
+	// ProgressEvery is how long a token's sync goes on before it logs how
+	// far it has got (and again after each such interval): a first sync of
+	// years of history takes minutes, and a quiet log looks stuck. 0 means
+	// 10 seconds.
+	ProgressEvery time.Duration
+
 	runID string
+	log   zerolog.Logger // the run's logger (run_id, job), set by run
 	only  map[int64]bool // RunTargets: sync these tokens only
 	// synced, during a run of all, holds each token the sync part left
 	// synced as it was before that sync: the balances part works on these
 	// only. nil outside a run of all.
 	synced *syncedTokens
+}
+
+// name is how errors name the token: by hint, or an Item by its item_id.
+func (res *TokenResult) name() string {
+	if res.ItemID != "" {
+		return "Item " + res.ItemID
+	}
+	return "token …" + res.TokenHint
 }
 
 // TokenResult is what happened to one token in one run.
@@ -131,6 +146,13 @@ func (r *Runner) pageSize() int {
 		return 500
 	}
 	return r.PageSize
+}
+
+func (r *Runner) progressEvery() time.Duration {
+	if r.ProgressEvery <= 0 {
+		return 10 * time.Second
+	}
+	return r.ProgressEvery
 }
 
 func (r *Runner) maxPages() int {
@@ -195,6 +217,7 @@ func (r *Runner) runJob(ctx context.Context, job string) (Summary, error) {
 	r.runID = newRunID()
 	started := time.Now()
 	log := r.Log.With().Str("run_id", r.runID).Str("job", job).Logger()
+	r.log = log
 	sum := Summary{RunID: r.runID, Job: job, Counts: map[string]int{}}
 	if err := r.Store.StartRun(ctx, r.runID, job); err != nil {
 		return sum, err
@@ -226,7 +249,7 @@ func (r *Runner) runJob(ctx context.Context, job string) (Summary, error) {
 	for k, v := range counts {
 		d = d.Int(k, v)
 	}
-	ev.Str("status", status).Dur("duration", sum.Duration).Dict("counts", d).Msg("run finished")
+	ev.Str("status", status).Int64("duration_ms", sum.Duration.Milliseconds()).Dict("counts", d).Msg("run finished")
 	return sum, runErr
 }
 
@@ -403,8 +426,8 @@ func (r *Runner) runTokens(ctx context.Context, job string, sum *Summary, log ze
 		return fmt.Errorf("interrupted: %w", err)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%w: %d of %d tokens could not be synced, first token %d: %v (each has a log line with outcome=failed)",
-			ErrTokensFailed, failed, len(work), first.TokenID, first.Err)
+		return fmt.Errorf("%w: %d of %d tokens could not be synced, first %s of business %s: %v (each has a log line with outcome=failed)",
+			ErrTokensFailed, failed, len(work), first.name(), first.BusinessID, first.Err)
 	}
 	return nil
 }
@@ -611,9 +634,14 @@ func (r *Runner) logToken(log zerolog.Logger, res TokenResult) {
 	} else if res.Outcome == "flagged" || res.Outcome == "still_flagged" {
 		ev = log.Warn()
 	}
-	ev = ev.Int64("token_id", res.TokenID).Str("business_id", res.BusinessID).Str("outcome", res.Outcome).
+	// The hint (and an Item's id), never the internal row id: an operator
+	// finds a token by what tokens list shows.
+	ev = ev.Str("token_hint", res.TokenHint).Str("business_id", res.BusinessID).Str("outcome", res.Outcome).
 		Int("pages", res.Pages).Int("added", res.Applied.Added).Int("modified", res.Applied.Modified).
 		Int("removed", res.Applied.Removed).Int("posted", res.Applied.Posted).Int("reversed", res.Applied.Reversed)
+	if res.ItemID != "" {
+		ev = ev.Str("item_id", res.ItemID)
+	}
 	if res.LoopRestarts > 0 {
 		ev = ev.Int("loop_restarts", res.LoopRestarts)
 	}

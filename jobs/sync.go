@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
@@ -116,6 +118,14 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 		abandon(reason)
 		return err
 	}
+	// Progress is told by the wall clock, whatever clock the run dates
+	// things with: it measures how long the operator has been waiting.
+	changes, told, lastTold := 0, false, time.Now()
+	progress := func(msg string) {
+		r.log.Info().Str("token_hint", tok.Hint).Str("business_id", tok.BusinessID).Int("pages", res.Pages).
+			Int("changes", changes).Msg(msg)
+		told, lastTold = true, time.Now()
+	}
 	cursor, last := start, fetched{}
 	for seq := 0; ; seq++ {
 		if seq >= r.maxPages() {
@@ -133,6 +143,10 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 		}
 		res.Pages++
 		res.RequestID = f.meta.RequestID
+		changes += f.meta.Added + f.meta.Modified + f.meta.Removed
+		if time.Since(lastTold) >= r.progressEvery() {
+			progress("sync progress: fetching pages")
+		}
 		last = f
 		if !f.meta.HasMore {
 			break
@@ -163,6 +177,9 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 			abandon(errorReason(err))
 			return err
 		}
+	}
+	if told {
+		progress("sync progress: all pages fetched, applying them to the ledger")
 	}
 	err = r.Store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Token(tok.ID)

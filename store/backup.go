@@ -25,6 +25,9 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 	if _, err := os.Lstat(dest); err == nil {
 		return fmt.Errorf("%w: %s exists; remove it or pick another name", ErrBackupExists, dest)
 	}
+	if st, err := os.Stat(filepath.Dir(dest)); errors.Is(err, fs.ErrNotExist) || (err == nil && !st.IsDir()) {
+		return fmt.Errorf("%w: %s (create it first, or pick a DEST in an existing folder)", ErrNoFolder, filepath.Dir(dest))
+	}
 	tmp, err := reserveTemp(dest)
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", dest, err)

@@ -34,7 +34,7 @@ func LockRun(ctx context.Context, dbPath string, wait time.Duration) (*RunLock, 
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	for told := false; ; told = true {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
 			return &RunLock{f}, nil
@@ -42,6 +42,9 @@ func LockRun(ctx context.Context, dbPath string, wait time.Duration) (*RunLock, 
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
 			return nil, fmt.Errorf("run lock: %w", err)
+		}
+		if waiting, ok := ctx.Value(lockWaitingKey{}).(func(string, time.Duration)); ok && !told {
+			waiting(dbPath, wait)
 		}
 		select {
 		case <-ctx.Done():
@@ -53,6 +56,17 @@ func LockRun(ctx context.Context, dbPath string, wait time.Duration) (*RunLock, 
 		case <-tick.C:
 		}
 	}
+}
+
+type lockWaitingKey struct{}
+
+// WithLockWaiting returns a context under which LockRun calls waiting once
+// when another process holds the lock and it starts to wait, so that a
+// command can say why it is quiet. A context carries it (as
+// net/http/httptrace does) because every taker of the lock, in any
+// package, should tell, without each passing it down.
+func WithLockWaiting(ctx context.Context, waiting func(dbPath string, wait time.Duration)) context.Context {
+	return context.WithValue(ctx, lockWaitingKey{}, waiting)
 }
 
 // lockPath names the lock beside the database's real file, so that two

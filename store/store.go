@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -33,6 +35,12 @@ var (
 	ErrReadOnly     = errors.New("database is read-only (make BANKFEED_DB and its folder writable by this user)")
 	ErrLocked       = errors.New("database is locked by another process (try again when it is done)")
 	ErrCorrupt      = errors.New("database file is corrupt or not a bankfeed database (check BANKFEED_DB; run bankfeed doctor, or restore a copy made by bankfeed backup)")
+	// ErrNoFolder: a path whose folder does not exist, which no retry can
+	// fix (the database's, a backup's).
+	ErrNoFolder = errors.New("folder does not exist")
+	// ErrNoDatabase: a command that only reads found no database (see
+	// Options.MustExist).
+	ErrNoDatabase = errors.New("no database there (check BANKFEED_DB; bankfeed business put or bankfeed --run-once creates one)")
 )
 
 // Store is the SQLite database. All writes go through one connection, so
@@ -53,6 +61,9 @@ type Options struct {
 	BusyTimeout  time.Duration // default 5s
 	MaxPageCount int64         // >0 caps the file size (used to simulate a full disk)
 	ReadOnly     bool          // open for reading only (list commands, reports)
+	// MustExist refuses to create the database: a command that only reads
+	// must not leave an empty database behind a mistyped BANKFEED_DB.
+	MustExist bool
 }
 
 func dsn(path string, o Options, write bool) string {
@@ -65,6 +76,9 @@ func dsn(path string, o Options, write bool) string {
 	// transactions: a run of small updates (one per token) otherwise
 	// re-parsed each statement in every transaction.
 	q.Set("_stmt_cache_size", "128")
+	if write && o.MustExist {
+		q.Set("mode", "rw") // SQLite's own guard: never create the file
+	}
 	if write {
 		q.Set("_txlock", "immediate")
 		// The writer inserts journal rows keyed by Plaid's ids, which land
@@ -95,6 +109,9 @@ func Open(ctx context.Context, path string, key []byte, o Options) (*Store, erro
 	}
 	crypt, err := newSealer(key)
 	if err != nil {
+		return nil, err
+	}
+	if err := prepareFile(path, o); err != nil {
 		return nil, err
 	}
 	s := &Store{crypt: crypt, Now: func() time.Time { return time.Now().UTC() }, path: path, outboxSig: make(chan struct{}, 1)}
@@ -133,7 +150,67 @@ func Open(ctx context.Context, path string, key []byte, o Options) (*Store, erro
 		s.Close()
 		return nil, err
 	}
+	if !o.ReadOnly {
+		if err := tightenSidecars(path); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// prepareFile refuses a path no retry can open (its folder is missing; a
+// database that must exist does not) and creates a new database file with
+// mode 0600 before SQLite opens it: the file holds the books and the
+// encrypted tokens, and SQLite would create it 0644 less the umask.
+func prepareFile(path string, o Options) error {
+	dir := filepath.Dir(path)
+	// Only a folder that is not there (or is a file) is sure never to
+	// open; one we may not read is SQLite's to report (read-only, 6).
+	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || (err == nil && !st.IsDir()) {
+		return fmt.Errorf("%w: %s (create it, or point BANKFEED_DB at a file in an existing folder)", ErrNoFolder, dir)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil // there (or unreadable: SQLite says why)
+	}
+	if o.ReadOnly || o.MustExist {
+		return ErrNoDatabase
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil // another process created it first
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	// The umask may have taken bits off 0600 (never added any); set it
+	// exactly, so SQLite's -wal and -shm, which copy it, are 0600 too.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// tightenSidecars makes the -wal and -shm files no more open than the
+// database: they hold the newest pages of the same data. SQLite creates
+// them with the database's mode; this checks it held.
+func tightenSidecars(path string) error {
+	db, err := os.Stat(path)
+	if err != nil {
+		return nil // not a plain file we can judge (SQLite opened it)
+	}
+	want := db.Mode().Perm()
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		st, err := os.Stat(side)
+		if err != nil || st.Mode().Perm()&^want == 0 {
+			continue
+		}
+		if err := os.Chmod(side, want); err != nil {
+			return fmt.Errorf("restrict %s to the database's mode %v: %w", side, want, err)
+		}
+	}
+	return nil
 }
 
 // Close closes both pools.

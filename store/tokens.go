@@ -93,6 +93,23 @@ func hint(tok string) string {
 	return tok[len(tok)-4:]
 }
 
+// businessIDForm is what a business id may be, wherever it is chosen (the
+// CLI's business put, the API's POST /v1/businesses): safe in a URL path
+// and a log line without escaping.
+var businessIDForm = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// ErrBadBusinessID is a business id outside businessIDForm; its message is
+// the rule, in the same words for the CLI (exit 2) and the API (400).
+var ErrBadBusinessID = errors.New("a business id must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
+
+// CheckBusinessID applies the one rule for new business ids.
+func CheckBusinessID(id string) error {
+	if !businessIDForm.MatchString(id) {
+		return ErrBadBusinessID
+	}
+	return nil
+}
+
 // BusinessInput is what creates or updates a business.
 type BusinessInput struct {
 	ID         string
@@ -102,6 +119,9 @@ type BusinessInput struct {
 
 // CreateBusiness inserts a business and attaches tokens.
 func (s *Store) CreateBusiness(ctx context.Context, in BusinessInput, env string, tokens []string) (Business, error) {
+	if err := CheckBusinessID(in.ID); err != nil {
+		return Business{}, err
+	}
 	if err := checkTokens(tokens, env); err != nil {
 		return Business{}, err
 	}
@@ -138,6 +158,11 @@ func (s *Store) PutTokens(ctx context.Context, businessID, env string, tokens []
 		err := tx.QueryRowContext(ctx, "SELECT 1 FROM businesses WHERE id = ?", businessID).Scan(&one)
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && create:
+			// Only a new id must follow the rule: a business created
+			// before it keeps working.
+			if err := CheckBusinessID(businessID); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO businesses(id, created_at, updated_at) VALUES (?,?,?)`, businessID, now, now); err != nil {
 				return err
 			}

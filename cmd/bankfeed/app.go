@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -17,30 +20,6 @@ import (
 	"bankfeed/store"
 )
 
-const usageText = `usage:
-  bankfeed [--config FILE] --run-once [--job sync|balances|reconcile|probe|all]
-  bankfeed [--config FILE] serve
-  bankfeed business put BUSINESS_ID --processor-token T [--processor-token T ...] | --processor-tokens-file F|-
-  bankfeed tokens list [--business ID] [--json]
-  bankfeed tokens rotate-key --new-key-file F
-  bankfeed accounts list [--business ID] [--json]
-  bankfeed items list [--business ID] [--json]
-  bankfeed link BUSINESS_ID [--base-url URL]
-  bankfeed ledger balances [--business ID] [--json]
-  bankfeed transactions list [--business ID] [--account ID] [--since D] [--until D] [--status S] [--json|--csv]
-  bankfeed ledger balances --all [--business ID] [--json]
-  bankfeed ledger entries [--business ID] [--account ID] [--since D] [--json|--csv]
-  bankfeed ledger export --business ID --format csv|json|beancount [--since D]
-  bankfeed runs list [--json]
-  bankfeed runs show RUN_ID [--json]
-  bankfeed report reconcile [--date YYYY-MM-DD] [--out DIR]
-  bankfeed notifications list [--all] [--json]
-  bankfeed doctor
-  bankfeed backup DEST
-  bankfeed sandbox [--listen ADDR] [--webhook-url URL] [--every D]
-  bankfeed demo [--dir DIR] [--relink]
-Settings come from the environment (see README); --config FILE sets the same keys, env wins.`
-
 type app struct {
 	getenv     func(string) string
 	configFile string
@@ -49,6 +28,8 @@ type app struct {
 	stderr     io.Writer
 	runOnce    bool
 	job        string
+	help       bool // --help before any command
+	version    bool // --version, as version
 	now        func() time.Time
 	// onPlaidCall, when set, counts every HTTP request to Plaid (metrics).
 	onPlaidCall func(endpoint, outcome string)
@@ -67,7 +48,9 @@ func newFlagSet(name string) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			return usagef("%s", usageText)
+			// The dispatcher answers -h and --help before any command's
+			// flags are parsed; this is a command that parses its own.
+			return usagef("%s: see bankfeed help %s", fs.Name(), fs.Name())
 		}
 		if fs.Name() == "bankfeed" {
 			return usagef("%v (see bankfeed --help)", err)
@@ -83,8 +66,12 @@ func parseGlobal(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.StringVar(&a.configFile, "config", "", "settings file (KEY=VALUE lines); env wins")
 	fs.BoolVar(&a.runOnce, "run-once", false, "run the jobs once and exit")
 	fs.StringVar(&a.job, "job", "all", "with --run-once: sync, balances, reconcile, probe or all")
-	if err := parseFlags(fs, args); err != nil {
-		return nil, nil, err
+	fs.BoolVar(&a.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err == flag.ErrHelp {
+		a.help = true
+		return a, nil, nil
+	} else if err != nil {
+		return nil, nil, usagef("%v (see bankfeed --help)", err)
 	}
 	if !a.runOnce && a.job != "all" {
 		return nil, nil, usagef("--job needs --run-once")
@@ -96,6 +83,15 @@ func parseGlobal(args []string, getenv func(string) string, stdout, stderr io.Wr
 }
 
 func (a *app) dispatch(ctx context.Context, args []string) error {
+	if a.help {
+		if a.runOnce {
+			return a.cmdHelp(ctx, []string{runOnceName})
+		}
+		return a.cmdHelp(ctx, nil)
+	}
+	if a.version {
+		return a.cmdVersion(ctx, args)
+	}
 	if a.runOnce {
 		if len(args) > 0 {
 			return usagef("--run-once takes no command, got %q", args[0])
@@ -103,77 +99,72 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdRunOnce(ctx)
 	}
 	if len(args) == 0 {
-		return usagef("%s", usageText)
+		return usagef("no command given: bankfeed --help lists the commands")
 	}
-	cmd, rest := args[0], args[1:]
-	sub := ""
-	if len(rest) > 0 {
-		sub = rest[0]
+	c, rest, ok := lookup(args)
+	if ok && c.name == "help" {
+		c.run = (*app).cmdHelp
 	}
-	switch {
-	case cmd == "serve":
-		return a.cmdServe(ctx, rest)
-	case cmd == "demo":
-		return a.cmdDemo(ctx, rest)
-	case cmd == "sandbox":
-		return a.cmdSandbox(ctx, rest)
-	case cmd == "business" && sub == "put":
-		return a.cmdBusinessPut(ctx, rest[1:])
-	case cmd == "tokens" && sub == "list":
-		return a.cmdTokensList(ctx, rest[1:])
-	case cmd == "tokens" && sub == "rotate-key":
-		return a.cmdRotateKey(ctx, rest[1:])
-	case cmd == "items" && sub == "list":
-		return a.cmdItemsList(ctx, rest[1:])
-	case cmd == "link":
-		return a.cmdLink(ctx, rest)
-	case cmd == "accounts" && sub == "list":
-		return a.cmdAccountsList(ctx, rest[1:])
-	case cmd == "transactions" && sub == "list":
-		return a.cmdTransactionsList(ctx, rest[1:])
-	case cmd == "ledger" && sub == "balances":
-		return a.cmdLedgerBalances(ctx, rest[1:])
-	case cmd == "ledger" && sub == "entries":
-		return a.cmdLedgerEntries(ctx, rest[1:])
-	case cmd == "ledger" && sub == "export":
-		return a.cmdLedgerExport(ctx, rest[1:])
-	case cmd == "runs" && sub == "list":
-		return a.cmdRunsList(ctx, rest[1:])
-	case cmd == "runs" && sub == "show":
-		return a.cmdRunsShow(ctx, rest[1:])
-	case cmd == "report" && sub == "reconcile":
-		return a.cmdReport(ctx, rest[1:])
-	case cmd == "notifications" && sub == "list":
-		return a.cmdNotificationsList(ctx, rest[1:])
-	case cmd == "doctor":
-		return a.cmdDoctor(ctx, rest)
-	case cmd == "backup":
-		return a.cmdBackup(ctx, rest)
-	case cmd == "help" || cmd == "-h" || cmd == "--help":
-		fmt.Fprintln(a.stdout, usageText)
-		return nil
+	if !ok || c.run == nil {
+		return unknownCommand(args)
 	}
-	return usagef("unknown command %q (see bankfeed --help)", cmd)
+	if wantsHelp(rest) {
+		_, err := io.WriteString(a.stdout, c.help())
+		return err
+	}
+	return c.run(a, ctx, rest)
 }
 
 func (a *app) config() (config.Config, error) {
 	return config.Load(a.getenv, a.configFile)
 }
 
+// openStore opens the database, creating it (mode 0600) when it is not
+// there: for the commands that put or sync (business put, --run-once,
+// serve). The others use existingStore.
 func (a *app) openStore(ctx context.Context, cfg config.Config, readOnly bool) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.DBPath, []byte(cfg.TokenKey.Reveal()), store.Options{ReadOnly: readOnly})
+	return a.open(ctx, cfg, store.Options{ReadOnly: readOnly})
+}
+
+// existingStore opens a database that must exist already: a command that
+// reads or maintains one never creates an empty one behind a mistyped
+// BANKFEED_DB (exit 2, naming the path).
+func (a *app) existingStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	return a.open(ctx, cfg, store.Options{MustExist: true})
+}
+
+func (a *app) open(ctx context.Context, cfg config.Config, o store.Options) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DBPath, []byte(cfg.TokenKey.Reveal()), o)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", cfg.DBPath, err)
 	}
 	return st, nil
 }
 
+// checkReportDir refuses a report folder that cannot be made: bankfeed
+// creates the folder itself, never a missing chain of parents (a typo),
+// and a file in its place cannot hold reports.
+func checkReportDir(setting, dir string) error {
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		return usagef("%s %s is a file, not a folder: point it at a folder for the reports", setting, dir)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil // there, or not ours to judge: writing it will say why
+	}
+	parent := filepath.Dir(dir)
+	if st, err := os.Stat(parent); errors.Is(err, fs.ErrNotExist) || (err == nil && !st.IsDir()) {
+		return usagef("%s %s: its folder %s does not exist; create it, or point %s at an existing folder", setting, dir, parent, setting)
+	}
+	return nil
+}
+
 // logger writes JSON lines to stdout, or a console rendering when stdout
 // is a terminal. Never with plaid-go's debug output: it prints secrets.
 func (a *app) logger(cfg config.Config) zerolog.Logger {
 	var w io.Writer = a.stdout
-	if f, ok := a.stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		w = zerolog.ConsoleWriter{Out: f, TimeFormat: time.RFC3339}
+	if a.stdoutIsTerminal() {
+		w = zerolog.ConsoleWriter{Out: a.stdout, TimeFormat: time.RFC3339}
 	}
 	// Tokens log from many goroutines: one line must never interleave with
 	// another, whatever the writer.
@@ -183,6 +174,12 @@ func (a *app) logger(cfg config.Config) zerolog.Logger {
 		lvl = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// stdoutIsTerminal: a person is reading, not a log collector.
+func (a *app) stdoutIsTerminal() bool {
+	f, ok := a.stdout.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func (a *app) plaidClient(cfg config.Config) *plaidapi.Client {

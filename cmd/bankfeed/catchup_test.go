@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -125,6 +126,49 @@ func TestServeCatchesUpAMissedReconcile(t *testing.T) {
 			}
 			if wantFiles := map[bool]int{true: 1, false: 0}[missed]; len(files) != wantFiles {
 				t.Fatalf("report files %v, want %d", files, wantFiles)
+			}
+		})
+	}
+}
+
+// TestServeDoesNotCatchUpBeforeTheDatabase: with no run on record, serve
+// replays only a schedule missed since the database began. A database
+// made an hour after the daily tick catches up nothing; one whose business
+// dates from before the tick catches up both jobs.
+func TestServeDoesNotCatchUpBeforeTheDatabase(t *testing.T) {
+	for _, older := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fresh", true: "older than the tick"}[older], func(t *testing.T) {
+			env, _, tok := world(t)
+			now := time.Now().UTC()
+			tick := now.Add(-2 * time.Hour)
+			daily := fmt.Sprintf("%d %d * * *", tick.Minute(), tick.Hour())
+			env["BANKFEED_TZ"] = "UTC"
+			env["BANKFEED_SYNC_SCHEDULE"] = daily
+			env["BANKFEED_RECONCILE_SCHEDULE"] = daily
+			env["BANKFEED_LISTEN"] = freePort(t)
+			st := openDB(t, env, false)
+			if older {
+				st.Now = func() time.Time { return now.Add(-3 * time.Hour) }
+			}
+			if _, err := st.PutTokens(context.Background(), "biz1", "sandbox", []string{tok["checking"]}, true); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+
+			cmd, log, done := startServe(t, env)
+			within := 20 * time.Second
+			if !older {
+				within = 2 * time.Second // what a catch-up takes to show, with room
+			}
+			ran := newRuns(t, env, map[string]string{"sync": "", "reconcile": ""}, within, time.Second)
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			<-done
+			_ = cmd.Wait()
+			if older && (!ran["sync"] || !ran["reconcile"]) {
+				t.Fatalf("a database older than the missed tick: catch-up ran %v, want sync and reconcile:\n%s", ran, log)
+			}
+			if !older && (len(ran) > 0 || strings.Contains(log.String(), "catching up")) {
+				t.Fatalf("a database newer than the tick caught up %v:\n%s", ran, log)
 			}
 		})
 	}

@@ -32,13 +32,18 @@ func (a *app) cmdBusinessPut(ctx context.Context, args []string) error {
 	fs := newFlagSet("business put")
 	var toks stringsFlag
 	var file string
+	var removeAll bool
 	fs.Var(&toks, "processor-token", "a processor token (repeatable)")
 	fs.StringVar(&file, "processor-tokens-file", "", "file with one token per line, - for stdin")
+	fs.BoolVar(&removeAll, "remove-all", false, "remove every token of the business")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("business put: unexpected argument %q", fs.Arg(0))
+	}
+	if removeAll && (len(toks) > 0 || file != "") {
+		return usagef("business put: --remove-all lists no tokens; drop it to replace the tokens, or drop the tokens to remove them all")
 	}
 	if file != "" {
 		if len(toks) > 0 {
@@ -54,12 +59,39 @@ func (a *app) cmdBusinessPut(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore(ctx, cfg, false)
+	// Removing tokens needs a business that has them: never a new
+	// database or a new business made only to be empty.
+	open := a.openStore
+	if removeAll {
+		open = func(ctx context.Context, cfg config.Config, _ bool) (*store.Store, error) {
+			return a.existingStore(ctx, cfg)
+		}
+	}
+	st, err := open(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	b, err := st.PutTokens(ctx, id, cfg.PlaidEnv, dedupe(toks), true)
+	if len(toks) == 0 && !removeAll {
+		// A forgotten flag must not empty a business: listing none is
+		// refused when there is something to lose (a new or empty business
+		// is created or kept as it is).
+		b, err := st.Business(ctx, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if n := len(b.Tokens); n > 0 {
+			given := "no tokens given"
+			if file != "" {
+				given = "--processor-tokens-file " + file + " lists no token"
+			}
+			return usagef("business put %s: %s, which would remove its %d processor token(s); pass --processor-token T or --processor-tokens-file F, or --remove-all to remove them all", id, given, n)
+		}
+	}
+	b, err := st.PutTokens(ctx, id, cfg.PlaidEnv, dedupe(toks), !removeAll)
+	if errors.Is(err, store.ErrNotFound) {
+		return usagef("business put %s --remove-all: no such business (bankfeed tokens list shows the businesses there are)", id)
+	}
 	if err != nil {
 		return fmt.Errorf("business put %s: %w", id, err)
 	}
@@ -116,12 +148,13 @@ func listFlags(name string, args []string) (business string, asJSON bool, err er
 	return business, asJSON, nil
 }
 
+// readStore opens the database of a command that reads it: it must exist.
 func (a *app) readStore(ctx context.Context) (*store.Store, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return nil, err
 	}
-	return a.openStore(ctx, cfg, false)
+	return a.existingStore(ctx, cfg)
 }
 
 // checkBusiness refuses a --business filter naming no business (exit 2),
@@ -260,7 +293,14 @@ func (a *app) cmdReport(ctx context.Context, args []string) error {
 	if today := a.now().In(cfg.Location).Format("2006-01-02"); date > today {
 		return usagef("--date %s is in the future (today is %s in %s)", date, today, cfg.Location)
 	}
-	st, err := a.openStore(ctx, cfg, false)
+	setting := "--out"
+	if out == cfg.ReportDir {
+		setting = "BANKFEED_REPORT_DIR"
+	}
+	if err := checkReportDir(setting, out); err != nil {
+		return err
+	}
+	st, err := a.existingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -307,7 +347,7 @@ func (a *app) cmdRotateKey(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore(ctx, cfg, false)
+	st, err := a.existingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

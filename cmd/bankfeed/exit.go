@@ -40,7 +40,8 @@ func exitCode(err error) int {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrBadToken), errors.Is(err, store.ErrWrongKey),
-		errors.Is(err, jobs.ErrNoReport), errors.Is(err, store.ErrBackupExists):
+		errors.Is(err, jobs.ErrNoReport), errors.Is(err, store.ErrBackupExists),
+		errors.Is(err, store.ErrNoFolder), errors.Is(err, store.ErrNoDatabase), errors.Is(err, store.ErrBadBusinessID):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted

@@ -22,11 +22,11 @@ import (
 func TestItemsListAndLink(t *testing.T) {
 	env, srv, _ := world(t)
 	env["BANKFEED_LISTEN"] = "0.0.0.0:8443"
-	if r := bf(t, env, "link", "nobody"); r.code != 2 || !strings.Contains(r.stderr, `no business "nobody"`) {
-		t.Fatalf("link for an unknown business: %d %q", r.code, r.stderr)
-	}
 	if r := bf(t, env, "business", "put", "biz-l"); r.code != 0 {
 		t.Fatalf("put: %s", r.stderr)
+	}
+	if r := bf(t, env, "link", "nobody"); r.code != 2 || !strings.Contains(r.stderr, `no business "nobody"`) {
+		t.Fatalf("link for an unknown business: %d %q", r.code, r.stderr)
 	}
 	r := bf(t, env, "link", "biz-l")
 	if r.code != 0 {
@@ -87,7 +87,14 @@ func TestItemsListAndLink(t *testing.T) {
 // figure in the README's closing note), not asserted.
 func TestServeSyncsOnWebhook(t *testing.T) {
 	env, srv, tok := world(t)
-	bf(t, env, "business", "put", "biz1", "--processor-token", tok["checking"])
+	// A business put two days ago: serve catches up the daily sync it
+	// missed since (a fresh database has missed nothing).
+	st := openDB(t, env, false)
+	st.Now = func() time.Time { return time.Now().UTC().Add(-48 * time.Hour) }
+	if _, err := st.PutTokens(context.Background(), "biz1", "sandbox", []string{tok["checking"]}, true); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	listen := freePort(t)
 	hook := "http://" + listen + "/plaid/webhook"
 	env["BANKFEED_LISTEN"] = listen

@@ -9,6 +9,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"bankfeed/store"
 )
 
 func main() {
@@ -39,5 +44,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	app.stdin = stdin
+	// A note, not a failure: on stdout, so that stderr keeps to the one
+	// line a failure prints. Runs and serve log it instead (see lockNote).
+	ctx = store.WithLockWaiting(ctx, func(db string, wait time.Duration) {
+		fmt.Fprintf(stdout, "bankfeed: waiting for the run lock: another bankfeed process is working on %s (a run, doctor, report or rotate-key); waiting %s (BANKFEED_LOCK_WAIT)\n", db, waitLimit(wait))
+	})
 	return app.dispatch(ctx, rest)
+}
+
+func waitLimit(wait time.Duration) string {
+	if wait <= 0 {
+		return "until interrupted"
+	}
+	return "at most " + wait.String()
+}
+
+// lockNote puts the waiting note into a run's log, beside its other lines.
+func lockNote(ctx context.Context, log zerolog.Logger) context.Context {
+	return store.WithLockWaiting(ctx, func(db string, wait time.Duration) {
+		log.Warn().Str("database", db).Int64("lock_wait_ms", wait.Milliseconds()).
+			Msg("waiting for the run lock: another bankfeed process is working on this database; waiting " + waitLimit(wait) + " (BANKFEED_LOCK_WAIT)")
+	})
 }

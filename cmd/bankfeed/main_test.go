@@ -108,7 +108,7 @@ func TestBusinessPutReplaces(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "1 processor token") {
 		t.Fatalf("%d %s %s", r.code, r.stdout, r.stderr)
 	}
-	r = bf(t, env, "business", "put", "biz1")
+	r = bf(t, env, "business", "put", "biz1", "--remove-all")
 	if r.code != 0 || !strings.Contains(r.stdout, "0 processor token") {
 		t.Fatalf("remove all: %d %s %s", r.code, r.stdout, r.stderr)
 	}
@@ -121,7 +121,10 @@ func TestBusinessPutReplaces(t *testing.T) {
 // TestBadInput: every problem a person can make exits 2 with one line
 // naming the setting or flag.
 func TestBadInput(t *testing.T) {
-	env, _, _ := world(t)
+	env, _, tok := world(t)
+	if r := bf(t, env, "business", "put", "biz0", "--processor-token", tok["checking"]); r.code != 0 {
+		t.Fatalf("put: %d %s", r.code, r.stderr)
+	}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{}
 		for a, b := range env {

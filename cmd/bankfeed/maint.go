@@ -24,7 +24,7 @@ func (a *app) cmdDoctor(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore(ctx, cfg, false)
+	st, err := a.existingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +23,7 @@ import (
 	"bankfeed/config"
 	"bankfeed/jobs"
 	"bankfeed/metrics"
+	"bankfeed/report"
 	"bankfeed/store"
 )
 
@@ -34,6 +40,11 @@ func (a *app) cmdRunOnce(ctx context.Context) error {
 	if err := checkMetricsFile(cfg.MetricsFile); err != nil {
 		return err
 	}
+	if a.job == jobs.JobAll || a.job == jobs.JobReconcile {
+		if err := checkReportDir("BANKFEED_REPORT_DIR", cfg.ReportDir); err != nil {
+			return err
+		}
+	}
 	log := a.logger(cfg)
 	for _, w := range cfg.Warnings() {
 		log.Warn().Msg(w)
@@ -43,9 +54,20 @@ func (a *app) cmdRunOnce(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
+	ctx = lockNote(ctx, log)
 	m := metrics.New(st, a.now, log)
 	a.onPlaidCall = m.PlaidCall
-	_, err = a.runner(cfg, st, log).Run(ctx, a.job)
+	runner := a.runner(cfg, st, log)
+	// The report's path, for the summary: the reconcile names its files by
+	// the day it runs on.
+	var htmlPath string
+	if reconcile := runner.Reconcile; reconcile != nil {
+		runner.Reconcile = func(ctx context.Context, runID string) (map[string]int, error) {
+			htmlPath = report.FileNames(cfg.ReportDir, a.now().In(cfg.Location).Format(time.DateOnly))[2]
+			return reconcile(ctx, runID)
+		}
+	}
+	sum, err := runner.Run(ctx, a.job)
 	a.drainNotifications(ctx, cfg, st, log)
 	// Written whatever the outcome: a failed or broken night is what the
 	// textfile is there to tell.
@@ -53,12 +75,85 @@ func (a *app) cmdRunOnce(ctx context.Context) error {
 		if werr := m.WriteFile(cfg.MetricsFile); werr != nil {
 			werr = fmt.Errorf("BANKFEED_METRICS_FILE: %w (check the folder is writable)", werr)
 			if err == nil {
-				return werr
+				err = werr
+			} else {
+				log.Error().Err(werr).Msg("metrics file not written")
 			}
-			log.Error().Err(werr).Msg("metrics file not written")
 		}
 	}
+	if a.stdoutIsTerminal() {
+		a.runSummary(sum, err, htmlPath)
+	}
 	return err
+}
+
+// runSummary tells a person at a terminal how the run went, after the
+// log lines: tokens by outcome, changes, the worst status and the
+// report's path. Scripts (stdout not a terminal) get the JSON log only.
+func (a *app) runSummary(sum jobs.Summary, runErr error, htmlPath string) {
+	changes := 0
+	for _, r := range sum.Results {
+		changes += r.Applied.Added + r.Applied.Modified + r.Applied.Removed
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nrun (%s) finished", sum.Job)
+	if sum.Job != jobs.JobReconcile {
+		fmt.Fprintf(&b, ": %d token(s): %d synced, %d flagged, %d failed", sum.Tokens, sum.Counts["synced"],
+			sum.Counts["flagged"]+sum.Counts["still_flagged"]+sum.Counts["needs_refresh"], sum.Counts["failed"])
+		var other []string
+		for _, k := range slices.Sorted(maps.Keys(sum.Counts)) {
+			if !slices.Contains([]string{"synced", "flagged", "still_flagged", "needs_refresh", "failed"}, k) && sum.Counts[k] > 0 {
+				other = append(other, fmt.Sprintf("%d %s", sum.Counts[k], strings.ReplaceAll(k, "_", " ")))
+			}
+		}
+		if len(other) > 0 {
+			b.WriteString(", " + strings.Join(other, ", "))
+		}
+		fmt.Fprintf(&b, "; %d change(s) applied", changes)
+	}
+	b.WriteString("\n")
+	worst := worstStatus(sum.Report)
+	if runErr != nil && !errors.Is(runErr, jobs.ErrBreak) {
+		worst = "failed (" + oneLine(runErr) + ")"
+	}
+	if worst != "" {
+		fmt.Fprintf(&b, "worst status: %s", worst)
+		if sum.Report != nil {
+			fmt.Fprintf(&b, "; %d account(s): %d ok, %d timing, %d break, %d stale, %d no_anchor", sum.Report["accounts"],
+				sum.Report["ok"], sum.Report["timing"], sum.Report["break"], sum.Report["stale"], sum.Report["no_anchor"])
+			if n := sum.Report["needs_refresh"]; n > 0 {
+				fmt.Fprintf(&b, "; %d token(s) or Item(s) need refresh (bankfeed tokens list)", n)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if htmlPath != "" {
+		if abs, err := filepath.Abs(htmlPath); err == nil {
+			htmlPath = abs
+		}
+		if _, err := os.Stat(htmlPath); err == nil {
+			fmt.Fprintf(&b, "report: %s\n", htmlPath)
+		}
+	}
+	fmt.Fprint(a.stdout, b.String())
+}
+
+// worstStatus is the status that most needs action among a reconcile's
+// counts: a report whose trial balance failed, then break, a token to
+// refresh, stale, timing, no anchor, ok. "" when nothing was reconciled.
+func worstStatus(counts map[string]int) string {
+	if counts == nil {
+		return ""
+	}
+	if counts["invalid"] > 0 {
+		return "invalid (the trial balance failed: see the report)"
+	}
+	for _, s := range []string{"break", "needs_refresh", "stale", "timing", "no_anchor"} {
+		if counts[s] > 0 {
+			return s
+		}
+	}
+	return "ok"
 }
 
 // schedule is one cron entry of serve.
@@ -79,6 +174,9 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	if err := cfg.CheckPlaid(); err != nil {
 		return err
 	}
+	if err := checkReportDir("BANKFEED_REPORT_DIR", cfg.ReportDir); err != nil {
+		return err
+	}
 	scheds := []schedule{{jobs.JobSync, cfg.SyncSchedule}, {jobs.JobBalances, cfg.BalancesSchedule},
 		{jobs.JobReconcile, cfg.ReconcileSchedule}, {jobs.JobProbe, cfg.ProbeSchedule}}
 	log := a.logger(cfg)
@@ -90,6 +188,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	ctx = lockNote(ctx, log)
 	m := metrics.New(st, a.now, log)
 	m.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.onPlaidCall = m.PlaidCall
@@ -187,7 +286,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	case <-c.Stop().Done():
 		log.Info().Msg("stopped")
 	case <-deadline.C:
-		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("a job did not finish in time; exiting (its transaction rolls back)")
+		log.Warn().Int64("timeout_ms", cfg.ShutdownTimeout.Milliseconds()).Msg("a job did not finish in time; exiting (its transaction rolls back)")
 	}
 	// An attempt cut short by the signal is recorded before the store
 	// closes; its event is due again for the next process.
@@ -215,9 +314,16 @@ func (a *app) catchUp(ctx context.Context, st *store.Store, c *cron.Cron, cfg co
 			log.Error().Err(err).Msg("catch-up: read run history")
 			return
 		}
+		// With no run on record, look back no further than the database
+		// goes: a schedule that fired before it existed missed nothing.
 		since := a.now().Add(-31 * 24 * time.Hour)
 		if last != nil {
 			since = last.StartedAt
+		} else if born, err := st.Since(ctx); err != nil {
+			log.Error().Err(err).Msg("catch-up: read when the database began")
+			return
+		} else if born.After(since) {
+			since = born
 		}
 		if due := sched.Next(since.In(cfg.Location)); due.Before(a.now()) {
 			log.Info().Str("job", job).Time("missed", due).Msg("catching up a run missed while stopped")
