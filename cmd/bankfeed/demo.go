@@ -205,7 +205,8 @@ func (a *app) demoHeadline(reports string, loc *time.Location) error {
 // with the setting it needs in front so that it works when pasted.
 func (a *app) demoNext(db, reports, business string) {
 	env := "BANKFEED_DB=" + shellQuote(db)
-	fmt.Fprintln(a.stdout, "\ntry next (each reads the demo's database):")
+	// The demo usually runs through go run, which leaves no binary behind.
+	fmt.Fprintln(a.stdout, "\ntry next (build it first: go build -o bankfeed ./cmd/bankfeed; each reads the demo's database):")
 	for _, c := range []string{
 		"transactions list --business " + business,
 		"ledger entries --business " + business,
@@ -214,7 +215,7 @@ func (a *app) demoNext(db, reports, business string) {
 		"runs list",
 		"report reconcile --out " + shellQuote(reports),
 	} {
-		fmt.Fprintf(a.stdout, "  %s bankfeed %s\n", env, c)
+		fmt.Fprintf(a.stdout, "  %s ./bankfeed %s\n", env, c)
 	}
 }
 

@@ -71,7 +71,7 @@ func checkDemoTellsTheTruth(t *testing.T, stdout, dir string) {
 		t.Errorf("%d pending items in the report, want 3", pending)
 	}
 	db := filepath.Join(dir, "bankfeed.db")
-	_, next, ok := strings.Cut(stdout, "\ntry next (each reads the demo's database):\n")
+	_, next, ok := strings.Cut(stdout, "\ntry next (build it first: go build -o bankfeed ./cmd/bankfeed; each reads the demo's database):\n")
 	if !ok {
 		t.Fatalf("the demo does not end with what to try next:\n%s", stdout)
 	}
@@ -86,8 +86,8 @@ func checkDemoTellsTheTruth(t *testing.T, stdout, dir string) {
 		t.Fatalf("try next:\n%s", next)
 	}
 	for i, w := range want {
-		if got[i] != "BANKFEED_DB="+db+" bankfeed "+w {
-			t.Errorf("try next line %d: %q, want %q", i, got[i], "BANKFEED_DB="+db+" bankfeed "+w)
+		if got[i] != "BANKFEED_DB="+db+" ./bankfeed "+w {
+			t.Errorf("try next line %d: %q, want %q", i, got[i], "BANKFEED_DB="+db+" ./bankfeed "+w)
 		}
 	}
 }
