@@ -7,12 +7,12 @@ package books
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
+	"bankfeed/jsonarray"
 	"bankfeed/ledger"
 	"bankfeed/report"
 	"bankfeed/store"
@@ -103,32 +103,13 @@ func WriteEntries(ctx context.Context, st *store.Store, o EntriesOptions, w io.W
 	})
 }
 
-// writeEntriesJSON writes a JSON array one element at a time, laid out as
-// encoding/json's two-space indent would lay out the whole array.
+// writeEntriesJSON streams the entries as one JSON array.
 func writeEntriesJSON(r *store.ReadTx, f store.JournalFilter, w io.Writer) error {
-	n := 0
-	err := r.EachEntry(f, func(e store.JournalEntry) error {
-		b, err := json.MarshalIndent(entryOut(e), "  ", "  ")
-		if err != nil {
-			return err
-		}
-		sep := ",\n  "
-		if n == 0 {
-			sep = "[\n  "
-		}
-		n++
-		_, err = fmt.Fprintf(w, "%s%s", sep, b)
-		return err
-	})
-	if err != nil {
+	arr := jsonarray.New(w)
+	if err := r.EachEntry(f, func(e store.JournalEntry) error { return arr.Add(entryOut(e)) }); err != nil {
 		return err
 	}
-	if n == 0 {
-		_, err = io.WriteString(w, "[]\n")
-		return err
-	}
-	_, err = io.WriteString(w, "\n]\n")
-	return err
+	return arr.Close()
 }
 
 // entryLineHeader are the columns of the CSV (the table shows fewer).

@@ -2,7 +2,6 @@ package books
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -10,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"bankfeed/jsonarray"
 	"bankfeed/store"
 )
 
@@ -60,29 +60,11 @@ func runOut(r store.JobRun) RunOut {
 // array, or a table for people.
 func WriteRuns(ctx context.Context, st *store.Store, asJSON bool, w io.Writer) error {
 	if asJSON {
-		n := 0
-		err := st.EachRun(ctx, func(r store.JobRun) error {
-			b, err := json.MarshalIndent(runOut(r), "  ", "  ")
-			if err != nil {
-				return err
-			}
-			sep := ",\n  "
-			if n == 0 {
-				sep = "[\n  "
-			}
-			n++
-			_, err = fmt.Fprintf(w, "%s%s", sep, b)
-			return err
-		})
-		if err != nil {
+		arr := jsonarray.New(w)
+		if err := st.EachRun(ctx, func(r store.JobRun) error { return arr.Add(runOut(r)) }); err != nil {
 			return err
 		}
-		if n == 0 {
-			_, err = io.WriteString(w, "[]\n")
-			return err
-		}
-		_, err = io.WriteString(w, "\n]\n")
-		return err
+		return arr.Close()
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tJOB\tSTARTED\tDURATION\tOUTCOME\tTOKENS\tADDED\tMODIFIED\tREMOVED\tERRORS")

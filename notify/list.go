@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"bankfeed/jsonarray"
 	"bankfeed/store"
 )
 
@@ -86,33 +87,18 @@ func WriteList(ctx context.Context, st *store.Store, w io.Writer, all, asJSON bo
 }
 
 func writeJSON(ctx context.Context, st *store.Store, w io.Writer, all bool) error {
-	n := 0
+	arr := jsonarray.New(w)
 	err := st.Notifications(ctx, all, func(o store.Outboxed) error {
 		l, err := listed(o)
 		if err != nil {
 			return err
 		}
-		b, err := json.MarshalIndent(l, "  ", "  ")
-		if err != nil {
-			return err
-		}
-		sep := ",\n  "
-		if n == 0 {
-			sep = "[\n  "
-		}
-		n++
-		_, err = fmt.Fprintf(w, "%s%s", sep, b)
-		return err
+		return arr.Add(l)
 	})
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		_, err = io.WriteString(w, "[]\n")
-		return err
-	}
-	_, err = io.WriteString(w, "\n]\n")
-	return err
+	return arr.Close()
 }
 
 // about says in a few words what an event is about, for the table.

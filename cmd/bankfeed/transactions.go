@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 	"unicode"
 
 	"bankfeed/api"
+	"bankfeed/jsonarray"
 	"bankfeed/report"
 	"bankfeed/store"
 )
@@ -55,7 +54,7 @@ func (a *app) cmdTransactionsList(ctx context.Context, args []string) error {
 	var out txnWriter
 	switch {
 	case asJSON:
-		out = &txnJSON{w: a.stdout}
+		out = txnJSON{jsonarray.New(a.stdout)}
 	case asCSV:
 		out = &txnCSV{w: csv.NewWriter(a.stdout)}
 	default:
@@ -79,38 +78,11 @@ type txnWriter interface {
 	close() error
 }
 
-// txnJSON writes the array element by element, in the layout the other
-// list commands' encoder gives.
-type txnJSON struct {
-	w io.Writer
-	n int
-}
+// txnJSON writes the contract's array element by element.
+type txnJSON struct{ arr *jsonarray.Writer }
 
-func (j *txnJSON) row(t api.TransactionOut) error {
-	b, err := json.MarshalIndent(t, "  ", "  ")
-	if err != nil {
-		return err
-	}
-	sep := ",\n  "
-	if j.n == 0 {
-		sep = "[\n  "
-	}
-	j.n++
-	if _, err := io.WriteString(j.w, sep); err != nil {
-		return err
-	}
-	_, err = j.w.Write(b)
-	return err
-}
-
-func (j *txnJSON) close() error {
-	end := "\n]\n"
-	if j.n == 0 {
-		end = "[]\n"
-	}
-	_, err := io.WriteString(j.w, end)
-	return err
-}
+func (j txnJSON) row(t api.TransactionOut) error { return j.arr.Add(t) }
+func (j txnJSON) close() error                   { return j.arr.Close() }
 
 // txnCSVHeader is the CSV header: the JSON contract's field names.
 var txnCSVHeader = []string{"business_id", "account_id", "account_name", "transaction_id", "date", "authorized_date", "name",
