@@ -146,7 +146,7 @@ func (s *server) listBusinesses(w http.ResponseWriter, r *http.Request) {
 
 // TxnFilterOf checks the filters `transactions list` and the API share; a
 // problem comes back as one line naming the filter.
-func TxnFilterOf(business, account, since, until, status string) (store.TxnFilter, error) {
+func TxnFilterOf(business, account, transaction, since, until, status string) (store.TxnFilter, error) {
 	for _, d := range []struct{ name, v string }{{"since", since}, {"until", until}} {
 		if d.v == "" {
 			continue
@@ -161,11 +161,11 @@ func TxnFilterOf(business, account, since, until, status string) (store.TxnFilte
 	if status != "" && !contains(store.TxnStatuses, status) {
 		return store.TxnFilter{}, fmt.Errorf("status %q: use one of %s", status, strings.Join(store.TxnStatuses, ", "))
 	}
-	return store.TxnFilter{BusinessID: business, AccountID: account, Since: since, Until: until, Status: status}, nil
+	return store.TxnFilter{BusinessID: business, AccountID: account, TransactionID: transaction, Since: since, Until: until, Status: status}, nil
 }
 
 func (s *server) listBankTransactions(w http.ResponseWriter, r *http.Request) {
-	q, ok := queryOf(w, r, "account_id", "since", "until", "status", "order", "limit", "cursor")
+	q, ok := queryOf(w, r, "account_id", "transaction_id", "since", "until", "status", "order", "limit", "cursor")
 	if !ok {
 		return
 	}
@@ -174,7 +174,7 @@ func (s *server) listBankTransactions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	biz := r.PathValue("id")
-	f, err := TxnFilterOf(biz, q.Get("account_id"), q.Get("since"), q.Get("until"), q.Get("status"))
+	f, err := TxnFilterOf(biz, q.Get("account_id"), q.Get("transaction_id"), q.Get("since"), q.Get("until"), q.Get("status"))
 	if err != nil {
 		badParam(w, err.Error())
 		return
@@ -219,7 +219,7 @@ func (s *server) listBankTransactions(w http.ResponseWriter, r *http.Request) {
 		last = row.ID
 		return nil
 	})
-	if errors.Is(err, store.ErrUnknownAccount) {
+	if errors.Is(err, store.ErrUnknownAccount) || errors.Is(err, store.ErrUnknownTransaction) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 		return
 	}

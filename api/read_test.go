@@ -119,6 +119,7 @@ func TestBankTransactions(t *testing.T) {
 		"?status=posted&account_id=" + w.card:  "txn-card-1 txn-card-2",
 		"?order=desc&account_id=" + w.checking: "txn-chk-3 txn-chk-2 txn-chk-1",
 		"?status=removed":                      "",
+		"?transaction_id=txn-card-2":           "txn-card-2",
 	} {
 		if got := ids(q); got != want {
 			t.Errorf("%s: %q, want %q", q, got, want)
@@ -137,6 +138,7 @@ func TestBankTransactions(t *testing.T) {
 		{"?limit=501", 400, "invalid_parameter"},
 		{"?pending=true", 400, "unknown_parameter"},
 		{"?account_id=acct-nope", 404, "not_found"},
+		{"?transaction_id=txn-nope", 404, "not_found"},
 	} {
 		if r := h.do("GET", base+c.q, ""); r.status != c.status || r.errCode(t) != c.code {
 			t.Errorf("%s: %d %s, want %d %s", c.q, r.status, r.body, c.status, c.code)
@@ -146,6 +148,9 @@ func TestBankTransactions(t *testing.T) {
 	h.do("POST", "/v1/businesses", `{"id":"biz-other"}`).want(t, 201)
 	if r := h.do("GET", "/v1/businesses/biz-other/bank-transactions?account_id="+w.card, ""); r.status != 404 {
 		t.Errorf("another business's account: %d %s", r.status, r.body)
+	}
+	if got := txnPage(t, h.do("GET", "/v1/businesses/biz-other/bank-transactions?transaction_id=txn-card-2", "").want(t, 200)); len(got.Data) != 0 {
+		t.Errorf("another business's transaction: %+v", got.Data)
 	}
 	if r := h.do("GET", "/v1/businesses/nope/bank-transactions", ""); r.status != 404 || r.errCode(t) != "not_found" {
 		t.Errorf("unknown business: %d %s", r.status, r.body)
@@ -233,7 +238,7 @@ type storeRow = store.TxnRow
 
 func mustFilter(t *testing.T, business, account, since, until, status string) store.TxnFilter {
 	t.Helper()
-	f, err := TxnFilterOf(business, account, since, until, status)
+	f, err := TxnFilterOf(business, account, "", since, until, status)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,6 +89,9 @@ type JournalFilter struct {
 	// re-link chain, see Account.Book): its entries and its successors'.
 	Book  int64
 	Since string // YYYY-MM-DD: entries dated on or after
+	// TransactionID is Plaid's transaction_id: the entries that posted,
+	// reversed and re-posted that one transaction ("" = any).
+	TransactionID string
 }
 
 // JournalLine is one line of an entry, with what a reader needs to show it.
@@ -136,6 +139,10 @@ func journalWhere(f JournalFilter, dateOp string) (string, []any) {
 	if f.Since != "" {
 		terms = append(terms, "e.date "+dateOp+" ?")
 		args = append(args, f.Since)
+	}
+	if f.TransactionID != "" {
+		terms = append(terms, "e.transaction_id = ?")
+		args = append(args, f.TransactionID)
 	}
 	return strings.Join(terms, " AND "), args
 }

@@ -47,6 +47,8 @@ var planWant = map[string]struct {
 	"an account's transactions, newest first (Store.Transactions)":            {index: []string{"bank_transactions_account_id (account_id=? AND id<?)"}, streams: true},
 	"every transaction in id order (Store.Transactions)":                      {streams: true},
 	"every transaction, newest first (Store.Transactions)":                    {streams: true},
+	"the account of one transaction (Store.Transactions)":                     {index: []string{"sqlite_autoindex_bank_transactions_1 (transaction_id=?)"}},
+	"journal of one transaction (ReadTx.EachEntry)":                           {index: []string{"journal_entries_transaction (transaction_id=?)"}},
 	"a page of businesses (Store.BusinessIDs)":                                {streams: true},
 	"due notifications (Store.ClaimDue)":                                      {index: []string{"outbox_due (status=? AND next_attempt_at<?)"}},
 	"next notification due (Store.NextDue)":                                   {index: []string{"COVERING INDEX outbox_due (status=?)"}},

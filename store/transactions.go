@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"bankfeed/ledger"
 )
@@ -28,7 +29,9 @@ type TxnFilter struct {
 	Since      string // YYYY-MM-DD, inclusive; "" = open
 	Until      string // YYYY-MM-DD, inclusive; "" = open
 	Status     string // "" or one of TxnStatuses
-	Desc       bool   // newest row first
+	// TransactionID is Plaid's transaction_id: that one row ("" = any).
+	TransactionID string
+	Desc          bool // newest row first
 	// After is the keyset: the row id (TxnRow.ID) of the last row already
 	// seen; rows strictly after it in the walk's order follow. 0 = from
 	// the start of the walk, in either order.
@@ -67,8 +70,10 @@ var txnSelect = `SELECT b.id, a.business_id, a.plaid_account_id, a.name, COALESC
 	FROM bank_transactions b JOIN accounts a ON a.id = b.account_id`
 
 // txnWhere holds the filters every walk shares: ?2 since, ?3 until, ?4
-// status, ?5 the keyset bound.
-const txnWhere = ` AND (?2 = '' OR b.date >= ?2) AND (?3 = '' OR b.date <= ?3) AND (?4 = '' OR ` + txnStatusSQL + ` = ?4)`
+// status, ?5 the keyset bound, ?6 one transaction id (its account alone
+// is walked: see txnAccounts).
+const txnWhere = ` AND (?2 = '' OR b.date >= ?2) AND (?3 = '' OR b.date <= ?3) AND (?4 = '' OR ` + txnStatusSQL + ` = ?4)
+	AND (?6 = '' OR b.transaction_id = ?6)`
 
 // One account's rows in id order: one range of bank_transactions_account_id.
 var (
@@ -83,6 +88,10 @@ var (
 // ErrUnknownAccount is a --account or account_id filter naming no account
 // (of the business, when one is given).
 var ErrUnknownAccount = errors.New("unknown account")
+
+// ErrUnknownTransaction is a --transaction filter naming no transaction
+// bankfeed holds.
+var ErrUnknownTransaction = errors.New("unknown transaction")
 
 // Transactions calls fn for each bank transaction f selects, in row-id
 // order, one row at a time: memory never depends on how many there are.
@@ -124,7 +133,7 @@ func (s *Store) Transactions(ctx context.Context, f TxnFilter, fn func(TxnRow) e
 		}
 	}()
 	for _, id := range accounts {
-		rows, err := tx.QueryContext(ctx, q, id, f.Since, f.Until, f.Status, bound) //nolint:rowserrcheck // txnCursor.next checks Err when Next ends
+		rows, err := tx.QueryContext(ctx, q, id, f.Since, f.Until, f.Status, bound, f.TransactionID) //nolint:rowserrcheck // txnCursor.next checks Err when Next ends
 		if err != nil {
 			return Classify(err)
 		}
@@ -165,7 +174,27 @@ func validTxnStatus(s string) bool {
 }
 
 // txnAccounts lists the account row ids f walks; nil means every business.
+// One transaction is looked up by its id (unique), and only its account is
+// walked, when the other filters admit it.
 func txnAccounts(ctx context.Context, tx *sql.Tx, f TxnFilter) ([]int64, error) {
+	if f.TransactionID != "" {
+		ids, err := txnAccounts(ctx, tx, TxnFilter{BusinessID: f.BusinessID, AccountID: f.AccountID})
+		if err != nil {
+			return nil, err
+		}
+		var id int64
+		err = tx.QueryRowContext(ctx, txnAccountSQL, f.TransactionID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%w %s", ErrUnknownTransaction, f.TransactionID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ids != nil && !slices.Contains(ids, id) {
+			return []int64{}, nil
+		}
+		return []int64{id}, nil
+	}
 	if f.AccountID != "" {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE plaid_account_id = ? AND (? = '' OR business_id = ?)`,
@@ -196,6 +225,8 @@ func txnAccounts(ctx context.Context, tx *sql.Tx, f TxnFilter) ([]int64, error) 
 	}
 	return ids, rows.Err()
 }
+
+const txnAccountSQL = `SELECT account_id FROM bank_transactions WHERE transaction_id = ?`
 
 // txnCursor is one open walk and its current row.
 type txnCursor struct {

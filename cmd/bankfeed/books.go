@@ -11,13 +11,13 @@ import (
 
 // journalFlags parses what ledger entries and ledger export share.
 type journalFlags struct {
-	business, account, since string
+	business, account, since, transaction string
 }
 
 // journalFilter checks the flags against the database: an unknown
 // business or account is a usage error (exit 2), as the API's 404.
 func (a *app) journalFilter(ctx context.Context, st *store.Store, f journalFlags) (store.JournalFilter, error) {
-	jf := store.JournalFilter{BusinessID: f.business, Since: f.since}
+	jf := store.JournalFilter{BusinessID: f.business, Since: f.since, TransactionID: f.transaction}
 	if f.since != "" && !validDate(f.since) {
 		return jf, usagef("--since %q: use YYYY-MM-DD", f.since)
 	}
@@ -37,6 +37,16 @@ func (a *app) journalFilter(ctx context.Context, st *store.Store, f journalFlags
 		}
 		jf.Book = book
 	}
+	if f.transaction != "" {
+		// An id nobody holds is a typo, not an empty history.
+		err := st.Transactions(ctx, store.TxnFilter{TransactionID: f.transaction, Limit: 1}, func(store.TxnRow) error { return nil })
+		if errors.Is(err, store.ErrUnknownTransaction) {
+			return jf, usagef("--transaction: %v (bankfeed transactions list shows the transactions there are)", err)
+		}
+		if err != nil {
+			return jf, err
+		}
+	}
 	return jf, nil
 }
 
@@ -47,6 +57,7 @@ func (a *app) cmdLedgerEntries(ctx context.Context, args []string) error {
 	fs.StringVar(&f.business, "business", "", "only this business")
 	fs.StringVar(&f.account, "account", "", "only the entries of this Plaid account (and of the accounts it continues)")
 	fs.StringVar(&f.since, "since", "", "only entries dated on or after YYYY-MM-DD (running balances carry what came before)")
+	fs.StringVar(&f.transaction, "transaction", "", "only the entries that posted, reversed and re-posted this Plaid transaction")
 	fs.BoolVar(&asJSON, "json", false, "JSON output")
 	fs.BoolVar(&asCSV, "csv", false, "CSV output, one row per line")
 	if err := parseFlags(fs, args); err != nil {

@@ -70,7 +70,7 @@ The URL carries a fresh scoped token (valid 15 minutes, this business only) for 
 to hand to the business; serve must be running to answer it.`,
 		flags: []string{"--base-url URL\tpublic URL of serve (default: http:// and BANKFEED_LISTEN)"},
 		run:   (*app).cmdLink},
-	{name: "transactions list", usage: "transactions list [--business ID] [--account ID] [--since D] [--until D] [--status S] [--json|--csv]",
+	{name: "transactions list", usage: "transactions list [--business ID] [--account ID] [--transaction ID] [--since D] [--until D] [--status S] [--json|--csv]",
 		about: `List every bank transaction bankfeed holds, in the order it stored them.
 Each with its status (posted, pending, removed: a hold that settled or vanished, duplicate: a re-linked copy),
 its effect on the account's balance, Plaid's amount, and its live journal entry.
@@ -86,7 +86,7 @@ counted once, and pending transactions with their natural-sign total.
 --all: every ledger account by name (bank, suspense, opening equity) as a trial balance that must total 0 per currency.`,
 		flags: append([]string{"--all	every ledger account, with a per-currency total (exit 1 when it is not 0)"}, listFlagDocs...),
 		run:   (*app).cmdLedgerBalances},
-	{name: "ledger entries", usage: "ledger entries [--business ID] [--account ID] [--since D] [--json|--csv]",
+	{name: "ledger entries", usage: "ledger entries [--business ID] [--account ID] [--transaction ID] [--since D] [--json|--csv]",
 		about: `List journal entries in date order with their kind (txn, reversal, opening) and every line.
 A reversal names the entry it undoes; the table and CSV show each line's running balance in the account's natural sign.
 With --since it starts from the balance carried in; --account follows a re-linked account's whole book.`,

@@ -21,10 +21,11 @@ const tableBlock = 200
 
 func (a *app) cmdTransactionsList(ctx context.Context, args []string) error {
 	fs := newFlagSet("transactions list")
-	var business, account, since, until, status string
+	var business, account, transaction, since, until, status string
 	var asJSON, asCSV bool
 	fs.StringVar(&business, "business", "", "only this business")
 	fs.StringVar(&account, "account", "", "only this Plaid account id")
+	fs.StringVar(&transaction, "transaction", "", "only this Plaid transaction id")
 	fs.StringVar(&since, "since", "", "dated on or after YYYY-MM-DD")
 	fs.StringVar(&until, "until", "", "dated on or before YYYY-MM-DD")
 	fs.StringVar(&status, "status", "", "posted, pending, removed or duplicate")
@@ -39,7 +40,7 @@ func (a *app) cmdTransactionsList(ctx context.Context, args []string) error {
 	if asJSON && asCSV {
 		return usagef("transactions list: use --json or --csv, not both")
 	}
-	f, err := api.TxnFilterOf(business, account, since, until, status)
+	f, err := api.TxnFilterOf(business, account, transaction, since, until, status)
 	if err != nil {
 		return usagef("transactions list: --%v", err)
 	}
@@ -61,6 +62,9 @@ func (a *app) cmdTransactionsList(ctx context.Context, args []string) error {
 		out = &txnTable{w: tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)}
 	}
 	err = st.Transactions(ctx, f, func(r store.TxnRow) error { return out.row(api.TransactionOf(r)) })
+	if errors.Is(err, store.ErrUnknownTransaction) {
+		return usagef("transactions list: --transaction: %v (bankfeed holds every transaction a sync delivered; check the id)", err)
+	}
 	if errors.Is(err, store.ErrUnknownAccount) {
 		return usagef("transactions list: --account: %v (bankfeed accounts list shows the accounts there are)", err)
 	}

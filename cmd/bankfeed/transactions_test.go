@@ -18,6 +18,13 @@ import (
 // predecessor's transactions are duplicates.
 func txnWorld(t *testing.T) map[string]string {
 	t.Helper()
+	env, _ := txnWorldServer(t)
+	return env
+}
+
+// txnWorldServer is txnWorld with the bank behind it, to change it later.
+func txnWorldServer(t *testing.T) (map[string]string, *plaidfake.Server) {
+	t.Helper()
 	clock := func() time.Time { return time.Date(2026, 10, 12, 9, 0, 0, 0, time.UTC) }
 	srv := plaidfake.New(plaidfake.WithCredentials("client-id-1", "plaid-secret-value-XYZ"), plaidfake.WithClock(clock))
 	hs := httptest.NewServer(srv)
@@ -56,7 +63,7 @@ func txnWorld(t *testing.T) map[string]string {
 		}
 	}
 	runOnce("re-linked")
-	return env
+	return env, srv
 }
 
 // TestTransactionsListGolden pins the three renderings of `transactions
@@ -158,6 +165,62 @@ func TestTransactionsListUsage(t *testing.T) {
 		r := bf(t, env, append([]string{"transactions", "list"}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 and %q", c.args, r.code, r.stderr, r.stdout, c.want)
+		}
+	}
+}
+
+// TestOneTransactionsStory answers "what happened to transaction X": the
+// bank corrects a posted charge, and --transaction shows the one row with
+// its current facts and the three entries that tell its story (posted,
+// reversed, posted again), in the CLI as in the API's filter.
+func TestOneTransactionsStory(t *testing.T) {
+	env, srv := txnWorldServer(t)
+	srv.ModifyTxn("t-card-laptop", func(x *plaidfake.Txn) { x.Amount = "410.00" })
+	if r := bf(t, env, "--run-once", "--job", "sync"); r.code != 0 {
+		t.Fatalf("sync: %d %s", r.code, r.stderr)
+	}
+	r := bf(t, env, "transactions", "list", "--transaction", "t-card-laptop", "--json")
+	var rows []struct {
+		TransactionID string `json:"transaction_id"`
+		Amount        string `json:"amount"`
+		Status        string `json:"status"`
+		EntryID       string `json:"entry_id"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || r.code != 0 {
+		t.Fatalf("transactions list: exit %d, %v: %s %s", r.code, err, r.stdout, r.stderr)
+	}
+	if len(rows) != 1 || rows[0].Amount != "410.00" || rows[0].Status != "posted" || rows[0].EntryID != "txn:t-card-laptop:v2" {
+		t.Fatalf("transactions list --transaction: %+v", rows)
+	}
+	r = bf(t, env, "ledger", "entries", "--transaction", "t-card-laptop", "--json")
+	var entries []struct {
+		EntryID  string  `json:"entry_id"`
+		Kind     string  `json:"kind"`
+		Reverses *string `json:"reverses"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil || r.code != 0 {
+		t.Fatalf("ledger entries: exit %d, %v: %s %s", r.code, err, r.stdout, r.stderr)
+	}
+	var story []string
+	for _, e := range entries {
+		s := e.Kind + " " + e.EntryID
+		if e.Reverses != nil {
+			s += " reverses " + *e.Reverses
+		}
+		story = append(story, s)
+	}
+	want := []string{"txn txn:t-card-laptop:v1", "reversal rev:txn:t-card-laptop:v1 reverses txn:t-card-laptop:v1", "txn txn:t-card-laptop:v2"}
+	if strings.Join(story, "; ") != strings.Join(want, "; ") {
+		t.Errorf("ledger entries --transaction:\n got %q\nwant %q", story, want)
+	}
+	// Another business's filter admits none of it; an id nobody holds is a typo.
+	if r := bf(t, env, "transactions", "list", "--transaction", "t-card-laptop", "--account", "acc_chk", "--json"); r.code != 0 || r.stdout != "[]\n" {
+		t.Errorf("another account's filter: exit %d, %q", r.code, r.stdout)
+	}
+	for _, args := range [][]string{{"transactions", "list", "--transaction", "t-nope"}, {"ledger", "entries", "--transaction", "t-nope"}} {
+		r := bf(t, env, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "unknown transaction t-nope") || r.stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming the transaction", args, r.code, r.stderr)
 		}
 	}
 }
