@@ -111,10 +111,10 @@ func LastPerDay(pts []ChartPoint) []ChartPoint {
 // with a ring on every day they differ. Colour and shape both tell the
 // lines apart, for readers who do not see the colours.
 type chart struct {
-	W, H        int
-	AxisY       int    // the date axis
-	TickY       int    // where a day's tick mark ends
-	LabelY      int    // the dates under it
+	W, H   int
+	AxisY  int // the date axis
+	TickY  int // where a day's tick mark ends
+	LabelY int // the dates under it
 	// Ledger and Reported are polyline points; the page draws each day's
 	// dot and square as the lines' SVG markers. Per-point elements cost
 	// html/template a reflective escaper call per attribute: at 10,000
@@ -123,7 +123,7 @@ type chart struct {
 	Reported    string
 	Misses      []xy
 	Ticks       string // path data: a tick under each day drawn
-	First, Last string   // the dates at the ends of the axis
+	First, Last string // the dates at the ends of the axis
 	FirstX      string
 	LastX       string
 	Min, Max    string
