@@ -139,8 +139,11 @@
           if (itemId) {
             linkBtn.disabled = false;
             return api("POST", "/plaid/items/" + encodeURIComponent(itemId) + "/reconnected", {}).then(function () {
-              say("Reconnected. bankfeed checks the bank again now and syncs the accounts once Plaid confirms the repair.");
-              return refresh();
+              // After the refresh: it clears the status line, and the
+              // message must stay until the next action.
+              return refresh().then(function () {
+                say("Reconnected. bankfeed checks the bank again now and syncs the accounts once Plaid confirms the repair.");
+              });
             }, function (e) { fail("Reconnected at Plaid, but bankfeed could not be told: " + e.message + ". It checks again on its own within hours."); });
           }
           say("Saving the linked bank…");
