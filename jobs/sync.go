@@ -99,22 +99,44 @@ func (r *Runner) processorSource(tok store.Token, secret string) syncSource {
 
 func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult, src syncSource) error {
 	start := tok.Cursor
-	updID, err := r.Store.BeginUpdate(ctx, tok.ID, r.runID, start)
-	if err != nil {
-		return err
-	}
-	abandon := func(reason string) {
-		// The update stays in the log as abandoned; a failure to mark it is
-		// harmless because open updates are abandoned at the next start.
-		_ = r.Store.AbandonUpdate(context.WithoutCancel(ctx), updID, reason)
-	}
+	// The update is recorded when its first page must be logged on its
+	// own (a loop of several pages); a loop of one page records it in the
+	// transaction that applies it. Until then there is nothing to abandon:
+	// a loop cut off before either leaves no trace, and the next run
+	// fetches from the same cursor.
+	var updID int64
 	// Pages are logged on another goroutine while the next one is fetched:
 	// the cursor chain makes fetching serial, but encoding and writing a
 	// page need not wait for it. The log is drained before anything else
 	// happens to the update, so no page lands after an abandon.
-	log := newPageLogger(ctx, r.Store, updID)
+	var log *pageLogger
+	begin := func() error {
+		if updID != 0 {
+			return nil
+		}
+		id, err := r.Store.BeginUpdate(ctx, tok.ID, r.runID, start)
+		if err != nil {
+			return err
+		}
+		updID, log = id, newPageLogger(ctx, r.Store, id)
+		return nil
+	}
+	abandon := func(reason string) {
+		if updID == 0 {
+			return
+		}
+		// The update stays in the log as abandoned; a failure to mark it is
+		// harmless because open updates are abandoned at the next start.
+		_ = r.Store.AbandonUpdate(context.WithoutCancel(ctx), updID, reason)
+	}
+	closeLog := func() error {
+		if log == nil {
+			return nil
+		}
+		return log.close()
+	}
 	fail := func(reason string, err error) error {
-		log.close()
+		closeLog()
 		abandon(reason)
 		return err
 	}
@@ -134,8 +156,10 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 		if err := ctx.Err(); err != nil {
 			return fail("interrupted", err)
 		}
-		if err := log.err(); err != nil {
-			return fail("log", err)
+		if log != nil {
+			if err := log.err(); err != nil {
+				return fail("log", err)
+			}
 		}
 		f, err := src.fetch(ctx, cursor, seq)
 		if err != nil {
@@ -151,6 +175,9 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 		if !f.meta.HasMore {
 			break
 		}
+		if err := begin(); err != nil {
+			return fail("log", err)
+		}
 		log.add(f.meta, f.page)
 		cursor = f.meta.CursorAfter
 	}
@@ -158,12 +185,15 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 	// saving a commit per token (most updates are one page); a loop that
 	// cannot be applied logs it on its own, for the record.
 	if last.meta.CursorAfter == "" {
+		if err := begin(); err != nil {
+			return fail("log", err)
+		}
 		log.add(last.meta, last.page)
 		log.close()
 		abandon("not ready")
 		return errNotReady
 	}
-	if err := log.close(); err != nil {
+	if err := closeLog(); err != nil {
 		abandon("log")
 		return err
 	}
@@ -189,15 +219,23 @@ func (r *Runner) syncOnce(ctx context.Context, tok store.Token, res *TokenResult
 		if cur.Cursor != start || cur.Status != store.StatusActive || cur.BusinessID != tok.BusinessID {
 			return errCursorMoved
 		}
-		if err := tx.AppendPage(updID, last.meta, lastPayload); err != nil {
+		// The id of an update begun here is not kept outside: if this
+		// transaction rolls back, another token's update may take it.
+		id := updID
+		if id == 0 {
+			if id, err = tx.BeginUpdate(tok.ID, r.runID, start); err != nil {
+				return err
+			}
+		}
+		if err := tx.AppendPage(id, last.meta, lastPayload); err != nil {
 			return err
 		}
-		counts, err := src.apply(tx, updID, start == "")
+		counts, err := src.apply(tx, id, start == "")
 		if err != nil {
 			return err
 		}
 		res.Applied = counts
-		return tx.FinishUpdate(updID, tok.ID, last.meta.CursorAfter)
+		return tx.FinishUpdate(id, tok.ID, last.meta.CursorAfter)
 	})
 	if err != nil {
 		abandon(errorReason(err))

@@ -34,18 +34,30 @@ const abandonOpenSQL = `UPDATE sync_updates SET state = 'abandoned', reason = 'r
 func (s *Store) BeginUpdate(ctx context.Context, tokenID int64, runID, cursorBefore string) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, abandonOpenSQL, ts(s.Now()), tokenID); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sync_updates(token_id, run_id, cursor_before, state, started_at) VALUES (?,?,?,'open',?)`,
-			tokenID, runID, cursorBefore, ts(s.Now()))
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
+		var err error
+		id, err = beginUpdate(ctx, tx, ts(s.Now()), tokenID, runID, cursorBefore)
 		return err
 	})
 	return id, err
+}
+
+// BeginUpdate opens the update inside the transaction that applies it: a
+// loop of one page (an idle token's, most of them) then costs one commit,
+// not two. Nothing is recorded if the transaction rolls back.
+func (t *Tx) BeginUpdate(tokenID int64, runID, cursorBefore string) (int64, error) {
+	return beginUpdate(t.ctx, t.tx, t.now, tokenID, runID, cursorBefore)
+}
+
+func beginUpdate(ctx context.Context, tx *sql.Tx, now string, tokenID int64, runID, cursorBefore string) (int64, error) {
+	if _, err := tx.ExecContext(ctx, abandonOpenSQL, now, tokenID); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO sync_updates(token_id, run_id, cursor_before, state, started_at) VALUES (?,?,?,'open',?)`,
+		tokenID, runID, cursorBefore, now)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // AppendPage logs a page. The log is append-only: the journal can be
