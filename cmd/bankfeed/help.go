@@ -75,44 +75,45 @@ to hand to the business; serve must be running to answer it.`,
 Each with its status (posted, pending, removed: a hold that settled or vanished, duplicate: a re-linked copy),
 its effect on the account's balance, Plaid's amount, and its live journal entry.
 Dates are YYYY-MM-DD, inclusive; output is streamed (table, JSON array, or CSV).`,
-		flags: []string{"--business ID	only this business (an unknown one is an error, exit 2)", "--account ID	only this account (Plaid's account_id)",
-			"--since D	on or after this date", "--until D	on or before this date", "--status S	posted, pending, removed or duplicate",
-			"--json	the contract JSON array", "--csv	CSV with a header"},
+		flags: []string{"--business ID\tonly this business (an unknown one is an error, exit 2)", "--account ID\tonly this account (Plaid's account_id)",
+			"--transaction ID\tonly this transaction (Plaid's transaction_id), whatever its status", "--since D\ton or after this date", "--until D\ton or before this date", "--status S\tposted, pending, removed or duplicate",
+			"--json\tthe contract JSON array", "--csv\tCSV with a header"},
 		run: (*app).cmdTransactionsList},
 	{name: "ledger balances", usage: "ledger balances [--all] [--business ID] [--json]",
 		about: `Show each bank account's ledger balance.
 One row per ledger account: the balance (opening included), the posted transactions
 counted once, and pending transactions with their natural-sign total.
 --all: every ledger account by name (bank, suspense, opening equity) as a trial balance that must total 0 per currency.`,
-		flags: append([]string{"--all	every ledger account, with a per-currency total (exit 1 when it is not 0)"}, listFlagDocs...),
+		flags: append([]string{"--all\tevery ledger account, with a per-currency total (exit 1 when it is not 0)"}, listFlagDocs...),
 		run:   (*app).cmdLedgerBalances},
 	{name: "ledger entries", usage: "ledger entries [--business ID] [--account ID] [--transaction ID] [--since D] [--json|--csv]",
 		about: `List journal entries in date order with their kind (txn, reversal, opening) and every line.
 A reversal names the entry it undoes; the table and CSV show each line's running balance in the account's natural sign.
-With --since it starts from the balance carried in; --account follows a re-linked account's whole book.`,
-		flags: []string{"--business ID	only this business (an unknown one is an error, exit 2)", "--account ID	only this bank account's book",
-			"--since D	entries on or after this date", "--json	the contract JSON array", "--csv	CSV with a header"},
+With --since it starts from the balance carried in; --account follows a re-linked account's whole book;
+--transaction shows one transaction's story: posted, reversed, posted again (the balance is its net effect).`,
+		flags: []string{"--business ID\tonly this business (an unknown one is an error, exit 2)", "--account ID\tonly this bank account's book",
+			"--transaction ID\tonly the entries of this Plaid transaction", "--since D\tentries on or after this date", "--json\tthe contract JSON array", "--csv\tCSV with a header"},
 		run: (*app).cmdLedgerEntries},
 	{name: "ledger export", usage: "ledger export --business ID --format csv|json|beancount [--since D]",
 		about: `Write one business's books to stdout, streamed.
 beancount gives a file bean-check accepts, with balance assertions that prove it adds up to the books;
 with --since, the earlier history is one balancing transaction.`,
-		flags: []string{"--business ID	the business (required)", "--format F	csv, json or beancount (required)", "--since D	entries on or after this date"},
+		flags: []string{"--business ID\tthe business (required)", "--format F\tcsv, json or beancount (required)", "--since D\tentries on or after this date"},
 		run:   (*app).cmdLedgerExport},
 	{name: "runs list", usage: "runs list [--json]",
 		about: `List job runs, newest first: one row per job.
 Job, start and finish, outcome (ok, partial, failed, interrupted; running while it runs), tokens, changes, errors.`,
-		flags: []string{"--json	the contract JSON array"}, run: (*app).cmdRunsList},
+		flags: []string{"--json\tthe contract JSON array"}, run: (*app).cmdRunsList},
 	{name: "runs show", usage: "runs show RUN_ID [--json]",
 		about: `Show everything recorded of one run.
 Duration, pages, every count, the error, the tokens that failed or were flagged (hint and Plaid code only)
 and a reconcile's report files. An unknown id exits 2.`,
-		flags: []string{"--json	JSON instead of text"}, run: (*app).cmdRunsShow},
+		flags: []string{"--json\tJSON instead of text"}, run: (*app).cmdRunsShow},
 	{name: "notifications list", usage: "notifications list [--all] [--json]",
 		about: `List events not yet delivered to BANKFEED_NOTIFY_URL.
 Pending ones with their attempts, next attempt and last error, and failed ones (given up after 3 days of retries).
 --all adds delivered and skipped events (kept 30 days).`,
-		flags: []string{"--all	delivered and skipped events too", "--json	JSON instead of a table"},
+		flags: []string{"--all\tdelivered and skipped events too", "--json\tJSON instead of a table"},
 		run:   (*app).cmdNotificationsList},
 	{name: "report reconcile", usage: "report reconcile [--date YYYY-MM-DD] [--out DIR]",
 		about: `Reconcile and write the report.
