@@ -45,7 +45,14 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
+// sawFlags, set by a test, is shown every flag set a command parses: the
+// help table must document exactly the flags the commands define.
+var sawFlags func(*flag.FlagSet)
+
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if sawFlags != nil {
+		sawFlags(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			// The dispatcher answers -h and --help before any command's

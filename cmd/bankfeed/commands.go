@@ -200,6 +200,12 @@ func list[T any](ctx context.Context, a *app, name string, args []string, fetch 
 	if err != nil {
 		return err
 	}
+	return listParsed(ctx, a, business, asJSON, fetch, header, row)
+}
+
+// listParsed is list once its flags are parsed.
+func listParsed[T any](ctx context.Context, a *app, business string, asJSON bool, fetch func(context.Context, *store.Store, string) ([]T, error),
+	header string, row func(T) []string) error {
 	st, err := a.readStore(ctx)
 	if err != nil {
 		return err
@@ -254,16 +260,22 @@ func relinkCell(x api.AccountOut) string {
 }
 
 func (a *app) cmdLedgerBalances(ctx context.Context, args []string) error {
-	for i, arg := range args {
-		if arg == "--all" || arg == "-all" {
-			business, asJSON, err := listFlags("ledger balances --all", append(args[:i:i], args[i+1:]...))
-			if err != nil {
-				return err
-			}
-			return a.cmdLedgerTrial(ctx, business, asJSON)
-		}
+	fs := newFlagSet("ledger balances")
+	var business string
+	var asJSON, all bool
+	fs.StringVar(&business, "business", "", "only this business")
+	fs.BoolVar(&asJSON, "json", false, "JSON output")
+	fs.BoolVar(&all, "all", false, "every ledger account: a trial balance")
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	return list(ctx, a, "ledger balances", args, api.ListLedgerBalances, "BUSINESS\tACCOUNT\tCUR\tLEDGER BALANCE\tPOSTED\tPENDING\tPENDING TOTAL",
+	if fs.NArg() > 0 {
+		return usagef("ledger balances: unexpected argument %q", fs.Arg(0))
+	}
+	if all {
+		return a.cmdLedgerTrial(ctx, business, asJSON)
+	}
+	return listParsed(ctx, a, business, asJSON, api.ListLedgerBalances, "BUSINESS\tACCOUNT\tCUR\tLEDGER BALANCE\tPOSTED\tPENDING\tPENDING TOTAL",
 		func(x api.LedgerBalanceOut) []string {
 			return []string{x.BusinessID, x.AccountID, x.Currency, x.LedgerBalance, fmt.Sprint(x.PostedCount), fmt.Sprint(x.PendingCount), x.PendingTotal}
 		})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -125,5 +126,56 @@ func TestVersion(t *testing.T) {
 	}
 	if r := bf(t, map[string]string{}, "version", "extra"); r.code != 2 {
 		t.Fatalf("version extra: exit %d", r.code)
+	}
+}
+
+// TestHelpListsEveryFlag: each command's help lists exactly the flags it
+// defines, so a flag added to a command cannot stay undocumented (as
+// --transaction once did) and a removed one cannot linger in the help.
+func TestHelpListsEveryFlag(t *testing.T) {
+	defined := map[string]map[string]bool{}
+	sawFlags = func(fs *flag.FlagSet) {
+		if defined[fs.Name()] == nil {
+			defined[fs.Name()] = map[string]bool{}
+		}
+		fs.VisitAll(func(f *flag.Flag) { defined[fs.Name()]["--"+f.Name] = true })
+	}
+	t.Cleanup(func() { sawFlags = nil })
+	env := map[string]string{"BANKFEED_DB": filepath.Join(t.TempDir(), "bankfeed.db")}
+	for _, c := range commands {
+		if c.run == nil || c.name == "help" {
+			continue
+		}
+		words := strings.Fields(c.name)
+		// An unknown flag stops every command at its parse, before it does
+		// anything; some take an argument (BUSINESS_ID, RUN_ID) before it.
+		args := append(words, "--zz-not-a-flag")
+		if rest := strings.Fields(strings.TrimPrefix(c.usage, c.name)); len(rest) > 0 && rest[0] == strings.ToUpper(rest[0]) && !strings.HasPrefix(rest[0], "[") {
+			args = append(words, "X", "--zz-not-a-flag")
+		}
+		if r := bf(t, env, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (an unknown flag)", args, r.code)
+		}
+		got := defined[c.name]
+		if c.name == runOnceName {
+			got = defined["bankfeed"]
+			delete(got, "--run-once")
+		}
+		documented := map[string]bool{}
+		for _, f := range c.flags {
+			name, _, _ := strings.Cut(f, "\t")
+			name, _, _ = strings.Cut(name, " ")
+			documented[name] = true
+		}
+		for name := range got {
+			if !documented[name] {
+				t.Errorf("%s defines %s, which its help does not list", c.name, name)
+			}
+		}
+		for name := range documented {
+			if !got[name] {
+				t.Errorf("%s's help lists %s, which it does not define", c.name, name)
+			}
+		}
 	}
 }
