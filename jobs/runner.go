@@ -636,7 +636,10 @@ func (r *Runner) logToken(log zerolog.Logger, res TokenResult) {
 	}
 	// The hint (and an Item's id), never the internal row id: an operator
 	// finds a token by what tokens list shows.
-	ev = ev.Str("token_hint", res.TokenHint).Str("business_id", res.BusinessID).Str("outcome", res.Outcome).
+	if res.TokenHint != "" { // an Item is named by its item_id below
+		ev = ev.Str("token_hint", res.TokenHint)
+	}
+	ev = ev.Str("business_id", res.BusinessID).Str("outcome", res.Outcome).
 		Int("pages", res.Pages).Int("added", res.Applied.Added).Int("modified", res.Applied.Modified).
 		Int("removed", res.Applied.Removed).Int("posted", res.Applied.Posted).Int("reversed", res.Applied.Reversed)
 	if res.ItemID != "" {
