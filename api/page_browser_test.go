@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/rs/zerolog"
+
+	"bankfeed/testtools"
 )
 
 // fakeLinkJS stands in for Plaid's link-initialize.js: Plaid.create(...)
@@ -27,28 +28,12 @@ const fakeLinkJS = `window.Plaid = { create: function (cfg) { return {
   exit: function () {}, destroy: function () {}
 }; } };`
 
-func chromium(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("BANKFEED_REQUIRE_BROWSER") == "1" {
-		t.Fatal("no Chromium found; .ci/run installs it (apt-get install -y chromium)")
-	}
-	t.Skip("no Chromium: the page test runs in .ci/run, which installs it")
-	return ""
-}
-
 // The Bank Linking page in a real headless Chromium: Link completes with
 // a sandbox public token, the page posts it and lists the accounts, a
 // flagged Item shows Reconnect (update mode), and at 390 px wide nothing
 // scrolls sideways.
 func TestLinkPageInABrowser(t *testing.T) {
-	exe := chromium(t)
+	exe := testtools.Chromium(t)
 	l := newLinkHarness(t)
 	l.business("biz-ui")
 	scoped := l.scopedToken("biz-ui")

@@ -14,6 +14,7 @@ import (
 	"bankfeed/books"
 	"bankfeed/ledger"
 	"bankfeed/store"
+	"bankfeed/testtools"
 )
 
 // beancount's account syntax: a root, then components that start with a
@@ -76,7 +77,7 @@ func TestDriftIsCaught(t *testing.T) {
 	if !errors.Is(err, books.ErrUnbalanced) || !strings.Contains(b.String(), "USD  0.01  UNBALANCED") {
 		t.Fatalf("drifted trial balance: %v\n%s", err, b.String())
 	}
-	beanCheck := needBeancount(t)
+	beanCheck := testtools.BeanCheck(t)
 	path := filepath.Join(t.TempDir(), "drift.beancount")
 	b.Reset()
 	if err := books.WriteEntries(ctx, w.st, books.EntriesOptions{Filter: store.JournalFilter{BusinessID: "biz-books"}, Format: books.Beancount}, &b); err != nil {

@@ -21,6 +21,7 @@ import (
 	"bankfeed/plaidapi"
 	"bankfeed/plaidfake"
 	"bankfeed/store"
+	"bankfeed/testtools"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -185,7 +186,7 @@ func writeJSON(w io.Writer, v any) error {
 // export, whole and from a date, and checks that the balances bean-query
 // computes from the file are the trial balance's.
 func TestBeanCheckAcceptsTheExport(t *testing.T) {
-	beanCheck := needBeancount(t)
+	beanCheck := testtools.BeanCheck(t)
 	w := fixture(t)
 	for _, since := range []string{"", "2026-11-04", "2027-01-01"} {
 		t.Run("since="+since, func(t *testing.T) {
@@ -200,7 +201,7 @@ func TestBeanCheckTenThousand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 transactions: not in -short")
 	}
-	beanCheck := needBeancount(t)
+	beanCheck := testtools.BeanCheck(t)
 	w := newLedgerWorld(t)
 	chk := w.account(plaidfake.Account{ID: "acct-big-checking", Name: "Big Checking", Mask: "1111", Opening: "50000.00"})
 	card := w.account(plaidfake.Account{ID: "acct-big-card", Name: "Big Card", Mask: "2222", Type: "credit", Subtype: "credit card", Opening: "0.00"})
@@ -230,21 +231,6 @@ func TestBeanCheckTenThousand(t *testing.T) {
 	w.sync(t)
 	checkExport(t, beanCheck, w.st, "biz-big", "")
 	checkExport(t, beanCheck, w.st, "biz-big", "2026-01-01")
-}
-
-// needBeancount finds bean-check; CI (BANKFEED_REQUIRE_BEANCHECK=1) must
-// have it, elsewhere the test skips.
-func needBeancount(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("bean-check")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("BANKFEED_REQUIRE_BEANCHECK") == "1" {
-		t.Fatal("no bean-check found; .ci/run installs it (apt-get install -y beancount)")
-	}
-	t.Skip("no bean-check: the beancount tests run in .ci/run, which installs it")
-	return ""
 }
 
 // checkExport writes the business's beancount export, runs bean-check on

@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,23 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"bankfeed/ledger"
+	"bankfeed/testtools"
 )
-
-func chromium(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("BANKFEED_REQUIRE_BROWSER") == "1" {
-		t.Fatal("no Chromium found; .ci/run installs it (apt-get install -y chromium)")
-	}
-	t.Skip("no Chromium: the page test runs in .ci/run, which installs it")
-	return ""
-}
 
 // busyNight is a bad night with everything the page can show, Plaid's
 // 37-character ids and long names: what makes a phone scroll sideways.
@@ -73,7 +57,7 @@ func busyNight() Report {
 // page does not scroll sideways; screenshots at 390 and 1280 px are kept
 // for a person to look at.
 func TestReportPageInABrowser(t *testing.T) {
-	exe := chromium(t)
+	exe := testtools.Chromium(t)
 	page, err := HTML(busyNight())
 	if err != nil {
 		t.Fatal(err)

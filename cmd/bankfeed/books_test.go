@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"bankfeed/testtools"
 )
 
 // The inspect and export commands through run(): what they print and
@@ -105,7 +107,7 @@ func TestBooksCommands(t *testing.T) {
 
 // The demo world's books, exported, pass the real bean-check.
 func TestDemoExportPassesBeanCheck(t *testing.T) {
-	beanCheck := beanCheckPath(t)
+	beanCheck := testtools.BeanCheck(t)
 	dir := t.TempDir()
 	if r := bf(t, map[string]string{}, "demo", "--dir", dir); r.code != 0 {
 		t.Fatalf("demo: %d %s", r.code, r.stderr)
@@ -127,19 +129,4 @@ func TestDemoExportPassesBeanCheck(t *testing.T) {
 			t.Fatalf("bean-check %s: %v\n%s", biz, err, out)
 		}
 	}
-}
-
-// beanCheckPath finds bean-check; CI (BANKFEED_REQUIRE_BEANCHECK=1) must
-// have it, elsewhere the test skips.
-func beanCheckPath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("bean-check")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("BANKFEED_REQUIRE_BEANCHECK") == "1" {
-		t.Fatal("no bean-check found; .ci/run installs it (apt-get install -y beancount)")
-	}
-	t.Skip("no bean-check: the beancount tests run in .ci/run, which installs it")
-	return ""
 }
